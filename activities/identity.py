@@ -1,0 +1,75 @@
+"""The resolver: who an event is meant for.
+
+Explicit targets win: mentions and assignees that name an alias (expanded, nesting included), an
+agent id or an agent name. Without any, the project's default agents (through the project
+mappings of the event's repo, channel or list), then the tenant's. Agents that are paused or
+offline are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from infra.aliases import expand_alias
+from infra.store.routing import RoutingView, load_routing_view
+from workflows.contracts import AgentTarget, ResolveInput, ResolveOutput
+
+
+def _explicit_targets(view: RoutingView, names: list[str]) -> list[str]:
+    by_name = {name.lower(): agent_id for agent_id, (name, _, _) in view.agents.items()}
+    alias_keys = {a.lower() for a in view.aliases}
+    found: list[str] = []
+    for name in names:
+        if name.lower() in alias_keys:
+            candidates = expand_alias(view.aliases, name)
+        elif name in view.agents:
+            candidates = [name]
+        elif name.lower() in by_name:
+            candidates = [by_name[name.lower()]]
+        else:
+            continue
+        found.extend(c for c in candidates if c not in found)
+    return found
+
+
+def choose_agents(view: RoutingView, mentions: list[str], assignees: list[str]) -> ResolveOutput:
+    """Pick the agents for an event from the tenant's routing data."""
+    explicit = _explicit_targets(view, mentions + assignees)
+    if explicit:
+        chosen, why = explicit, "mentioned or assigned"
+    elif view.project_defaults:
+        chosen, why = view.project_defaults, f"defaults of project {', '.join(view.project_ids)}"
+    else:
+        chosen, why = view.tenant_defaults, "tenant defaults"
+    routable = [a for a in chosen if a in view.agents and view.agents[a][1] == "active"]
+    dropped = [a for a in chosen if a not in routable]
+    if not chosen:
+        return ResolveOutput(agents=[], reason="no agent is mentioned, assigned or a default")
+    reason = why + (f"; left out (unknown, paused or offline): {', '.join(dropped)}"
+                    if dropped else "")
+    return ResolveOutput(
+        agents=[AgentTarget(agent_id=a, max_turns=view.agents[a][2]) for a in routable],
+        reason=reason,
+    )
+
+
+class IdentityActivities:
+    """Resolver activities."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @activity.defn(name="resolve_agents")
+    async def resolve_agents(self, inp: ResolveInput) -> ResolveOutput:
+        """Resolve the agents an event is meant for."""
+        event = inp.event
+        hints = [(h.provider.value, h.external_id) for h in event.project_hints]
+        view = await load_routing_view(self._pool, event.tenant_id, hints)
+        if view is None:
+            raise ApplicationError(
+                f"tenant {event.tenant_id!r} no longer exists", type="UnknownDelivery",
+                non_retryable=True,
+            )
+        return choose_agents(view, event.mentions, event.assignees)

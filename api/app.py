@@ -1,0 +1,77 @@
+"""The FastAPI application: webhooks, admin API, docs, and the relay running beside them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from api.deps import AppState
+from api.errors import install_error_handlers
+from api.providers import rules_by_provider
+from api.relay import Relay
+from api.routes import admin_agents, admin_events, admin_tenants, health, webhooks
+from api.signing_secrets import SigningSecrets
+from infra import database, temporal
+from infra.crypto import Sealer
+from infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Switchboard ingests signed webhooks from GitHub, Slack and ClickUp, commits each delivery to a
+durable inbox, and runs it as a Temporal workflow: normalize, resolve the agents, dispatch.
+
+* **Webhooks**: `POST /webhooks/{provider}/{tenant}`, signed with the tenant's secret.
+* **Admin**: every `/admin` route needs `Authorization: Bearer $SWITCHBOARD_ADMIN_TOKEN`.
+"""
+
+
+def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
+    """Build the app; the lifespan opens the pool, applies migrations and starts the relay."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.database.url
+        if url is None:
+            raise RuntimeError("DATABASE_URL is not set (switchboard up sets it for you)")
+        pool = await database.create_pool(
+            url, min_size=settings.database.pool_min, max_size=settings.database.pool_max
+        )
+        async with pool.acquire() as conn:
+            await database.migrate(conn)
+        sealer = Sealer(settings.master_key_bytes())
+        app.state.switchboard = AppState(
+            settings=settings,
+            pool=pool,
+            sealer=sealer,
+            signing_secrets=SigningSecrets(pool, sealer, settings.api.secret_cache_seconds),
+            providers=rules_by_provider(settings.api.slack_max_skew_seconds),
+        )
+        relay_task = None
+        if run_relay:
+            relay = Relay(
+                pool, lambda: temporal.connect(settings.temporal), settings.temporal.task_queue,
+                sweep_seconds=settings.api.relay_sweep_seconds, batch=settings.api.relay_batch,
+            )
+            relay_task = asyncio.create_task(relay.run(), name="relay")
+        try:
+            yield
+        finally:
+            if relay_task is not None:
+                relay_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay_task
+            await pool.close()
+
+    app = FastAPI(
+        title="Switchboard", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+    )
+    install_error_handlers(app)
+    for router in (webhooks.router, admin_tenants.router, admin_agents.router,
+                   admin_events.router, health.router):
+        app.include_router(router)
+    return app

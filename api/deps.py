@@ -1,0 +1,51 @@
+"""Request dependencies: the per-process state and admin authentication."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+
+from api.errors import ApiError
+from api.providers import ProviderRules
+from api.signing_secrets import SigningSecrets
+from infra.crypto import Sealer
+from infra.settings import Settings
+
+
+@dataclass
+class AppState:
+    """What every request handler may use; built once in the app's lifespan."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    sealer: Sealer
+    signing_secrets: SigningSecrets
+    providers: dict[str, ProviderRules]
+
+
+def get_state(request: Request) -> AppState:
+    """The process's AppState."""
+    state: AppState = request.app.state.switchboard
+    return state
+
+
+AppStateDep = Annotated[AppState, Depends(get_state)]
+
+
+def require_admin(request: Request, state: AppStateDep) -> None:
+    """Accept only ``Authorization: Bearer <SWITCHBOARD_ADMIN_TOKEN>``."""
+    expected = state.settings.admin_token
+    if expected is None:
+        raise ApiError(403, "admin_disabled", "SWITCHBOARD_ADMIN_TOKEN is not set on the server")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthorized", "missing Authorization: Bearer <admin token>")
+    if not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
+        raise ApiError(401, "unauthorized", "the admin token is not valid")
+
+
+AdminDep = Depends(require_admin)

@@ -1,0 +1,184 @@
+"""What each provider's webhook delivery looks like at the door.
+
+One rule set per provider: how its signature is checked (always in constant time), which
+delivery identity makes the dedup key, and which handshakes are answered without storing
+anything. Normalization happens later, in the pipeline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from starlette.datastructures import Headers
+
+from api.errors import ApiError
+from workflows.contracts import Provider
+
+MAX_DEDUP_KEY = 200
+
+
+def _hmac_hex(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _require_header(headers: Headers, name: str) -> str:
+    value = headers.get(name)
+    if not value:
+        raise ApiError(401, "missing_signature", f"missing {name} header")
+    return value
+
+
+def _bounded(key: str) -> str:
+    """Keep dedup keys (and so workflow ids) short; long ones become a digest."""
+    if len(key) <= MAX_DEDUP_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """A reply sent instead of storing the delivery (url_verification, ping)."""
+
+    status: int
+    body: dict[str, Any]
+
+
+class ProviderRules(Protocol):
+    """How one provider's deliveries are authenticated and identified."""
+
+    provider: Provider
+
+    def verify(self, headers: Headers, body: bytes, secret: str, now: float) -> None:
+        """Raise ApiError(401) unless the delivery was signed with ``secret``."""
+
+    def event_name(self, headers: Headers, payload: dict[str, Any]) -> str | None:
+        """The provider's event name for this delivery, if it has one."""
+
+    def dedup_key(self, headers: Headers, payload: dict[str, Any], body: bytes) -> str:
+        """The provider's delivery identity: the same for every redelivery."""
+
+    def handshake(self, headers: Headers, payload: dict[str, Any]) -> Handshake | None:
+        """A reply for deliveries that set up the webhook rather than report an event."""
+
+
+class GitHubRules:
+    """GitHub: ``X-Hub-Signature-256`` over the raw body; ``X-GitHub-Delivery`` identifies it."""
+
+    provider = Provider.GITHUB
+
+    def verify(self, headers: Headers, body: bytes, secret: str, now: float) -> None:
+        """Check ``sha256=<hex hmac>``."""
+        given = _require_header(headers, "X-Hub-Signature-256")
+        expected = "sha256=" + _hmac_hex(secret, body)
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiError(401, "invalid_signature", "X-Hub-Signature-256 does not match the body")
+
+    def event_name(self, headers: Headers, payload: dict[str, Any]) -> str | None:
+        """``X-GitHub-Event``, e.g. ``issues``."""
+        return headers.get("X-GitHub-Event")
+
+    def dedup_key(self, headers: Headers, payload: dict[str, Any], body: bytes) -> str:
+        """``X-GitHub-Delivery``: GitHub repeats it on every redelivery."""
+        delivery = headers.get("X-GitHub-Delivery")
+        if not delivery:
+            raise ApiError(400, "missing_delivery_id", "missing X-GitHub-Delivery header")
+        if not headers.get("X-GitHub-Event"):
+            raise ApiError(400, "missing_event", "missing X-GitHub-Event header")
+        return _bounded(delivery)
+
+    def handshake(self, headers: Headers, payload: dict[str, Any]) -> Handshake | None:
+        """``ping`` is sent when a webhook is created: acknowledge it, create nothing."""
+        if headers.get("X-GitHub-Event") == "ping":
+            return Handshake(200, {"status": "pong", "zen": payload.get("zen")})
+        return None
+
+
+class SlackRules:
+    """Slack: ``v0`` signature over ``v0:<timestamp>:<body>``, within a timestamp window."""
+
+    provider = Provider.SLACK
+
+    def __init__(self, max_skew_seconds: int) -> None:
+        self.max_skew = max_skew_seconds
+
+    def verify(self, headers: Headers, body: bytes, secret: str, now: float) -> None:
+        """Check the timestamp window first (replays), then the signature."""
+        given = _require_header(headers, "X-Slack-Signature")
+        raw_ts = _require_header(headers, "X-Slack-Request-Timestamp")
+        try:
+            ts = int(raw_ts)
+        except ValueError:
+            raise ApiError(401, "invalid_timestamp", "X-Slack-Request-Timestamp is not a number")
+        if abs(now - ts) > self.max_skew:
+            raise ApiError(
+                401,
+                "stale_timestamp",
+                f"X-Slack-Request-Timestamp is more than {self.max_skew} s from now",
+            )
+        expected = "v0=" + _hmac_hex(secret, b"v0:" + raw_ts.encode() + b":" + body)
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiError(401, "invalid_signature", "X-Slack-Signature does not match the body")
+
+    def event_name(self, headers: Headers, payload: dict[str, Any]) -> str | None:
+        """``event_callback/<event type>`` or the outer type."""
+        outer = payload.get("type")
+        inner = payload.get("event")
+        if outer == "event_callback" and isinstance(inner, dict) and inner.get("type"):
+            return f"event_callback/{inner['type']}"
+        return outer if isinstance(outer, str) else None
+
+    def dedup_key(self, headers: Headers, payload: dict[str, Any], body: bytes) -> str:
+        """``event_id``: Slack keeps it across retries."""
+        event_id = payload.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            raise ApiError(400, "missing_event_id", "Slack event has no event_id")
+        return _bounded(event_id)
+
+    def handshake(self, headers: Headers, payload: dict[str, Any]) -> Handshake | None:
+        """``url_verification``: echo the challenge."""
+        if payload.get("type") == "url_verification":
+            return Handshake(200, {"challenge": payload.get("challenge")})
+        return None
+
+
+class ClickUpRules:
+    """ClickUp: ``X-Signature`` is the hex HMAC-SHA256 of the body."""
+
+    provider = Provider.CLICKUP
+
+    def verify(self, headers: Headers, body: bytes, secret: str, now: float) -> None:
+        """Check the hex digest."""
+        given = _require_header(headers, "X-Signature")
+        if not hmac.compare_digest(given.encode(), _hmac_hex(secret, body).encode()):
+            raise ApiError(401, "invalid_signature", "X-Signature does not match the body")
+
+    def event_name(self, headers: Headers, payload: dict[str, Any]) -> str | None:
+        """The body's ``event`` field, e.g. ``taskCreated``."""
+        name = payload.get("event")
+        return name if isinstance(name, str) else None
+
+    def dedup_key(self, headers: Headers, payload: dict[str, Any], body: bytes) -> str:
+        """Webhook id plus the history item ids; a digest of the body when there are none."""
+        webhook_id = payload.get("webhook_id")
+        if not isinstance(webhook_id, str) or not webhook_id:
+            raise ApiError(400, "missing_webhook_id", "ClickUp event has no webhook_id")
+        items = payload.get("history_items")
+        ids = sorted(str(i["id"]) for i in items if isinstance(i, dict) and "id" in i) if (
+            isinstance(items, list)
+        ) else []
+        if ids:
+            return _bounded(f"{webhook_id}:{','.join(ids)}")
+        return _bounded(f"{webhook_id}:body-sha256:{hashlib.sha256(body).hexdigest()}")
+
+    def handshake(self, headers: Headers, payload: dict[str, Any]) -> Handshake | None:
+        """ClickUp has no handshake."""
+        return None
+
+
+def rules_by_provider(slack_max_skew_seconds: int) -> dict[str, ProviderRules]:
+    """The rule set for every supported provider, keyed by its URL name."""
+    rules: list[ProviderRules] = [GitHubRules(), SlackRules(slack_max_skew_seconds), ClickUpRules()]
+    return {r.provider.value: r for r in rules}

@@ -1,0 +1,120 @@
+"""The relay: starts one EventWorkflow per inbox row, idempotently.
+
+Woken by LISTEN/NOTIFY (the inbox trigger) and by a periodic sweep. Rows are claimed with
+``FOR UPDATE SKIP LOCKED`` so several API processes can relay side by side. The workflow id comes
+from the delivery identity, so a row started twice (a crash between start and mark) is still one
+workflow. While Temporal is unreachable the rows simply wait, and the relay backs off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+from infra.store.inbox import PendingDelivery, claim_pending, mark_relayed
+from workflows.contracts import EventInput, Provider
+from workflows.event import EventWorkflow
+from workflows.ids import event_workflow_id
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "switchboard_inbox"
+_MAX_BACKOFF = 10.0
+
+
+class Relay:
+    """Moves inbox rows into Temporal."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        connect: Callable[[], Awaitable[Client]],
+        task_queue: str,
+        *,
+        sweep_seconds: float,
+        batch: int,
+    ) -> None:
+        self._pool = pool
+        self._connect = connect
+        self._task_queue = task_queue
+        self._sweep = sweep_seconds
+        self._batch = batch
+        self._client: Client | None = None
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Relay until cancelled."""
+        backoff = 0.0
+        while True:
+            try:
+                async with self._pool.acquire() as listener:
+                    await listener.add_listener(CHANNEL, self._on_notify)
+                    try:
+                        while True:
+                            self._wake.clear()
+                            while await self.pump() == self._batch:
+                                pass
+                            backoff = 0.0
+                            try:
+                                await asyncio.wait_for(self._wake.wait(), self._sweep)
+                            except TimeoutError:
+                                pass
+                    finally:
+                        await listener.remove_listener(CHANNEL, self._on_notify)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Temporal or the database is away: rows wait in the inbox
+                backoff = min(max(backoff * 2, 0.25), _MAX_BACKOFF)
+                log.warning("relay paused %.2fs: %s: %s", backoff, type(exc).__name__, exc)
+                self._client = None if _is_connection_error(exc) else self._client
+                await asyncio.sleep(backoff)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def pump(self) -> int:
+        """Start workflows for one batch of pending rows; return how many were claimed."""
+        client = self._client or await self._connect()
+        self._client = client
+        async with self._pool.acquire() as conn, conn.transaction():
+            pending = await claim_pending(conn, self._batch)
+            if not pending:
+                return 0
+            results = await asyncio.gather(
+                *(self._start(client, row) for row in pending), return_exceptions=True
+            )
+            started = [row.id for row, res in zip(pending, results, strict=True) if res is None]
+            if started:
+                await mark_relayed(conn, started)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
+        return len(pending)
+
+    async def _start(self, client: Client, row: PendingDelivery) -> None:
+        try:
+            await client.start_workflow(
+                EventWorkflow.run,
+                EventInput(
+                    inbox_id=row.id, tenant_id=row.tenant_id,
+                    provider=Provider(row.provider), dedup_key=row.dedup_key,
+                ),
+                id=event_workflow_id(row.tenant_id, row.provider, row.dedup_key),
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                rpc_timeout=timedelta(seconds=5),
+            )
+        except WorkflowAlreadyStartedError:
+            return  # already ran to completion: that is the idempotency we want
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    return not isinstance(exc, asyncpg.PostgresError)

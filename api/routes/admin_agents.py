@@ -1,0 +1,128 @@
+"""Admin: agents and aliases (``@AI_Squad`` -> agents)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.deps import AdminDep, AppStateDep
+from api.errors import ApiError
+from infra.aliases import AliasCycleError, check_acyclic
+from infra.store import directory
+
+router = APIRouter(prefix="/admin/tenants", tags=["admin: agents"], dependencies=[AdminDep])
+
+AGENT_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+ALIAS_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+_ALIAS_RE = re.compile(ALIAS_NAME)
+
+
+class AgentCreate(BaseModel):
+    """A new agent; its worker polls task queue ``agent.<id>``."""
+
+    id: str = Field(pattern=AGENT_ID)
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(default="", max_length=500)
+    max_turns: int = Field(default=8, ge=1, le=100, description="Think-act turns per run")
+
+
+class AgentStatusChange(BaseModel):
+    """Take an agent out of routing (paused) or back in (active)."""
+
+    status: Literal["active", "paused", "offline"]
+
+
+class Agent(BaseModel):
+    """An agent as the API shows it."""
+
+    id: str
+    tenant_id: str
+    name: str
+    role: str
+    status: str
+    max_turns: int
+    created_at: datetime
+
+
+class AliasBody(BaseModel):
+    """Members are agent ids, or ``@name`` for a nested alias."""
+
+    members: list[str] = Field(min_length=1, max_length=500)
+
+
+class Alias(BaseModel):
+    """An alias as the API shows it."""
+
+    name: str
+    members: list[str]
+
+
+async def _require_tenant(state: AppStateDep, tenant_id: str) -> None:
+    if await directory.get_tenant(state.pool, tenant_id) is None:
+        raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
+
+
+@router.post("/{tenant_id}/agents", status_code=201, summary="Create an agent")
+async def create_agent(tenant_id: str, body: AgentCreate, state: AppStateDep) -> Agent:
+    """Register an agent; 409 if the id is taken (agent ids are global: they name queues)."""
+    await _require_tenant(state, tenant_id)
+    row = await directory.create_agent(
+        state.pool, tenant_id, body.id, body.name, body.role, body.max_turns
+    )
+    if row is None:
+        raise ApiError(409, "agent_exists", f"agent {body.id!r} already exists")
+    return Agent(**row)
+
+
+@router.get("/{tenant_id}/agents", summary="List agents")
+async def list_agents(tenant_id: str, state: AppStateDep) -> list[Agent]:
+    """A tenant's agents."""
+    await _require_tenant(state, tenant_id)
+    return [Agent(**r) for r in await directory.list_agents(state.pool, tenant_id)]
+
+
+@router.patch("/{tenant_id}/agents/{agent_id}", summary="Pause or resume an agent")
+async def set_agent_status(
+    tenant_id: str, agent_id: str, body: AgentStatusChange, state: AppStateDep
+) -> Agent:
+    """Paused and offline agents are left out of routing."""
+    row = await directory.set_agent_status(state.pool, tenant_id, agent_id, body.status)
+    if row is None:
+        raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
+    return Agent(**row)
+
+
+@router.put("/{tenant_id}/aliases/{name}", summary="Create or replace an alias")
+async def put_alias(tenant_id: str, name: str, body: AliasBody, state: AppStateDep) -> Alias:
+    """Members must be this tenant's agents or existing aliases; cycles are refused."""
+    await _require_tenant(state, tenant_id)
+    if not _ALIAS_RE.fullmatch(name):
+        raise ApiError(422, "invalid_alias", f"alias name {name!r} must match {ALIAS_NAME}")
+    agents = {a["id"] for a in await directory.list_agents(state.pool, tenant_id)}
+    aliases = {a["name"]: a["members"] for a in await directory.list_aliases(state.pool, tenant_id)}
+    known_aliases = {n.lower() for n in aliases}
+    for member in body.members:
+        if member.startswith("@"):
+            if member[1:].lower() not in known_aliases and member[1:].lower() != name.lower():
+                raise ApiError(422, "unknown_member", f"no alias {member[1:]!r}")
+        elif member not in agents:
+            raise ApiError(422, "unknown_member", f"tenant has no agent {member!r}")
+    aliases = {n: m for n, m in aliases.items() if n.lower() != name.lower()}
+    aliases[name] = body.members
+    try:
+        check_acyclic(aliases)
+    except AliasCycleError as exc:
+        raise ApiError(422, "alias_cycle", f"alias would contain itself: {exc}") from None
+    return Alias(**await directory.put_alias(state.pool, tenant_id, name, body.members))
+
+
+@router.get("/{tenant_id}/aliases", summary="List aliases")
+async def list_aliases(tenant_id: str, state: AppStateDep) -> list[Alias]:
+    """A tenant's aliases."""
+    await _require_tenant(state, tenant_id)
+    return [Alias(**r) for r in await directory.list_aliases(state.pool, tenant_id)]
+

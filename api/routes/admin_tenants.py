@@ -1,0 +1,128 @@
+"""Admin: tenants and their integrations (provider signing secrets, write-only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from api.deps import AdminDep, AppStateDep
+from api.errors import ApiError
+from infra.store import directory
+from workflows.contracts import Provider
+
+router = APIRouter(prefix="/admin/tenants", tags=["admin: tenants"], dependencies=[AdminDep])
+
+TENANT_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class TenantCreate(BaseModel):
+    """A new tenant."""
+
+    id: str = Field(pattern=TENANT_ID, description="URL-safe id used in webhook URLs")
+    name: str = Field(min_length=1, max_length=200)
+    default_agents: list[str] = Field(
+        default_factory=list, description="Agents that get work no mention or alias claims"
+    )
+
+
+class TenantUpdate(BaseModel):
+    """Fields of a tenant to change."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    default_agents: list[str] | None = None
+
+
+class Tenant(BaseModel):
+    """A tenant as the API shows it."""
+
+    id: str
+    name: str
+    default_agents: list[str]
+    created_at: datetime
+
+
+class IntegrationSecret(BaseModel):
+    """A provider signing secret; stored encrypted and never returned."""
+
+    secret: str = Field(min_length=1, max_length=4096)
+
+
+class Integration(BaseModel):
+    """A configured provider (the secret itself is never shown)."""
+
+    provider: Provider
+    updated_at: datetime
+
+
+async def _existing(state: AppStateDep, tenant_id: str) -> None:
+    if await directory.get_tenant(state.pool, tenant_id) is None:
+        raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
+
+
+@router.post("", status_code=201, summary="Create a tenant")
+async def create_tenant(body: TenantCreate, state: AppStateDep) -> Tenant:
+    """Create a tenant; 409 if the id is taken."""
+    row = await directory.create_tenant(state.pool, body.id, body.name, body.default_agents)
+    if row is None:
+        raise ApiError(409, "tenant_exists", f"tenant {body.id!r} already exists")
+    return Tenant(**row)
+
+
+@router.get("", summary="List tenants")
+async def list_tenants(state: AppStateDep) -> list[Tenant]:
+    """All tenants."""
+    return [Tenant(**row) for row in await directory.list_tenants(state.pool)]
+
+
+@router.get("/{tenant_id}", summary="Show a tenant")
+async def get_tenant(tenant_id: str, state: AppStateDep) -> Tenant:
+    """One tenant."""
+    row = await directory.get_tenant(state.pool, tenant_id)
+    if row is None:
+        raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
+    return Tenant(**row)
+
+
+@router.patch("/{tenant_id}", summary="Rename a tenant or set its default agents")
+async def update_tenant(tenant_id: str, body: TenantUpdate, state: AppStateDep) -> Tenant:
+    """Change a tenant."""
+    row = await directory.update_tenant(state.pool, tenant_id, body.name, body.default_agents)
+    if row is None:
+        raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
+    return Tenant(**row)
+
+
+@router.put(
+    "/{tenant_id}/integrations/{provider}", status_code=204,
+    summary="Set a provider's webhook signing secret",
+)
+async def set_integration(
+    tenant_id: str, provider: Provider, body: IntegrationSecret, state: AppStateDep
+) -> Response:
+    """Store the secret encrypted; it can be replaced or deleted, never read back."""
+    await _existing(state, tenant_id)
+    await directory.set_integration_secret(
+        state.pool, state.sealer, tenant_id, provider.value, body.secret
+    )
+    state.signing_secrets.invalidate(tenant_id, provider.value)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/{tenant_id}/integrations/{provider}", status_code=204, summary="Remove a provider's secret"
+)
+async def delete_integration(tenant_id: str, provider: Provider, state: AppStateDep) -> Response:
+    """Webhooks from this provider are refused (404) afterwards."""
+    if not await directory.delete_integration(state.pool, tenant_id, provider.value):
+        raise ApiError(404, "integration_not_configured", f"no {provider.value} secret to delete")
+    state.signing_secrets.invalidate(tenant_id, provider.value)
+    return Response(status_code=204)
+
+
+@router.get("/{tenant_id}/integrations", summary="List configured providers")
+async def list_integrations(tenant_id: str, state: AppStateDep) -> list[Integration]:
+    """Which providers have a secret (never the secret)."""
+    await _existing(state, tenant_id)
+    return [Integration(**r) for r in await directory.list_integrations(state.pool, tenant_id)]

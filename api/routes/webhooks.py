@@ -1,0 +1,106 @@
+"""``POST /webhooks/{provider}/{tenant}``: verify, commit to the inbox, answer.
+
+The answer is sent only after the delivery is committed, so anything answered 202 survives a
+crash; a redelivery (same dedup key) is answered 200 and stored nothing. Normalization and
+everything after it run later in Temporal, started by the relay.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import AppStateDep
+from api.errors import ApiError
+from infra.store.inbox import insert_delivery
+from workflows.ids import event_workflow_id
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["webhooks"])
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise ApiError(400, "bad_content_length", "Content-Length is not a number")
+        if int(declared) > limit:
+            raise ApiError(413, "body_too_large", f"body is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, "body_too_large", f"body is larger than {limit} bytes")
+    return bytes(body)
+
+
+def _parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise ApiError(400, "malformed_json", "body must be a JSON object")
+    return payload
+
+
+@router.post(
+    "/webhooks/{provider}/{tenant}",
+    status_code=202,
+    summary="Receive a signed webhook from GitHub, Slack or ClickUp",
+    responses={
+        200: {"description": "Redelivery of a stored delivery, or a handshake answered"},
+        400: {"description": "Malformed JSON or missing delivery identity"},
+        401: {"description": "Missing or bad signature, or stale timestamp"},
+        404: {"description": "Unknown provider or tenant, or provider not configured"},
+        413: {"description": "Body over the configured limit"},
+        415: {"description": "Content-Type is not application/json"},
+        503: {"description": "The inbox could not be written; retry"},
+    },
+)
+async def receive_webhook(
+    provider: str, tenant: str, request: Request, state: AppStateDep
+) -> JSONResponse:
+    """Verify the delivery's signature and commit it to the inbox before answering."""
+    rules = state.providers.get(provider)
+    if rules is None:
+        raise ApiError(404, "unknown_provider", f"no provider {provider!r}; use github, slack or clickup")
+    body = await _read_body(request, state.settings.api.max_body_bytes)
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        raise ApiError(
+            415, "unsupported_media_type",
+            f"Content-Type must be application/json, got {content_type or 'none'!r}",
+        )
+    secret = await state.signing_secrets.get(tenant, provider)
+    rules.verify(request.headers, body, secret, time.time())
+    payload = _parse_json(body)
+    handshake = rules.handshake(request.headers, payload)
+    if handshake is not None:
+        return JSONResponse(handshake.body, status_code=handshake.status)
+    dedup_key = rules.dedup_key(request.headers, payload, body)
+    event_name = rules.event_name(request.headers, payload)
+    try:
+        inbox_id = await insert_delivery(state.pool, tenant, provider, dedup_key, event_name, body)
+    except asyncpg.ForeignKeyViolationError:
+        raise ApiError(404, "unknown_tenant", f"no tenant {tenant!r}") from None
+    except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+        log.warning("inbox write failed for %s/%s: %s", tenant, provider, type(exc).__name__)
+        raise ApiError(503, "inbox_unavailable", "the delivery could not be stored; retry") from None
+    workflow_id = event_workflow_id(tenant, provider, dedup_key)
+    if inbox_id is None:
+        return JSONResponse(
+            {"status": "duplicate", "dedup_key": dedup_key, "workflow_id": workflow_id},
+            status_code=200,
+        )
+    return JSONResponse(
+        {"status": "accepted", "inbox_id": inbox_id, "dedup_key": dedup_key,
+         "workflow_id": workflow_id},
+        status_code=202,
+    )

@@ -1,0 +1,52 @@
+"""A short-lived in-process cache of tenants' webhook signing secrets.
+
+Every webhook needs its tenant's secret; reading and decrypting it per request would double the
+database work on the hot path. Entries live ``ttl`` seconds, so a secret changed through another
+API process takes effect within that time (at once in the process that changed it).
+"""
+
+from __future__ import annotations
+
+import time
+
+import asyncpg
+
+from api.errors import ApiError
+from infra.crypto import Sealer
+from infra.store import directory
+
+
+class SigningSecrets:
+    """Looks up (tenant, provider) secrets, caching the ones that exist."""
+
+    def __init__(self, pool: asyncpg.Pool, sealer: Sealer, ttl: float) -> None:
+        self._pool = pool
+        self._sealer = sealer
+        self._ttl = ttl
+        self._cache: dict[tuple[str, str], tuple[float, str]] = {}
+
+    async def get(self, tenant_id: str, provider: str) -> str:
+        """The secret, or ApiError(404) for an unknown tenant or an unconfigured provider."""
+        key = (tenant_id, provider)
+        hit = self._cache.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        exists, secret = await directory.lookup_signing_secret(
+            self._pool, self._sealer, tenant_id, provider
+        )
+        if not exists:
+            raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
+        if secret is None:
+            raise ApiError(
+                404, "integration_not_configured",
+                f"tenant {tenant_id!r} has no {provider} signing secret configured",
+            )
+        self._cache[key] = (now + self._ttl, secret)
+        return secret
+
+    def invalidate(self, tenant_id: str, provider: str | None = None) -> None:
+        """Forget cached secrets of a tenant (one provider, or all)."""
+        for key in [k for k in self._cache if k[0] == tenant_id]:
+            if provider is None or key[1] == provider:
+                del self._cache[key]

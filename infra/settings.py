@@ -1,0 +1,110 @@
+"""One settings tree, read from the environment once at start and passed in.
+
+Each subsystem has its own env prefix: ``DATABASE_URL``, ``TEMPORAL_*``, ``SWITCHBOARD_*``.
+Secrets are ``SecretStr`` so they never print; a missing or placeholder secret is refused
+outside dev mode.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "admin"}
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the platform's own state lives."""
+
+    model_config = SettingsConfigDict(env_prefix="DATABASE_", extra="ignore")
+
+    url: str | None = Field(
+        default=None,
+        description="postgresql:// URL; unset means the embedded pgserver in the data dir",
+    )
+    pool_min: int = Field(default=2, description="Connections kept open per process")
+    pool_max: int = Field(default=10, description="Most connections per process")
+
+
+class TemporalSettings(BaseSettings):
+    """How to reach the Temporal cluster."""
+
+    model_config = SettingsConfigDict(env_prefix="TEMPORAL_", extra="ignore")
+
+    address: str = Field(default="127.0.0.1:7233", description="Frontend host:port")
+    namespace: str = Field(default="default", description="Temporal namespace")
+    api_key: SecretStr | None = Field(default=None, description="API key (Temporal Cloud)")
+    tls: bool = Field(default=False, description="Use TLS to reach the frontend")
+    task_queue: str = Field(default="switchboard.platform", description="Platform worker queue")
+    ui_port: int = Field(default=8233, description="Embedded Temporal UI port")
+
+
+class ApiSettings(BaseSettings):
+    """The HTTP API and webhook ingestion."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="Address the API binds to")
+    port: int = Field(default=8000, description="API port")
+    max_body_bytes: int = Field(default=1024 * 1024, description="Largest webhook body accepted")
+    slack_max_skew_seconds: int = Field(default=300, description="Slack timestamp window")
+    secret_cache_seconds: float = Field(
+        default=5.0, description="How long a process keeps a tenant's signing secret in memory"
+    )
+    relay_sweep_seconds: float = Field(
+        default=2.0, description="Relay sweep period (NOTIFY wakes it sooner)"
+    )
+    relay_batch: int = Field(default=200, description="Inbox rows started per relay pass")
+
+
+class Settings(BaseSettings):
+    """Everything Switchboard reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+
+    dev_mode: bool = Field(default=False, description="Allow generated local secrets")
+    data_dir: Path = Field(default=Path(".switchboard"), description="Embedded stack state")
+    admin_token: SecretStr | None = Field(default=None, description="Bearer token for /admin")
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 bytes: AES-GCM key for integration secrets at rest",
+        validation_alias=AliasChoices("SWITCHBOARD_MASTER_KEY"),
+    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @field_validator("master_key")
+    @classmethod
+    def _master_key_is_32_bytes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            raw = base64.b64decode(value.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("SWITCHBOARD_MASTER_KEY must be base64") from exc
+        if len(raw) != 32:
+            raise ValueError("SWITCHBOARD_MASTER_KEY must decode to 32 bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        token = self.admin_token.get_secret_value() if self.admin_token else None
+        if token is not None and token.lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("SWITCHBOARD_ADMIN_TOKEN is a placeholder; set a real token")
+        if token is not None and len(token) < 16 and not self.dev_mode:
+            raise ValueError("SWITCHBOARD_ADMIN_TOKEN must be at least 16 characters")
+        return self
+
+    def master_key_bytes(self) -> bytes:
+        """The decoded master key; raises if it was never configured."""
+        if self.master_key is None:
+            raise RuntimeError(
+                "SWITCHBOARD_MASTER_KEY is not set (switchboard up generates one in the data dir)"
+            )
+        return base64.b64decode(self.master_key.get_secret_value())
+

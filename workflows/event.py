@@ -1,0 +1,112 @@
+"""EventWorkflow: one inbound delivery, from inbox row to the agents' outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.events import EventActivities
+    from activities.identity import IdentityActivities
+    from workflows import policies
+    from workflows.agent_run import AgentRunWorkflow
+    from workflows.contracts import (
+        AgentOutcome,
+        AgentRunInput,
+        EventInput,
+        EventKind,
+        EventResult,
+        EventStatus,
+        NormalizeInput,
+        RecordOutcomeInput,
+        ResolveInput,
+        StandardEvent,
+    )
+    from workflows.ids import run_workflow_id
+
+
+@workflow.defn(name="EventWorkflow")
+class EventWorkflow:
+    """Normalize, resolve the agents, dispatch one AgentRunWorkflow each, record the outcome."""
+
+    @workflow.run
+    async def run(self, inp: EventInput) -> EventResult:
+        """Process one inbox row."""
+        try:
+            normalized = await workflow.execute_activity_method(
+                EventActivities.normalize_event,
+                NormalizeInput(inbox_id=inp.inbox_id),
+                start_to_close_timeout=policies.DB_STEP_TIMEOUT,
+                retry_policy=policies.DB_STEP,
+            )
+            event = normalized.event
+            if event.kind is EventKind.IGNORE:
+                return await self._record(
+                    inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
+                )
+            resolved = await workflow.execute_activity_method(
+                IdentityActivities.resolve_agents,
+                ResolveInput(event=event),
+                start_to_close_timeout=policies.DB_STEP_TIMEOUT,
+                retry_policy=policies.DB_STEP,
+            )
+        except ActivityError as err:
+            reason = f"{err.cause or err}"
+            return await self._record(inp, EventStatus.FAILED, reason=reason)
+        if not resolved.agents:
+            return await self._record(inp, EventStatus.IGNORED, event=event, reason=resolved.reason)
+        children = [
+            await workflow.start_child_workflow(
+                AgentRunWorkflow.run,
+                AgentRunInput(
+                    run_id=run_workflow_id(workflow.info().workflow_id, target.agent_id),
+                    agent_id=target.agent_id, event=event, max_turns=target.max_turns,
+                ),
+                id=run_workflow_id(workflow.info().workflow_id, target.agent_id),
+            )
+            for target in resolved.agents
+        ]
+        agent_ids = [t.agent_id for t in resolved.agents]
+        await self._record(
+            inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason, agent_ids=agent_ids
+        )
+        outcomes = await asyncio.gather(*(self._outcome(h) for h in children))
+        return await self._record(
+            inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason,
+            agent_ids=agent_ids, outcomes=list(outcomes),
+        )
+
+    @staticmethod
+    async def _outcome(handle: workflow.ChildWorkflowHandle[AgentRunWorkflow, AgentOutcome]
+                       ) -> AgentOutcome:
+        try:
+            return await handle
+        except ChildWorkflowError as err:
+            agent_id = handle.id.rsplit("/", 1)[-1]
+            return AgentOutcome(agent_id=agent_id, run_id=handle.id, error=str(err.cause or err))
+
+    @staticmethod
+    async def _record(
+        inp: EventInput,
+        status: EventStatus,
+        *,
+        event: StandardEvent | None = None,
+        reason: str | None = None,
+        agent_ids: list[str] | None = None,
+        outcomes: list[AgentOutcome] | None = None,
+    ) -> EventResult:
+        await workflow.execute_activity_method(
+            EventActivities.record_outcome,
+            RecordOutcomeInput(
+                inbox_id=inp.inbox_id, status=status, kind=event.kind if event else None,
+                reason=reason, event=event, agent_ids=agent_ids or [], outcomes=outcomes or [],
+            ),
+            start_to_close_timeout=policies.DB_STEP_TIMEOUT,
+            retry_policy=policies.DB_STEP,
+        )
+        return EventResult(
+            status=status, kind=event.kind if event else None, reason=reason,
+            outcomes=outcomes or [],
+        )
