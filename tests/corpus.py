@@ -1,0 +1,78 @@
+"""The shared webhook corpus: real payloads, their headers and what they should become."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "webhooks"
+
+
+@cache
+def index() -> dict[str, Any]:
+    """The corpus index.json."""
+    data: dict[str, Any] = json.loads((CORPUS / "index.json").read_text())
+    return data
+
+
+def entries(provider: str | None = None) -> list[dict[str, Any]]:
+    """Corpus entries, optionally of one provider."""
+    return [e for e in index()["entries"] if provider is None or e["provider"] == provider]
+
+
+def entry(entry_id: str) -> dict[str, Any]:
+    """One corpus entry by id."""
+    return next(e for e in entries() if e["id"] == entry_id)
+
+
+def secret(provider: str) -> str:
+    """The test secret the corpus signatures were made with."""
+    value: str = index()["test_secrets"][provider]
+    return value
+
+
+def body(e: dict[str, Any]) -> bytes:
+    """The payload's exact bytes."""
+    return (CORPUS / e["file"]).read_bytes()
+
+
+def slack_sign(raw: bytes, signing_secret: str, ts: int | None = None) -> dict[str, str]:
+    """Slack signature headers for ``raw`` at ``ts`` (now by default)."""
+    stamp = str(int(time.time()) if ts is None else ts)
+    digest = hmac.new(signing_secret.encode(), b"v0:" + stamp.encode() + b":" + raw,
+                      hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+def github_sign(raw: bytes, signing_secret: str) -> dict[str, str]:
+    """GitHub's X-Hub-Signature-256 for ``raw``."""
+    digest = hmac.new(signing_secret.encode(), raw, hashlib.sha256).hexdigest()
+    return {"X-Hub-Signature-256": f"sha256={digest}"}
+
+
+def clickup_sign(raw: bytes, signing_secret: str) -> dict[str, str]:
+    """ClickUp's X-Signature for ``raw``."""
+    return {"X-Signature": hmac.new(signing_secret.encode(), raw, hashlib.sha256).hexdigest()}
+
+
+def live_request(e: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """Body and headers as the provider would send them now (Slack re-signed for its window)."""
+    raw = body(e)
+    headers = dict(e["headers"])
+    if e["provider"] == "slack":
+        headers.update(slack_sign(raw, secret("slack")))
+    return raw, headers
+
+
+def sign(provider: str, raw: bytes, signing_secret: str) -> dict[str, str]:
+    """Signature headers of any provider for ``raw``."""
+    if provider == "slack":
+        return slack_sign(raw, signing_secret)
+    if provider == "github":
+        return github_sign(raw, signing_secret)
+    return clickup_sign(raw, signing_secret)
