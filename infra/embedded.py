@@ -12,6 +12,7 @@ import shutil
 import socket
 import sys
 import time
+import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,12 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or adopt the already running) server; return a URL for database ``postgres``."""
-        import pgserver
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            import pgserver
 
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+            self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+            server = pgserver.get_server(self.pgdata, cleanup_mode=None)
         self._server = server
         info = server.get_postmaster_info()
         return f"postgresql://postgres@/postgres?host={info.socket_dir}&port={info.port}"

@@ -148,6 +148,10 @@ def normalize(tenant_id: str, body: dict[str, Any], event_name: str | None) -> S
     item = pr or issue
     comment = _obj(body.get("comment")) or _obj(body.get("review"))
     kind, reason = _classify(event, action, body, comment)
+    if kind not in (EventKind.IGNORE, EventKind.CODE_PUSH) and not item:
+        kind, reason = EventKind.IGNORE, f"{event}.{action} payload has no issue or pull_request"
+    elif kind is EventKind.CODE_PUSH and not _str(body.get("ref")):
+        kind, reason = EventKind.IGNORE, "push payload has no ref"
 
     facts: dict[str, Any] = {"repo": repo}
     if item:

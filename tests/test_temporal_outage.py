@@ -1,0 +1,97 @@
+"""Ingestion never depends on Temporal: deliveries wait in the inbox and run once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+from temporalio.client import Client
+
+from infra import temporal
+from infra.embedded import temporal_binary, temporal_dev_args, wait_for_port
+from infra.settings import Settings
+from tests import corpus
+from tests.harness import RecordingAgent, api_server, free_port, make_settings, running
+from workers.agent import agent_worker
+from workers.platform import platform_worker
+
+
+@contextlib.asynccontextmanager
+async def temporal_server(db_file: Path, port: int) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A Temporal dev server persisting to ``db_file`` (so a restart keeps its state)."""
+    args = temporal_dev_args(db_file, ip="127.0.0.1", port=port, ui_port=None)
+    proc = await asyncio.create_subprocess_exec(
+        str(temporal_binary()), *args, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await wait_for_port("127.0.0.1", port, timeout=60)
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            await proc.wait()
+
+
+async def post_issue(http: httpx.AsyncClient, tenant: str) -> str:
+    """POST a signed GitHub issue with a fresh delivery id; return the delivery id."""
+    delivery = str(uuid.uuid4())
+    raw = corpus.body(corpus.entry("github.issues.opened"))
+    headers = {**corpus.entry("github.issues.opened")["headers"], "X-GitHub-Delivery": delivery,
+               **corpus.github_sign(raw, corpus.secret("github"))}
+    r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
+    assert r.status_code == 202, r.text
+    return delivery
+
+
+async def test_webhooks_accepted_while_temporal_is_down_run_once_after_restart(
+    tmp_path: Path, pg_url: str, pool: asyncpg.Pool
+) -> None:
+    port = free_port()
+    db_file = tmp_path / "temporal.db"
+    settings: Settings = make_settings(pg_url, f"127.0.0.1:{port}", f"outage-{uuid.uuid4().hex[:6]}")
+    agent_id = f"agent-{uuid.uuid4().hex[:8]}"
+    agent = RecordingAgent(agent_id)
+    tenant = f"t-{uuid.uuid4().hex[:10]}"
+
+    async with temporal_server(db_file, port) as server:
+        client = await temporal.connect(settings.temporal)
+        async with api_server(settings) as url, httpx.AsyncClient(base_url=url) as http:
+            admin = {"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"}  # type: ignore[union-attr]
+            await http.post("/admin/tenants", headers=admin,
+                            json={"id": tenant, "name": tenant, "default_agents": [agent_id]})
+            await http.put(f"/admin/tenants/{tenant}/integrations/github", headers=admin,
+                           json={"secret": corpus.secret("github")})
+            await http.post(f"/admin/tenants/{tenant}/agents", headers=admin,
+                            json={"id": agent_id, "name": agent_id})
+            async with running(platform_worker(client, pool, settings.temporal.task_queue)), \
+                    running(agent_worker(client, agent_id, agent.think)):
+                before = [await post_issue(http, tenant)]
+                await agent.wait_for(1)
+
+                server.send_signal(signal.SIGKILL)  # Temporal gone, abruptly
+                await server.wait()
+                during = [await post_issue(http, tenant) for _ in range(5)]
+                await asyncio.sleep(1.5)  # the relay tries and backs off meanwhile
+                waiting = await pool.fetchval(
+                    "SELECT count(*) FROM inbox WHERE tenant_id = $1 AND relayed_at IS NULL",
+                    tenant)
+                assert waiting == 5, "accepted deliveries must wait in the inbox"
+
+                async with temporal_server(db_file, port):
+                    seen = await agent.wait_for(6, timeout=90)
+                    await asyncio.sleep(1.0)  # would a duplicate arrive? give it the chance
+                    runs = [t.run_id for t in agent.seen]
+
+    assert len(runs) == 6 == len(set(runs)), runs
+    assert {r.split("/")[3] for r in runs} == set(before + during)
+    assert all(t.turn == 1 for t in seen)
+    unrelayed = await pool.fetchval(
+        "SELECT count(*) FROM inbox WHERE tenant_id = $1 AND relayed_at IS NULL", tenant)
+    assert unrelayed == 0
