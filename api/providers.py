@@ -111,7 +111,9 @@ class SlackRules:
         try:
             ts = int(raw_ts)
         except ValueError:
-            raise ApiError(401, "invalid_timestamp", "X-Slack-Request-Timestamp is not a number")
+            raise ApiError(
+                401, "invalid_timestamp", "X-Slack-Request-Timestamp is not a number"
+            ) from None
         if abs(now - ts) > self.max_skew:
             raise ApiError(
                 401,

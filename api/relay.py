@@ -9,14 +9,15 @@ workflow. While Temporal is unreachable the rows simply wait, and the relay back
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.store.inbox import PendingDelivery, claim_pending, mark_relayed
 from workflows.contracts import EventInput, Provider
@@ -62,10 +63,8 @@ class Relay:
                             while await self.pump() == self._batch:
                                 pass
                             backoff = 0.0
-                            try:
+                            with contextlib.suppress(TimeoutError):
                                 await asyncio.wait_for(self._wake.wait(), self._sweep)
-                            except TimeoutError:
-                                pass
                     finally:
                         await listener.remove_listener(CHANNEL, self._on_notify)
             except asyncio.CancelledError:

@@ -27,7 +27,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     os.environ.setdefault("SWITCHBOARD_DEV_MODE", "true")
     settings = Settings()
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
-    stack = Stack(settings, data_dir, args.port, args.temporal_port, args.ui_port)
+    stack = Stack(settings, data_dir, args.port or settings.api.port, args.temporal_port,
+                  args.ui_port)
     return asyncio.run(stack.run())
 
 
@@ -147,7 +148,7 @@ def parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start the embedded stack (Postgres, Temporal, API, workers)")
     up.add_argument("--data-dir", help="state directory (default .switchboard)")
-    up.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
+    up.add_argument("--port", type=int, help="API port (default $SWITCHBOARD_PORT or 8000)")
     up.add_argument("--temporal-port", type=int, default=7233, help="Temporal gRPC port")
     up.add_argument("--ui-port", type=int, default=8233, help="Temporal UI port")
     up.set_defaults(func=cmd_up)

@@ -54,7 +54,7 @@ async def ensure_database(url: str) -> None:
 
 def _migration_files() -> list[tuple[str, str]]:
     folder = resources.files("infra") / "migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name.removesuffix(".sql"), p.read_text()) for p in files]
 
 

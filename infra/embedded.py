@@ -51,9 +51,9 @@ def temporal_dev_args(
     return args
 
 
-async def wait_for_port(host: str, port: int, timeout: float) -> None:
+async def wait_for_port(host: str, port: int, within: float) -> None:
     """Wait until something accepts TCP connections on host:port."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         try:
             _, writer = await asyncio.open_connection(host, port)
@@ -62,7 +62,8 @@ async def wait_for_port(host: str, port: int, timeout: float) -> None:
             return
         except OSError:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s") from None
+                message = f"nothing listens on {host}:{port} after {within:.0f}s"
+                raise TimeoutError(message) from None
             await asyncio.sleep(0.1)
 
 
@@ -90,7 +91,7 @@ class EmbeddedPostgres:
             import pgserver
 
             self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-            server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+            server = pgserver.get_server(self.pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
         self._server = server
         info = server.get_postmaster_info()
         return f"postgresql://postgres@/postgres?host={info.socket_dir}&port={info.port}"
@@ -103,7 +104,9 @@ class EmbeddedPostgres:
             return
         user = getattr(self._server, "system_user", None)
         try:
-            pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+            pgserver.pg_ctl(  # type: ignore[attr-defined]
+                ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user
+            )
         except Exception as exc:
             log.warning("postgres stop: %s", exc)
         self._server = None

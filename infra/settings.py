@@ -40,7 +40,6 @@ class TemporalSettings(BaseSettings):
     api_key: SecretStr | None = Field(default=None, description="API key (Temporal Cloud)")
     tls: bool = Field(default=False, description="Use TLS to reach the frontend")
     task_queue: str = Field(default="switchboard.platform", description="Platform worker queue")
-    ui_port: int = Field(default=8233, description="Embedded Temporal UI port")
 
 
 class ApiSettings(BaseSettings):

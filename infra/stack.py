@@ -68,6 +68,7 @@ class Stack:
         self.temporal: Child | None = None
         self.children: list[Child] = []
         self.stopping = asyncio.Event()
+        self._pumps: set[asyncio.Task[None]] = set()
 
     async def run(self) -> int:
         """Bring everything up, wait for a stop signal, bring everything down."""
@@ -120,7 +121,7 @@ class Stack:
             self.temporal = Child("temporal", [str(embedded.temporal_binary()), *args],
                                   self.data_dir / "logs" / "temporal.log")
             await self._spawn(self.temporal, echo=False)
-            await embedded.wait_for_port(host, self.temporal_port, timeout=60)
+            await embedded.wait_for_port(host, self.temporal_port, within=60)
             self.env["TEMPORAL_ADDRESS"] = f"{host}:{self.temporal_port}"
         else:
             _say(f"using Temporal at {os.environ['TEMPORAL_ADDRESS']}")
@@ -135,7 +136,7 @@ class Stack:
         ]
         for child in self.children:
             await self._spawn(child)
-        await embedded.wait_for_port(self.settings.api.host, self.api_port, timeout=60)
+        await embedded.wait_for_port(self.settings.api.host, self.api_port, within=60)
 
     def _local_secrets(self) -> None:
         if "SWITCHBOARD_ADMIN_TOKEN" not in os.environ:
@@ -163,7 +164,9 @@ class Stack:
             start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
         )
         if echo:
-            asyncio.create_task(self._pump(child, child.proc, out))
+            task = asyncio.create_task(self._pump(child, child.proc, out))
+            self._pumps.add(task)
+            task.add_done_callback(self._pumps.discard)
         else:
             out.close()
 

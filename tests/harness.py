@@ -33,7 +33,9 @@ def free_port() -> int:
         return port
 
 
-async def start_postgres(folder: Path, name: str = "switchboard_test") -> tuple[EmbeddedPostgres, str]:
+async def start_postgres(
+    folder: Path, name: str = "switchboard_test"
+) -> tuple[EmbeddedPostgres, str]:
     """A real PostgreSQL + pgvector in ``folder``, migrated; returns it and its URL."""
     pg = EmbeddedPostgres(folder / "pg")
     base = await asyncio.to_thread(pg.start)
@@ -106,9 +108,9 @@ class RecordingAgent:
         self.arrived.set()
         return ThinkOutput(final=demo_answer(self.agent_id, inp.event))
 
-    async def wait_for(self, count: int, timeout: float = 20.0) -> list[ThinkInput]:
+    async def wait_for(self, count: int, within: float = 20.0) -> list[ThinkInput]:
         """Wait until ``count`` think calls arrived."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while len(self.seen) < count:
                 self.arrived.clear()
                 await self.arrived.wait()

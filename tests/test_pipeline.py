@@ -22,9 +22,9 @@ from workflows.event import EventWorkflow
 
 async def wait_status(http: httpx.AsyncClient, admin: dict[str, str], tenant: str,
                       inbox_id: int, statuses: set[str], outcomes: int = 0,
-                      timeout: float = 20) -> dict[str, object]:
+                      within: float = 20) -> dict[str, object]:
     """Poll the admin API until the event reaches one of ``statuses`` (and has its outcomes)."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         while True:
             r = await http.get(f"/admin/tenants/{tenant}/events/{inbox_id}", headers=admin)
             event: dict[str, object] = r.json()

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from temporalio.client import Client
 
 from infra import temporal
 from infra.embedded import temporal_binary, temporal_dev_args, wait_for_port
@@ -31,7 +30,7 @@ async def temporal_server(db_file: Path, port: int) -> AsyncIterator[asyncio.sub
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        await wait_for_port("127.0.0.1", port, timeout=60)
+        await wait_for_port("127.0.0.1", port, within=60)
         yield proc
     finally:
         if proc.returncode is None:
@@ -55,7 +54,8 @@ async def test_webhooks_accepted_while_temporal_is_down_run_once_after_restart(
 ) -> None:
     port = free_port()
     db_file = tmp_path / "temporal.db"
-    settings: Settings = make_settings(pg_url, f"127.0.0.1:{port}", f"outage-{uuid.uuid4().hex[:6]}")
+    queue = f"outage-{uuid.uuid4().hex[:6]}"
+    settings: Settings = make_settings(pg_url, f"127.0.0.1:{port}", queue)
     agent_id = f"agent-{uuid.uuid4().hex[:8]}"
     agent = RecordingAgent(agent_id)
     tenant = f"t-{uuid.uuid4().hex[:10]}"
@@ -85,7 +85,7 @@ async def test_webhooks_accepted_while_temporal_is_down_run_once_after_restart(
                 assert waiting == 5, "accepted deliveries must wait in the inbox"
 
                 async with temporal_server(db_file, port):
-                    seen = await agent.wait_for(6, timeout=90)
+                    seen = await agent.wait_for(6, within=90)
                     await asyncio.sleep(1.0)  # would a duplicate arrive? give it the chance
                     runs = [t.run_id for t in agent.seen]
 

@@ -8,6 +8,7 @@ stack shows an agent handling events without any API key.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from temporalio import activity
 from temporalio.client import Client
@@ -28,7 +29,8 @@ def demo_answer(agent_id: str, event: StandardEvent) -> str:
     where = event.ref.container if event.ref and event.ref.container else event.provider.value
     who = event.actor.name if event.actor and event.actor.name else "someone"
     link = f" <{event.url}>" if event.url else ""
-    return f"{DEMO_LABEL} {agent_id} received {event.kind.value} in {where} from {who}: {subject!r}{link}"
+    kind = event.kind.value
+    return f"{DEMO_LABEL} {agent_id} received {kind} in {where} from {who}: {subject!r}{link}"
 
 
 class DemoAgent:
@@ -45,7 +47,10 @@ class DemoAgent:
         return ThinkOutput(final=answer)
 
 
-def agent_worker(client: Client, agent_id: str, think: object | None = None) -> Worker:
+Think = Callable[[ThinkInput], Awaitable[ThinkOutput]]
+
+
+def agent_worker(client: Client, agent_id: str, think: Think | None = None) -> Worker:
     """A worker for one agent's queue, running ``think`` (the demo policy by default)."""
     activity_fn = think if think is not None else DemoAgent(agent_id).think
     return Worker(client, task_queue=agent_task_queue(agent_id), activities=[activity_fn])

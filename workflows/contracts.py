@@ -53,9 +53,9 @@ class Actor(BaseModel):
 class ItemRef(BaseModel):
     """The work item or conversation an event belongs to.
 
-    GitHub: ``container`` is the repository and ``item`` the issue or PR number. Slack: ``container``
-    is the channel and ``item`` the thread's root ``ts``. ClickUp: ``container`` is the list and
-    ``item`` the task id.
+    GitHub: ``container`` is the repository and ``item`` the issue or PR number. Slack:
+    ``container`` is the channel and ``item`` the thread's root ``ts``. ClickUp: ``container`` is
+    the list and ``item`` the task id.
     """
 
     container: str | None = None

@@ -70,7 +70,9 @@ async def receive_webhook(
     """Verify the delivery's signature and commit it to the inbox before answering."""
     rules = state.providers.get(provider)
     if rules is None:
-        raise ApiError(404, "unknown_provider", f"no provider {provider!r}; use github, slack or clickup")
+        raise ApiError(
+            404, "unknown_provider", f"no provider {provider!r}; use github, slack or clickup"
+        )
     body = await _read_body(request, state.settings.api.max_body_bytes)
     content_type = request.headers.get("content-type", "")
     if content_type.split(";", 1)[0].strip().lower() != "application/json":
@@ -92,7 +94,9 @@ async def receive_webhook(
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant!r}") from None
     except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
         log.warning("inbox write failed for %s/%s: %s", tenant, provider, type(exc).__name__)
-        raise ApiError(503, "inbox_unavailable", "the delivery could not be stored; retry") from None
+        raise ApiError(
+            503, "inbox_unavailable", "the delivery could not be stored; retry"
+        ) from None
     workflow_id = event_workflow_id(tenant, provider, dedup_key)
     if inbox_id is None:
         return JSONResponse(
