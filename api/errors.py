@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -19,7 +24,9 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         """The JSON response for this error."""
-        headers = {"WWW-Authenticate": "Bearer"} if self.code == "unauthorized" else None
+        headers = {"WWW-Authenticate": "Bearer"} if self.code == "unauthorized" else {}
+        if self.status == 503:
+            headers["Retry-After"] = "5"
         return JSONResponse(
             {"error": self.code, "detail": self.detail}, status_code=self.status, headers=headers
         )
@@ -54,6 +61,18 @@ def install_error_handlers(app: FastAPI) -> None:
             {"error": "invalid_request", "detail": "; ".join(problems)}, status_code=422
         )
 
+    async def on_backend_down(request: Request, exc: Exception) -> JSONResponse:
+        # The database went away mid-request: nothing was stored, the sender should retry.
+        log.warning("%s %s: backend unavailable: %s", request.method, request.url.path,
+                    type(exc).__name__)
+        return JSONResponse(
+            {"error": "service_unavailable", "detail": "the database is unavailable; retry"},
+            status_code=503, headers={"Retry-After": "5"},
+        )
+
+    for exc_type in (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+                     asyncpg.CannotConnectNowError):
+        app.add_exception_handler(exc_type, on_backend_down)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

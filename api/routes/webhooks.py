@@ -90,9 +90,9 @@ async def receive_webhook(
     event_name = rules.event_name(request.headers, payload)
     try:
         inbox_id = await insert_delivery(state.pool, tenant, provider, dedup_key, event_name, body)
-    except asyncpg.ForeignKeyViolationError:
+    except asyncpg.ForeignKeyViolationError:  # the tenant was deleted a moment ago
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant!r}") from None
-    except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+    except asyncpg.PostgresError as exc:
         log.warning("inbox write failed for %s/%s: %s", tenant, provider, type(exc).__name__)
         raise ApiError(
             503, "inbox_unavailable", "the delivery could not be stored; retry"

@@ -1,0 +1,43 @@
+"""With the database gone, webhooks get 503 (retry later), never a 500, and nothing is claimed."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from infra.crypto import Sealer
+from infra.database import create_pool
+from infra.store import directory
+from tests import corpus
+from tests.harness import api_server, make_settings, start_postgres
+
+
+async def test_webhook_while_database_is_down_is_503_with_retry_after(tmp_path: Path) -> None:
+    pg, url = await start_postgres(tmp_path, "down_test")
+    settings = make_settings(url, "127.0.0.1:1", "unused")
+    pool = await create_pool(url, min_size=1, max_size=1)
+    for tenant in ("warm", "cold"):
+        await directory.create_tenant(pool, tenant, tenant, [])
+        await directory.set_integration_secret(
+            pool, Sealer(settings.master_key_bytes()), tenant, "github", corpus.secret("github"))
+    await pool.close()
+    e = corpus.entry("github.issues.opened")
+    raw, headers = corpus.live_request(e)
+    try:
+        async with api_server(settings, run_relay=False) as base, \
+                httpx.AsyncClient(base_url=base) as http:
+            assert (await http.get("/healthz")).json()["database"] is True
+            warm = await http.post("/webhooks/github/warm", content=raw, headers=headers)
+            assert warm.status_code == 202  # its signing secret is now cached
+            await asyncio.to_thread(pg.stop)
+            again = {**headers, "X-GitHub-Delivery": "another-delivery"}
+            for tenant in ("warm", "cold"):  # inbox write fails / secret lookup fails
+                r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=again)
+                assert r.status_code == 503, r.text
+                assert r.headers["Retry-After"] == "5"
+                assert "retry" in r.json()["detail"]
+            assert (await http.get("/healthz")).json()["database"] is False
+    finally:
+        pg.stop()
