@@ -39,13 +39,22 @@ async def start_postgres(
     """A real PostgreSQL + pgvector in ``folder``, migrated; returns it and its URL."""
     pg = EmbeddedPostgres(folder / "pg")
     base = await asyncio.to_thread(pg.start)
-    url = database_url(base, name)
+    return pg, await migrated_database(base, name)
+
+
+async def migrated_database(server_url: str, name: str) -> str:
+    """Create database ``name`` on the server of ``server_url`` and migrate it; return its URL.
+
+    Each stack (API relay + Temporal) needs its own inbox: relays of two stacks sharing one
+    database would start each other's deliveries on the wrong Temporal server.
+    """
+    url = database_url(server_url, name)
     await database.ensure_database(url)
     pool = await database.create_pool(url, min_size=1, max_size=1)
     async with pool.acquire() as conn:
         await database.migrate(conn)
     await pool.close()
-    return pg, url
+    return url
 
 
 def make_settings(db_url: str, temporal_address: str, task_queue: str, **api: object) -> Settings:

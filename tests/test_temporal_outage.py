@@ -13,10 +13,18 @@ import asyncpg
 import httpx
 
 from infra import temporal
+from infra.database import create_pool
 from infra.embedded import temporal_binary, temporal_dev_args, wait_for_port
 from infra.settings import Settings
 from tests import corpus
-from tests.harness import RecordingAgent, api_server, free_port, make_settings, running
+from tests.harness import (
+    RecordingAgent,
+    api_server,
+    free_port,
+    make_settings,
+    migrated_database,
+    running,
+)
 from workers.agent import agent_worker
 from workers.platform import platform_worker
 
@@ -50,8 +58,17 @@ async def post_issue(http: httpx.AsyncClient, tenant: str) -> str:
 
 
 async def test_webhooks_accepted_while_temporal_is_down_run_once_after_restart(
-    tmp_path: Path, pg_url: str, pool: asyncpg.Pool
+    tmp_path: Path, pg_url: str
 ) -> None:
+    url = await migrated_database(pg_url, f"outage_{uuid.uuid4().hex[:8]}")
+    pool = await create_pool(url, min_size=1, max_size=4)
+    try:
+        await _scenario(tmp_path, url, pool)
+    finally:
+        await pool.close()
+
+
+async def _scenario(tmp_path: Path, pg_url: str, pool: asyncpg.Pool) -> None:
     port = free_port()
     db_file = tmp_path / "temporal.db"
     queue = f"outage-{uuid.uuid4().hex[:6]}"
