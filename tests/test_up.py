@@ -97,6 +97,7 @@ class Up:
             stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
         )
         self.lines: list[str] = []
+        self.children: dict[int, str] = {}  # pid -> cmdline, recorded once the stack is up
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -143,14 +144,27 @@ class Up:
         try:
             code = self.proc.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            raise AssertionError(self.why(f"still running {STOP_TIMEOUT:.0f}s after SIGTERM"))
+            raise AssertionError(self.why(
+                f"still running {STOP_TIMEOUT:.0f}s after SIGTERM")) from None
         self._reader.join(5)
         return code
 
+    def record_children(self) -> set[int]:
+        """Remember the processes below us, so that a failed test can still kill them."""
+        tree = _descendants(self.proc.pid)
+        with contextlib.suppress(OSError, ValueError, IndexError):  # postgres daemonizes
+            postmaster = int((self.data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
+            tree |= {postmaster} | _descendants(postmaster)
+        for pid in tree:
+            with contextlib.suppress(OSError):
+                self.children[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().decode(
+                    errors="replace")
+        return tree
+
     def kill(self) -> None:
         """Clean up after a failure: graceful stop first, then kill whatever is left."""
-        tree = _descendants(self.proc.pid)
         if self.proc.poll() is None:
+            self.record_children()
             self.proc.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(STOP_TIMEOUT)
@@ -158,7 +172,11 @@ class Up:
         # alone would leave them behind: kill the tree we saw and anything using our data dir.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        for pid in tree | set(_pids_matching(str(self.data_dir))):
+        for pid, cmdline in self.children.items():
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace") == cmdline:
+                    os.kill(pid, signal.SIGKILL)
+        for pid in _pids_matching(str(self.data_dir)):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         self.proc.wait(10)
@@ -170,9 +188,12 @@ def switchboard_up(data_dir: Path, api: int, temporal: int, ui: int) -> Iterator
     up = Up(data_dir, api, temporal, ui)
     try:
         up.wait_for_line(lambda line: "Switchboard is up." in line, "'Switchboard is up.' banner")
+        up.wait_for_line(lambda line: "Press Ctrl-C" in line, "end of the banner", timeout=5)
+        up.record_children()
         yield up
     finally:
-        if up.proc.poll() is None or _descendants(up.proc.pid):
+        left = [p for p in up.children if _alive(p)] + list(_pids_matching(str(data_dir)))
+        if up.proc.poll() is None or left:
             up.kill()
 
 
@@ -209,7 +230,7 @@ def _assert_stopped(up: Up, ports: tuple[int, ...], tree: set[int]) -> None:
 
 def test_up_serves_the_demo_and_keeps_its_data(tmp_path: Path) -> None:
     assert SWITCHBOARD.is_file(), f"console script missing at {SWITCHBOARD}"
-    data = tmp_path / "data"
+    data = (tmp_path / "data").resolve()
     api, temporal, ui = free_port(), free_port(), free_port()
     ports = (api, temporal, ui)
     base = f"http://127.0.0.1:{api}"
@@ -249,9 +270,10 @@ def test_up_serves_the_demo_and_keeps_its_data(tmp_path: Path) -> None:
                           15, "Temporal UI answering", up)
         assert ui_status < 500, up.why(f"Temporal UI answered {ui_status}")
 
-        tree = _descendants(up.proc.pid)
-        assert len(tree) >= 4, up.why(f"expected temporal, api, worker, agent; got {tree}")
-        assert _pids_matching(str(data)), up.why("no running process names the data dir")
+        tree = up.record_children()
+        assert len(tree) >= 5, up.why(f"expected postgres, temporal, api, worker, agent: {tree}")
+        assert any(f"-D {data / 'postgres'}" in c for c in _pids_matching(str(data)).values()), \
+            up.why("no postgres process on the data dir")
         _assert_stopped(up, ports, tree)
 
     with switchboard_up(data, *ports) as up, httpx.Client(base_url=base, timeout=10) as http:
@@ -265,4 +287,4 @@ def test_up_serves_the_demo_and_keeps_its_data(tmp_path: Path) -> None:
             event["id"], "dispatched", event["outcomes"]), up.why(str(again))
         r = http.post("/webhooks/github/demo", content=corpus.body(e), headers=e["headers"])
         assert (r.status_code, r.json()["status"]) == (200, "duplicate"), up.why(r.text)
-        _assert_stopped(up, ports, _descendants(up.proc.pid))
+        _assert_stopped(up, ports, up.record_children())
