@@ -61,8 +61,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
             raise SystemExit("DATABASE_URL is not set")
         pool = await database.create_pool(settings.database.url)
         client = await temporal.connect(settings.temporal)
-        logging.getLogger("switchboard").info(
-            "platform worker polling %s", settings.temporal.task_queue)
+        added = await temporal.ensure_search_attributes(client)
+        log = logging.getLogger("switchboard")
+        if added:
+            log.info("registered search attributes %s", ", ".join(added))
+        log.info("platform worker polling %s", settings.temporal.task_queue)
         try:
             await platform_worker(client, pool, settings.temporal.task_queue).run()
         finally:

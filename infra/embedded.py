@@ -15,7 +15,13 @@ import time
 import warnings
 from pathlib import Path
 
+from temporalio.api.enums.v1 import IndexedValueType
+
+from workflows import search
+
 log = logging.getLogger(__name__)
+
+_SEARCH_TYPES = {IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD: "Keyword"}
 
 # Without this every workflow task waits ~50 ms for the transfer queue poller.
 TEMPORAL_DYNAMIC_CONFIG = ("history.transferProcessorMaxPollRPS=1000",)
@@ -44,6 +50,8 @@ def temporal_dev_args(
         args += ["--sqlite-pragma", pragma]
     for value in TEMPORAL_DYNAMIC_CONFIG:
         args += ["--dynamic-config-value", value]
+    for key in search.ALL:
+        args += ["--search-attribute", f"{key.name}={_SEARCH_TYPES[key.indexed_value_type]}"]
     if ui_port is None:
         args.append("--headless")
     else:

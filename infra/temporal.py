@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from infra.settings import TemporalSettings
+from workflows import search
 
 
 async def connect(settings: TemporalSettings) -> Client:
@@ -17,3 +22,23 @@ async def connect(settings: TemporalSettings) -> Client:
         tls=settings.tls,
         data_converter=pydantic_data_converter,
     )
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Register Switchboard's search attributes on the namespace if missing; return those added.
+
+    ``switchboard up`` registers them with dev server flags; against another cluster the platform
+    worker does it at start. Without them workflows could not be filtered in the UI (and starting
+    one that sets them would fail).
+    """
+    namespace = client.namespace
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    existing = set(listed.custom_attributes) | set(listed.system_attributes)
+    missing = {key.name: key.indexed_value_type for key in search.ALL if key.name not in existing}
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+    return sorted(missing)

@@ -2,50 +2,145 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
+
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import policies
-    from workflows.contracts import AgentOutcome, AgentRunInput, ThinkInput, ThinkOutput
+    from workflows import policies, search
+    from workflows.contracts import (
+        AgentOutcome,
+        AgentProfile,
+        AgentRunInput,
+        AlertInput,
+        Step,
+        ThinkInput,
+        ThinkOutput,
+        ToolCall,
+        ToolInput,
+        ToolResult,
+        UsageRecord,
+    )
     from workflows.ids import agent_task_queue
 
 THINK_ACTIVITY = "think"
+TOOL_ACTIVITY = "run_tool"
 
 
 @workflow.defn(name="AgentRunWorkflow")
 class AgentRunWorkflow:
     """Think on the agent's own queue; run the tools it asks for; stop at an answer or max turns.
 
-    The think step runs on ``agent.<agent id>``: if no worker of that agent is up, the task waits
-    in the queue, which is the swarm's durable buffer.
+    Both steps run on ``agent.<agent id>``: if no worker of that agent is up, the task waits in
+    the queue (the swarm's durable buffer) until the agent's expiry window runs out. Each step is
+    an activity, so a step that completed is never run again, even if the worker dies after it.
     """
 
     @workflow.run
     async def run(self, inp: AgentRunInput) -> AgentOutcome:
         """Loop until the agent gives a final answer."""
-        observations: list[str] = []
-        for turn in range(1, inp.max_turns + 1):
-            decision = await workflow.execute_activity(
-                THINK_ACTIVITY,
-                ThinkInput(
-                    run_id=inp.run_id, agent_id=inp.agent_id, turn=turn, event=inp.event,
-                    observations=observations,
-                ),
-                result_type=ThinkOutput,
-                task_queue=agent_task_queue(inp.agent_id),
-                activity_id=f"think/{turn}",
-                start_to_close_timeout=policies.THINK_TIMEOUT,
-                retry_policy=policies.THINK,
-            )
+        target = inp.target
+        profile = AgentProfile(agent_id=target.agent_id, name=target.name or target.agent_id,
+                               role=target.role)
+        steps: list[Step] = []
+        calls = 0
+        for turn in range(1, target.max_turns + 1):
+            started = workflow.now()
+            try:
+                decision = await workflow.execute_activity(
+                    THINK_ACTIVITY,
+                    ThinkInput(run_id=inp.run_id, agent_id=target.agent_id, profile=profile,
+                               turn=turn, max_turns=target.max_turns, event=inp.event,
+                               steps=steps),
+                    result_type=ThinkOutput,
+                    task_queue=agent_task_queue(target.agent_id),
+                    activity_id=f"think/{turn}",
+                    schedule_to_start_timeout=policies.seconds(target.queue_expiry_seconds),
+                    start_to_close_timeout=policies.THINK_TIMEOUT,
+                    heartbeat_timeout=policies.AGENT_HEARTBEAT_TIMEOUT,
+                    retry_policy=policies.THINK,
+                )
+            except ActivityError as err:
+                return await self._failed(inp, err, turn - 1, calls)
+            await self._usage(inp, turn, decision, started)
             if decision.final is not None:
-                return AgentOutcome(agent_id=inp.agent_id, run_id=inp.run_id, final=decision.final)
-            # No tool is available to agents yet: each call is answered with an error the agent
-            # can see and react to, instead of being dropped.
-            observations = observations + [
-                f"tool {call.name!r} failed: no tool of that name is available to this agent"
-                for call in decision.tool_calls
-            ]
-        return AgentOutcome(
-            agent_id=inp.agent_id, run_id=inp.run_id,
-            error=f"no final answer after {inp.max_turns} turns",
+                return self._finish(AgentOutcome(
+                    agent_id=target.agent_id, run_id=inp.run_id, final=decision.final,
+                    turns=turn, tool_calls=calls))
+            results = await asyncio.gather(
+                *(self._tool(inp, turn, i, call) for i, call in enumerate(decision.tool_calls)))
+            calls += len(results)
+            steps = [*steps, Step(thought=decision.thought, tool_calls=decision.tool_calls,
+                                  results=list(results))]
+        return self._finish(AgentOutcome(
+            agent_id=target.agent_id, run_id=inp.run_id, status="max_turns", turns=target.max_turns,
+            tool_calls=calls, error=f"no final answer after {target.max_turns} turns"))
+
+    @staticmethod
+    async def _tool(inp: AgentRunInput, turn: int, index: int, call: ToolCall) -> ToolResult:
+        try:
+            result: ToolResult = await workflow.execute_activity(
+                TOOL_ACTIVITY,
+                ToolInput(run_id=inp.run_id, agent_id=inp.target.agent_id,
+                          tenant_id=inp.event.tenant_id, turn=turn, call=call),
+                result_type=ToolResult,
+                task_queue=agent_task_queue(inp.target.agent_id),
+                activity_id=f"tool/{turn}/{index}",
+                start_to_close_timeout=policies.TOOL_TIMEOUT,
+                heartbeat_timeout=policies.AGENT_HEARTBEAT_TIMEOUT,
+                retry_policy=policies.TOOL,
+            )
+            return result
+        except ActivityError as err:  # the agent sees the failure and can adapt
+            cause = err.cause.message if err.cause else str(err)
+            return ToolResult(call_id=call.id, name=call.name, content=f"tool failed: {cause}",
+                              is_error=True)
+
+    @staticmethod
+    async def _usage(inp: AgentRunInput, turn: int, decision: ThinkOutput, started: datetime
+                     ) -> None:
+        if decision.usage is None:
+            return
+        elapsed = workflow.now() - started
+        await workflow.execute_activity(
+            "record_usage",
+            UsageRecord(tenant_id=inp.event.tenant_id, agent_id=inp.target.agent_id,
+                        run_id=inp.run_id, turn=turn, model=decision.usage.model,
+                        input_tokens=decision.usage.input_tokens,
+                        output_tokens=decision.usage.output_tokens,
+                        tool_calls=len(decision.tool_calls),
+                        duration_ms=int(elapsed.total_seconds() * 1000)),
+            start_to_close_timeout=policies.DB_STEP_TIMEOUT,
+            retry_policy=policies.DB_STEP,
         )
+
+    async def _failed(self, inp: AgentRunInput, err: ActivityError, turns: int, calls: int
+                      ) -> AgentOutcome:
+        cause = err.cause
+        if isinstance(cause, TimeoutError) and cause.type is TimeoutType.SCHEDULE_TO_START:
+            window = inp.target.queue_expiry_seconds
+            detail = (f"no worker of agent {inp.target.agent_id} took the work within {window} s;"
+                      " the run expired and was not handed to the agent")
+            await workflow.execute_activity(
+                "raise_alert",
+                AlertInput(tenant_id=inp.event.tenant_id, kind="run_expired",
+                           subject=inp.run_id, detail=detail),
+                start_to_close_timeout=policies.DB_STEP_TIMEOUT,
+                retry_policy=policies.DB_STEP,
+            )
+            return self._finish(AgentOutcome(
+                agent_id=inp.target.agent_id, run_id=inp.run_id, status="expired", error=detail,
+                turns=turns, tool_calls=calls))
+        message = cause.message if cause is not None else str(err)
+        return self._finish(AgentOutcome(
+            agent_id=inp.target.agent_id, run_id=inp.run_id, status="failed",
+            error=f"think failed: {message}", turns=turns, tool_calls=calls))
+
+    @staticmethod
+    def _finish(outcome: AgentOutcome) -> AgentOutcome:
+        workflow.upsert_search_attributes(
+            TypedSearchAttributes([SearchAttributePair(search.STATUS, outcome.status)]))
+        return outcome

@@ -19,13 +19,30 @@ DB_STEP = RetryPolicy(
     non_retryable_error_types=["UnknownDelivery", "MalformedDelivery"],
 )
 
-# An agent's think step: an LLM call may be slow; the agent may be offline for a long time, in
-# which case the task simply waits in the agent's queue (no schedule-to-start timeout).
+# An agent's steps: an LLM call may be slow. A worker that dies mid-step stops heartbeating, so
+# the step is retried on another (or the restarted) worker after AGENT_HEARTBEAT_TIMEOUT rather
+# than after the whole start-to-close timeout. While no worker is up the task waits in the
+# agent's queue, up to the agent's expiry window (schedule-to-start, never retried).
+AGENT_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 THINK_TIMEOUT = timedelta(minutes=5)
 THINK = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
     maximum_attempts=5,
-    non_retryable_error_types=["InvalidAgentResponse"],
+    non_retryable_error_types=["InvalidAgentResponse", "LLMRequestRejected"],
 )
+
+TOOL_TIMEOUT = timedelta(minutes=2)
+TOOL = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=3,
+    non_retryable_error_types=["UnknownTool", "InvalidToolArguments"],
+)
+
+
+def seconds(value: int) -> timedelta:
+    """A timeout given in seconds (settings and agent profiles store plain numbers)."""
+    return timedelta(seconds=value)

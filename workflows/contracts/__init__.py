@@ -1,0 +1,48 @@
+"""Pydantic contracts for every workflow and activity.
+
+Each workflow, activity, signal and update takes one of these models and returns one; they travel
+through Temporal's pydantic data converter, so what is here is exactly what Event History shows.
+Nothing in these models may ever hold a secret.
+"""
+
+from workflows.contracts.agents import (
+    AgentOutcome,
+    AlertInput,
+    AgentProfile,
+    AgentRunInput,
+    AgentTarget,
+    Step,
+    ThinkInput,
+    ThinkOutput,
+    ToolCall,
+    ToolInput,
+    ToolResult,
+    Usage,
+    UsageRecord,
+)
+from workflows.contracts.events import (
+    Actor,
+    EventKind,
+    EventStatus,
+    ItemRef,
+    ProjectHint,
+    Provider,
+    StandardEvent,
+)
+from workflows.contracts.pipeline import (
+    EventInput,
+    EventResult,
+    NormalizeInput,
+    NormalizeOutput,
+    RecordOutcomeInput,
+    ResolveInput,
+    ResolveOutput,
+)
+
+__all__ = [
+    "Actor", "AgentOutcome", "AlertInput", "AgentProfile", "AgentRunInput", "AgentTarget", "EventInput",
+    "EventKind", "EventResult", "EventStatus", "ItemRef", "NormalizeInput", "NormalizeOutput",
+    "ProjectHint", "Provider", "RecordOutcomeInput", "ResolveInput", "ResolveOutput",
+    "StandardEvent", "Step", "ThinkInput", "ThinkOutput", "ToolCall", "ToolInput", "ToolResult",
+    "Usage", "UsageRecord",
+]

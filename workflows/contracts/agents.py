@@ -1,0 +1,137 @@
+"""Contracts of AgentRunWorkflow and the agent runtime's activities (think, run_tool)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from workflows.contracts.events import StandardEvent
+
+
+class AgentProfile(BaseModel):
+    """Who the agent is, as its prompt may say."""
+
+    agent_id: str
+    name: str
+    role: str = ""
+
+
+class AgentTarget(BaseModel):
+    """An agent chosen for an event, with what its run needs to know."""
+
+    agent_id: str
+    name: str = ""
+    role: str = ""
+    max_turns: int = 8
+    queue_expiry_seconds: int = Field(
+        default=86400, description="How long a think may wait for a worker before it expires"
+    )
+
+
+class AgentRunInput(BaseModel):
+    """Input of AgentRunWorkflow: one agent working on one event."""
+
+    run_id: str
+    target: AgentTarget
+    event: StandardEvent
+    project_id: str | None = None
+
+
+class ToolCall(BaseModel):
+    """A tool the agent asks to run."""
+
+    id: str = Field(description="The LLM's id for this call, echoed in its result")
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolResult(BaseModel):
+    """What a tool answered (an error is an answer too: the agent sees it and adapts)."""
+
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+class Step(BaseModel):
+    """One turn that asked for tools, and what the tools answered."""
+
+    thought: str | None = None
+    tool_calls: list[ToolCall]
+    results: list[ToolResult]
+
+
+class Usage(BaseModel):
+    """What one think cost."""
+
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class ThinkInput(BaseModel):
+    """Input of an agent's think activity: the work, and every step taken so far."""
+
+    run_id: str
+    agent_id: str
+    profile: AgentProfile
+    turn: int
+    max_turns: int
+    event: StandardEvent
+    steps: list[Step] = Field(default_factory=list)
+
+
+class ThinkOutput(BaseModel):
+    """An agent's decision: a final answer, or tool calls to run first."""
+
+    final: str | None = None
+    thought: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage | None = None
+
+
+class ToolInput(BaseModel):
+    """Input of the run_tool activity: one call of one turn."""
+
+    run_id: str
+    agent_id: str
+    tenant_id: str
+    turn: int
+    call: ToolCall
+
+
+class UsageRecord(BaseModel):
+    """One think's cost, for the economy table."""
+
+    tenant_id: str
+    agent_id: str
+    run_id: str
+    turn: int
+    model: str
+    input_tokens: int
+    output_tokens: int
+    tool_calls: int
+    duration_ms: int
+
+
+class AlertInput(BaseModel):
+    """Something an admin must hear about."""
+
+    tenant_id: str
+    kind: str = Field(description="e.g. run_expired, agent_offline, stuck_agent")
+    subject: str = Field(description="What it is about: an agent id, a run id")
+    detail: str
+
+
+class AgentOutcome(BaseModel):
+    """What one agent run ended with."""
+
+    agent_id: str
+    run_id: str
+    status: Literal["answered", "max_turns", "expired", "failed"] = "answered"
+    final: str | None = None
+    error: str | None = None
+    turns: int = 0
+    tool_calls: int = 0

@@ -1,0 +1,64 @@
+"""Contracts of EventWorkflow and its pipeline activities."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from workflows.contracts.agents import AgentOutcome, AgentTarget
+from workflows.contracts.events import EventKind, EventStatus, Provider, StandardEvent
+
+
+class EventInput(BaseModel):
+    """Input of EventWorkflow: a reference to the inbox row, never the raw body."""
+
+    inbox_id: int
+    tenant_id: str
+    provider: Provider
+    dedup_key: str
+
+
+class NormalizeInput(BaseModel):
+    """Input of the normalize activity."""
+
+    inbox_id: int
+
+
+class NormalizeOutput(BaseModel):
+    """Output of the normalize activity."""
+
+    event: StandardEvent
+
+
+class ResolveInput(BaseModel):
+    """Input of the resolve activity."""
+
+    event: StandardEvent
+
+
+class ResolveOutput(BaseModel):
+    """The agents an event is meant for (after dropping paused or offline ones)."""
+
+    agents: list[AgentTarget]
+    project_id: str | None = Field(default=None, description="The event's project, if mapped")
+    reason: str = Field(description="How the agents were chosen, for the event row and the UI")
+
+
+class RecordOutcomeInput(BaseModel):
+    """Input of the record_outcome activity: the event row's new state."""
+
+    inbox_id: int
+    status: EventStatus
+    kind: EventKind | None = None
+    reason: str | None = None
+    event: StandardEvent | None = None
+    agent_ids: list[str] = Field(default_factory=list)
+    outcomes: list[AgentOutcome] = Field(default_factory=list)
+
+
+class EventResult(BaseModel):
+    """Result of EventWorkflow."""
+
+    status: EventStatus
+    kind: EventKind | None = None
+    reason: str | None = None
+    outcomes: list[AgentOutcome] = Field(default_factory=list)
