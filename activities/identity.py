@@ -1,9 +1,9 @@
 """The resolver: who an event is meant for.
 
 Explicit targets win: mentions and assignees that name an alias (expanded, nesting included), an
-agent id or an agent name. Without any, the project's default agents (through the project
-mappings of the event's repo, channel or list), then the tenant's. Agents that are paused or
-offline are dropped.
+agent's linked account in that tool (Slack user id, GitHub login, ClickUp user), an agent id or an
+agent name. Without any, the default agents of the event's project (found through the project
+mappings of its repo, channel or list), then the tenant's. Paused and offline agents are dropped.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from workflows.contracts import AgentTarget, ResolveInput, ResolveOutput
 
 
 def _explicit_targets(view: RoutingView, names: list[str]) -> list[str]:
-    by_name = {name.lower(): agent_id for agent_id, (name, _, _) in view.agents.items()}
+    by_name = {row.name.lower(): agent_id for agent_id, row in view.agents.items()}
     alias_keys = {a.lower() for a in view.aliases}
     found: list[str] = []
     for name in names:
         if name.lower() in alias_keys:
             candidates = expand_alias(view.aliases, name)
+        elif name in view.links:
+            candidates = [view.links[name]]
         elif name in view.agents:
             candidates = [name]
         elif name.lower() in by_name:
@@ -36,6 +38,7 @@ def _explicit_targets(view: RoutingView, names: list[str]) -> list[str]:
 
 def choose_agents(view: RoutingView, mentions: list[str], assignees: list[str]) -> ResolveOutput:
     """Pick the agents for an event from the tenant's routing data."""
+    project_id = view.project_ids[0] if view.project_ids else None
     explicit = _explicit_targets(view, mentions + assignees)
     if explicit:
         chosen, why = explicit, "mentioned or assigned"
@@ -43,16 +46,20 @@ def choose_agents(view: RoutingView, mentions: list[str], assignees: list[str]) 
         chosen, why = view.project_defaults, f"defaults of project {', '.join(view.project_ids)}"
     else:
         chosen, why = view.tenant_defaults, "tenant defaults"
-    routable = [a for a in chosen if a in view.agents and view.agents[a][1] == "active"]
-    dropped = [a for a in chosen if a not in routable]
     if not chosen:
-        return ResolveOutput(agents=[], reason="no agent is mentioned, assigned or a default")
-    reason = why + (f"; left out (unknown, paused or offline): {', '.join(dropped)}"
-                    if dropped else "")
-    return ResolveOutput(
-        agents=[AgentTarget(agent_id=a, max_turns=view.agents[a][2]) for a in routable],
-        reason=reason,
-    )
+        return ResolveOutput(agents=[], project_id=project_id,
+                             reason="no agent is mentioned, assigned or a default")
+    routable = [a for a in chosen if a in view.agents and view.agents[a].status == "active"]
+    dropped = [a for a in chosen if a not in routable]
+    if dropped:
+        why += f"; left out (unknown, paused or offline): {', '.join(dropped)}"
+    targets = [
+        AgentTarget(agent_id=a, name=view.agents[a].name, role=view.agents[a].role,
+                    max_turns=view.agents[a].max_turns,
+                    queue_expiry_seconds=view.agents[a].queue_expiry_seconds)
+        for a in routable
+    ]
+    return ResolveOutput(agents=targets, project_id=project_id, reason=why)
 
 
 class IdentityActivities:
@@ -66,7 +73,10 @@ class IdentityActivities:
         """Resolve the agents an event is meant for."""
         event = inp.event
         hints = [(h.provider.value, h.external_id) for h in event.project_hints]
-        view = await load_routing_view(self._pool, event.tenant_id, hints)
+        view = await load_routing_view(
+            self._pool, event.tenant_id, event.provider.value,
+            event.mentions + event.assignees, hints,
+        )
         if view is None:
             raise ApplicationError(
                 f"tenant {event.tenant_id!r} no longer exists", type="UnknownDelivery",

@@ -13,7 +13,15 @@ from api.deps import AppState
 from api.errors import install_error_handlers
 from api.providers import rules_by_provider
 from api.relay import Relay
-from api.routes import admin_agents, admin_events, admin_tenants, health, webhooks
+from api.routes import (
+    admin_agents,
+    admin_events,
+    admin_projects,
+    admin_tenants,
+    admin_usage,
+    health,
+    webhooks,
+)
 from api.signing_secrets import SigningSecrets
 from infra import database, temporal
 from infra.crypto import Sealer
@@ -72,6 +80,6 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
     )
     install_error_handlers(app)
     for router in (webhooks.router, admin_tenants.router, admin_agents.router,
-                   admin_events.router, health.router):
+                   admin_projects.router, admin_events.router, admin_usage.router, health.router):
         app.include_router(router)
     return app

@@ -16,11 +16,17 @@ from datetime import timedelta
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.store.inbox import PendingDelivery, claim_pending, mark_relayed
-from workflows.contracts import EventInput, Provider
+from workflows import search
+from workflows.contracts import EventInput, EventStatus, Provider
 from workflows.event import EventWorkflow
 from workflows.ids import event_workflow_id
 
@@ -107,6 +113,10 @@ class Relay:
                 ),
                 id=event_workflow_id(row.tenant_id, row.provider, row.dedup_key),
                 task_queue=self._task_queue,
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(search.TENANT, row.tenant_id),
+                    SearchAttributePair(search.STATUS, EventStatus.RECEIVED.value),
+                ]),
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 rpc_timeout=timedelta(seconds=5),

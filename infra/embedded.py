@@ -15,13 +15,13 @@ import time
 import warnings
 from pathlib import Path
 
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.common import SearchAttributeIndexedValueType
 
 from workflows import search
 
 log = logging.getLogger(__name__)
 
-_SEARCH_TYPES = {IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD: "Keyword"}
+_SEARCH_TYPES = {SearchAttributeIndexedValueType.KEYWORD: "Keyword"}
 
 # Without this every workflow task waits ~50 ms for the transfer queue poller.
 TEMPORAL_DYNAMIC_CONFIG = ("history.transferProcessorMaxPollRPS=1000",)

@@ -153,7 +153,7 @@ class Stack:
         if await directory.create_tenant(pool, DEMO_TENANT, "Demo tenant", [DEMO_AGENT]):
             _say(f"created tenant {DEMO_TENANT!r} (default agent {DEMO_AGENT!r})")
         if await directory.create_agent(pool, DEMO_TENANT, DEMO_AGENT, "Demo agent",
-                                        "offline demo policy", 4):
+                                        role="offline demo policy", max_turns=4):
             _say(f"created agent {DEMO_AGENT!r}")
 
     async def _spawn(self, child: Child, echo: bool = True) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
@@ -36,7 +37,10 @@ async def ensure_search_attributes(client: Client) -> list[str]:
         ListSearchAttributesRequest(namespace=namespace)
     )
     existing = set(listed.custom_attributes) | set(listed.system_attributes)
-    missing = {key.name: key.indexed_value_type for key in search.ALL if key.name not in existing}
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in search.ALL if key.name not in existing
+    }
     if missing:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)

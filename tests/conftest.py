@@ -18,6 +18,7 @@ from infra.settings import Settings
 from tests import corpus
 from tests.harness import api_server, make_settings, running, start_postgres
 from workers.platform import platform_worker
+from workflows import search
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +39,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(temporal_binary()),
         dev_server_extra_args=extra,
         data_converter=pydantic_data_converter,
+        search_attributes=search.ALL,
     )
     yield env
     await env.shutdown()

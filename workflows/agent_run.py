@@ -6,7 +6,6 @@ import asyncio
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
@@ -95,7 +94,7 @@ class AgentRunWorkflow:
             )
             return result
         except ActivityError as err:  # the agent sees the failure and can adapt
-            cause = err.cause.message if err.cause else str(err)
+            cause = str(err.cause) if err.cause else str(err)
             return ToolResult(call_id=call.id, name=call.name, content=f"tool failed: {cause}",
                               is_error=True)
 
@@ -134,13 +133,12 @@ class AgentRunWorkflow:
             return self._finish(AgentOutcome(
                 agent_id=inp.target.agent_id, run_id=inp.run_id, status="expired", error=detail,
                 turns=turns, tool_calls=calls))
-        message = cause.message if cause is not None else str(err)
+        message = str(cause) if cause is not None else str(err)
         return self._finish(AgentOutcome(
             agent_id=inp.target.agent_id, run_id=inp.run_id, status="failed",
             error=f"think failed: {message}", turns=turns, tool_calls=calls))
 
     @staticmethod
     def _finish(outcome: AgentOutcome) -> AgentOutcome:
-        workflow.upsert_search_attributes(
-            TypedSearchAttributes([SearchAttributePair(search.STATUS, outcome.status)]))
+        workflow.upsert_search_attributes([search.STATUS.value_set(outcome.status)])
         return outcome

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.events import EventActivities
     from activities.identity import IdentityActivities
-    from workflows import policies
+    from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
     from workflows.contracts import (
         AgentOutcome,
@@ -42,6 +43,7 @@ class EventWorkflow:
                 retry_policy=policies.DB_STEP,
             )
             event = normalized.event
+            workflow.upsert_search_attributes([search.EVENT_KIND.value_set(event.kind.value)])
             if event.kind is EventKind.IGNORE:
                 return await self._record(
                     inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
@@ -55,18 +57,20 @@ class EventWorkflow:
         except ActivityError as err:
             reason = f"{err.cause or err}"
             return await self._record(inp, EventStatus.FAILED, reason=reason)
+        if resolved.project_id is not None:
+            workflow.upsert_search_attributes([search.PROJECT.value_set(resolved.project_id)])
         if not resolved.agents:
             return await self._record(inp, EventStatus.IGNORED, event=event, reason=resolved.reason)
         children = [
             await workflow.start_child_workflow(
                 AgentRunWorkflow.run,
-                AgentRunInput(
-                    run_id=run_workflow_id(workflow.info().workflow_id, target.agent_id),
-                    agent_id=target.agent_id, event=event, max_turns=target.max_turns,
-                ),
-                id=run_workflow_id(workflow.info().workflow_id, target.agent_id),
+                AgentRunInput(run_id=run_id, target=target, event=event,
+                              project_id=resolved.project_id),
+                id=run_id,
+                search_attributes=self._run_attributes(event, target.agent_id, resolved.project_id),
             )
             for target in resolved.agents
+            for run_id in [run_workflow_id(workflow.info().workflow_id, target.agent_id)]
         ]
         agent_ids = [t.agent_id for t in resolved.agents]
         await self._record(
@@ -79,13 +83,27 @@ class EventWorkflow:
         )
 
     @staticmethod
+    def _run_attributes(event: StandardEvent, agent_id: str, project_id: str | None
+                        ) -> TypedSearchAttributes:
+        pairs = [
+            SearchAttributePair(search.TENANT, event.tenant_id),
+            SearchAttributePair(search.AGENT, agent_id),
+            SearchAttributePair(search.EVENT_KIND, event.kind.value),
+            SearchAttributePair(search.STATUS, "running"),
+        ]
+        if project_id is not None:
+            pairs.append(SearchAttributePair(search.PROJECT, project_id))
+        return TypedSearchAttributes(pairs)
+
+    @staticmethod
     async def _outcome(handle: workflow.ChildWorkflowHandle[AgentRunWorkflow, AgentOutcome]
                        ) -> AgentOutcome:
         try:
             return await handle
         except ChildWorkflowError as err:
             agent_id = handle.id.rsplit("/", 1)[-1]
-            return AgentOutcome(agent_id=agent_id, run_id=handle.id, error=str(err.cause or err))
+            return AgentOutcome(agent_id=agent_id, run_id=handle.id, status="failed",
+                                error=str(err.cause or err))
 
     @staticmethod
     async def _record(
@@ -97,6 +115,7 @@ class EventWorkflow:
         agent_ids: list[str] | None = None,
         outcomes: list[AgentOutcome] | None = None,
     ) -> EventResult:
+        workflow.upsert_search_attributes([search.STATUS.value_set(status.value)])
         await workflow.execute_activity_method(
             EventActivities.record_outcome,
             RecordOutcomeInput(

@@ -21,19 +21,31 @@ ALIAS_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 _ALIAS_RE = re.compile(ALIAS_NAME)
 
 
-class AgentCreate(BaseModel):
+class AgentProfileFields(BaseModel):
+    """An agent's profile: who it is, who owns it, how long its work may wait."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: str | None = Field(default=None, max_length=500)
+    avatar_url: str | None = Field(default=None, max_length=2000)
+    owner: str | None = Field(default=None, max_length=200, description="Who answers for it")
+    max_turns: int | None = Field(default=None, ge=1, le=100, description="Turns per run")
+    queue_expiry_seconds: int | None = Field(
+        default=None, ge=1, le=2592000,
+        description="How long work waits for this agent's worker before it expires (alerted)",
+    )
+
+
+class AgentCreate(AgentProfileFields):
     """A new agent; its worker polls task queue ``agent.<id>``."""
 
     id: str = Field(pattern=AGENT_ID)
     name: str = Field(min_length=1, max_length=200)
-    role: str = Field(default="", max_length=500)
-    max_turns: int = Field(default=8, ge=1, le=100, description="Think-act turns per run")
 
 
-class AgentStatusChange(BaseModel):
-    """Take an agent out of routing (paused) or back in (active)."""
+class AgentChange(AgentProfileFields):
+    """Profile fields to change; ``status`` paused or offline takes the agent out of routing."""
 
-    status: Literal["active", "paused", "offline"]
+    status: Literal["active", "paused", "offline"] | None = None
 
 
 class Agent(BaseModel):
@@ -45,6 +57,9 @@ class Agent(BaseModel):
     role: str
     status: str
     max_turns: int
+    avatar_url: str | None
+    owner: str | None
+    queue_expiry_seconds: int
     created_at: datetime
 
 
@@ -71,7 +86,8 @@ async def create_agent(tenant_id: str, body: AgentCreate, state: AppStateDep) ->
     """Register an agent; 409 if the id is taken (agent ids are global: they name queues)."""
     await _require_tenant(state, tenant_id)
     row = await directory.create_agent(
-        state.pool, tenant_id, body.id, body.name, body.role, body.max_turns
+        state.pool, tenant_id, body.id, body.name,
+        **body.model_dump(exclude={"id", "name"}, exclude_none=True),
     )
     if row is None:
         raise ApiError(409, "agent_exists", f"agent {body.id!r} already exists")
@@ -85,12 +101,13 @@ async def list_agents(tenant_id: str, state: AppStateDep) -> list[Agent]:
     return [Agent(**r) for r in await directory.list_agents(state.pool, tenant_id)]
 
 
-@router.patch("/{tenant_id}/agents/{agent_id}", summary="Pause or resume an agent")
-async def set_agent_status(
-    tenant_id: str, agent_id: str, body: AgentStatusChange, state: AppStateDep
+@router.patch("/{tenant_id}/agents/{agent_id}", summary="Edit, pause or resume an agent")
+async def update_agent(
+    tenant_id: str, agent_id: str, body: AgentChange, state: AppStateDep
 ) -> Agent:
-    """Paused and offline agents are left out of routing."""
-    row = await directory.set_agent_status(state.pool, tenant_id, agent_id, body.status)
+    """Change the fields given; paused and offline agents are left out of routing."""
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    row = await directory.update_agent(state.pool, tenant_id, agent_id, changes)
     if row is None:
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
     return Agent(**row)

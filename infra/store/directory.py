@@ -9,7 +9,12 @@ import asyncpg
 from infra.crypto import Sealer
 
 _TENANT = "id, name, default_agents, created_at"
-_AGENT = "id, tenant_id, name, role, status, max_turns, created_at"
+_AGENT = (
+    "id, tenant_id, name, role, status, max_turns, avatar_url, owner, queue_expiry_seconds,"
+    " created_at"
+)
+_AGENT_FIELDS = {"name", "role", "status", "max_turns", "avatar_url", "owner",
+                 "queue_expiry_seconds"}
 
 
 def secret_context(tenant_id: str, provider: str) -> str:
@@ -99,13 +104,18 @@ async def lookup_signing_secret(
 
 
 async def create_agent(
-    pool: asyncpg.Pool, tenant_id: str, agent_id: str, name: str, role: str, max_turns: int
+    pool: asyncpg.Pool, tenant_id: str, agent_id: str, name: str, **profile: Any
 ) -> dict[str, Any] | None:
-    """Insert an agent; None if the id is taken."""
+    """Insert an agent with optional profile fields; None if the id is taken."""
+    fields = {"name": name, **{k: v for k, v in profile.items() if v is not None}}
+    if unknown := set(fields) - _AGENT_FIELDS:
+        raise ValueError(f"unknown agent fields: {sorted(unknown)}")
+    columns = ", ".join(fields)
+    params = ", ".join(f"${i}" for i in range(3, len(fields) + 3))
     row = await pool.fetchrow(
-        f"INSERT INTO agents (id, tenant_id, name, role, max_turns) VALUES ($1, $2, $3, $4, $5)"
+        f"INSERT INTO agents (id, tenant_id, {columns}) VALUES ($1, $2, {params})"
         f" ON CONFLICT (id) DO NOTHING RETURNING {_AGENT}",
-        agent_id, tenant_id, name, role, max_turns,
+        agent_id, tenant_id, *fields.values(),
     )
     return dict(row) if row is not None else None
 
@@ -118,14 +128,21 @@ async def list_agents(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]
     return [dict(r) for r in rows]
 
 
-async def set_agent_status(
-    pool: asyncpg.Pool, tenant_id: str, agent_id: str, status: str
+async def update_agent(
+    pool: asyncpg.Pool, tenant_id: str, agent_id: str, changes: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """Pause, resume or mark an agent offline; None if the tenant has no such agent."""
-    row = await pool.fetchrow(
-        f"UPDATE agents SET status = $3 WHERE tenant_id = $1 AND id = $2 RETURNING {_AGENT}",
-        tenant_id, agent_id, status,
-    )
+    """Change profile fields or status (paused and offline agents leave routing)."""
+    if unknown := set(changes) - _AGENT_FIELDS:
+        raise ValueError(f"unknown agent fields: {sorted(unknown)}")
+    if not changes:
+        row = await pool.fetchrow(
+            f"SELECT {_AGENT} FROM agents WHERE tenant_id = $1 AND id = $2", tenant_id, agent_id)
+    else:
+        sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(changes, start=3))
+        row = await pool.fetchrow(
+            f"UPDATE agents SET {sets} WHERE tenant_id = $1 AND id = $2 RETURNING {_AGENT}",
+            tenant_id, agent_id, *changes.values(),
+        )
     return dict(row) if row is not None else None
 
 

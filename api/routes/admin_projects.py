@@ -1,0 +1,119 @@
+"""Admin: projects (ClickUp list <-> Slack channel <-> GitHub repo) and agents' identity links."""
+
+from __future__ import annotations
+
+import asyncpg
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from api.deps import AdminDep, AppStateDep
+from api.errors import ApiError
+from infra.store import directory, projects
+from workflows.contracts import Provider
+
+router = APIRouter(prefix="/admin/tenants", tags=["admin: projects"], dependencies=[AdminDep])
+
+
+class Mapping(BaseModel):
+    """An external id that belongs to a project: a repo, a channel or a list."""
+
+    provider: Provider
+    external_id: str = Field(min_length=1, max_length=300,
+                             description="owner/repo, Slack channel id, or ClickUp list id")
+
+
+class ProjectBody(BaseModel):
+    """A project: its mappings and the agents that get its unclaimed work."""
+
+    name: str = Field(min_length=1, max_length=200)
+    default_agents: list[str] = Field(default_factory=list)
+    mappings: list[Mapping] = Field(default_factory=list)
+
+
+class Project(ProjectBody):
+    """A project as the API shows it."""
+
+    id: str
+
+
+class Identity(BaseModel):
+    """An agent's account in a work tool."""
+
+    provider: Provider
+    external_id: str
+    agent_id: str
+
+
+async def _agents_of(state: AppStateDep, tenant_id: str) -> set[str]:
+    if await directory.get_tenant(state.pool, tenant_id) is None:
+        raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
+    return {a["id"] for a in await directory.list_agents(state.pool, tenant_id)}
+
+
+@router.put("/{tenant_id}/projects/{project_id}", summary="Create or replace a project")
+async def put_project(
+    tenant_id: str, project_id: str, body: ProjectBody, state: AppStateDep
+) -> Project:
+    """Each repo, channel or list can belong to one project of the tenant."""
+    agents = await _agents_of(state, tenant_id)
+    if unknown := [a for a in body.default_agents if a not in agents]:
+        raise ApiError(422, "unknown_agent", f"tenant has no agent {', '.join(unknown)}")
+    try:
+        row = await projects.put_project(
+            state.pool, tenant_id, project_id, body.name, body.default_agents,
+            [(m.provider.value, m.external_id) for m in body.mappings],
+        )
+    except asyncpg.UniqueViolationError:
+        raise ApiError(409, "mapping_taken",
+                       "a mapping already belongs to another project (or is listed twice)"
+                       ) from None
+    return Project(**row)
+
+
+@router.get("/{tenant_id}/projects", summary="List projects")
+async def list_projects(tenant_id: str, state: AppStateDep) -> list[Project]:
+    """A tenant's projects with their mappings."""
+    await _agents_of(state, tenant_id)
+    return [Project(**r) for r in await projects.list_projects(state.pool, tenant_id)]
+
+
+@router.delete("/{tenant_id}/projects/{project_id}", status_code=204, summary="Delete a project")
+async def delete_project(tenant_id: str, project_id: str, state: AppStateDep) -> Response:
+    """Its mappings go with it."""
+    if not await projects.delete_project(state.pool, tenant_id, project_id):
+        raise ApiError(404, "unknown_project", f"no project {project_id!r}")
+    return Response(status_code=204)
+
+
+@router.put(
+    "/{tenant_id}/agents/{agent_id}/identities/{provider}/{external_id}", status_code=204,
+    summary="Link a work-tool account to an agent",
+)
+async def link_identity(
+    tenant_id: str, agent_id: str, provider: Provider, external_id: str, state: AppStateDep
+) -> Response:
+    """Mentions and assignments of this account (e.g. Slack user U123) route to the agent."""
+    if agent_id not in await _agents_of(state, tenant_id):
+        raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
+    await projects.link_identity(state.pool, tenant_id, agent_id, provider.value, external_id)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/{tenant_id}/identities/{provider}/{external_id}", status_code=204,
+    summary="Remove an identity link",
+)
+async def unlink_identity(
+    tenant_id: str, provider: Provider, external_id: str, state: AppStateDep
+) -> Response:
+    """The account no longer routes to any agent."""
+    if not await projects.unlink_identity(state.pool, tenant_id, provider.value, external_id):
+        raise ApiError(404, "unknown_identity", f"no link for {provider.value} {external_id!r}")
+    return Response(status_code=204)
+
+
+@router.get("/{tenant_id}/identities", summary="List identity links")
+async def list_identities(tenant_id: str, state: AppStateDep) -> list[Identity]:
+    """Every linked account of the tenant's agents."""
+    await _agents_of(state, tenant_id)
+    return [Identity(**r) for r in await projects.list_identities(state.pool, tenant_id)]

@@ -1,0 +1,55 @@
+"""Admin: the economy (usage totals by tenant and agent) and alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.deps import AdminDep, AppStateDep
+from api.errors import ApiError
+from infra.store import directory, economy
+
+router = APIRouter(prefix="/admin", tags=["admin: economy"], dependencies=[AdminDep])
+
+
+class UsageTotal(BaseModel):
+    """What one agent of one tenant has used."""
+
+    tenant_id: str
+    agent_id: str
+    runs: int
+    thinks: int
+    input_tokens: int
+    output_tokens: int
+    tool_calls: int
+    duration_ms: int
+
+
+class Alert(BaseModel):
+    """Something an admin must hear about (expired runs, offline or stuck agents)."""
+
+    id: int
+    kind: str
+    subject: str
+    detail: str
+    created_at: datetime
+
+
+@router.get("/usage", summary="Usage totals by tenant and agent")
+async def usage(
+    state: AppStateDep, tenant_id: str | None = Query(default=None, description="One tenant")
+) -> list[UsageTotal]:
+    """LLM tokens in and out, tool calls, thinks, runs and think time."""
+    return [UsageTotal(**r) for r in await economy.usage_totals(state.pool, tenant_id)]
+
+
+@router.get("/tenants/{tenant_id}/alerts", summary="A tenant's alerts, newest first")
+async def alerts(
+    tenant_id: str, state: AppStateDep, limit: int = Query(default=100, ge=1, le=1000)
+) -> list[Alert]:
+    """Alerts raised by the platform for this tenant."""
+    if await directory.get_tenant(state.pool, tenant_id) is None:
+        raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
+    return [Alert(**r) for r in await economy.list_alerts(state.pool, tenant_id, limit)]

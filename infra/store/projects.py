@@ -1,0 +1,96 @@
+"""Projects with their mappings (ClickUp list, Slack channel, GitHub repo) and identity links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+
+async def put_project(
+    pool: asyncpg.Pool, tenant_id: str, project_id: str, name: str, default_agents: list[str],
+    mappings: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """Create or replace a project and its mappings in one transaction.
+
+    Raises asyncpg.UniqueViolationError when an external id already belongs to another project.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO projects (tenant_id, id, name, default_agents) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (tenant_id, id) DO UPDATE SET name = EXCLUDED.name,"
+            " default_agents = EXCLUDED.default_agents",
+            tenant_id, project_id, name, default_agents,
+        )
+        await conn.execute(
+            "DELETE FROM project_mappings WHERE tenant_id = $1 AND project_id = $2",
+            tenant_id, project_id,
+        )
+        await conn.executemany(
+            "INSERT INTO project_mappings (tenant_id, project_id, provider, external_id)"
+            " VALUES ($1, $2, $3, $4)",
+            [(tenant_id, project_id, provider, ext) for provider, ext in mappings],
+        )
+    project = await get_project(pool, tenant_id, project_id)
+    assert project is not None
+    return project
+
+
+_PROJECT = """
+SELECT p.id, p.name, p.default_agents,
+  COALESCE((SELECT jsonb_agg(jsonb_build_object('provider', m.provider,
+                                                'external_id', m.external_id)
+                             ORDER BY m.provider, m.external_id)
+            FROM project_mappings m WHERE m.tenant_id = p.tenant_id AND m.project_id = p.id),
+           '[]'::jsonb) AS mappings
+FROM projects p WHERE p.tenant_id = $1
+"""
+
+
+async def get_project(pool: asyncpg.Pool, tenant_id: str, project_id: str) -> dict[str, Any] | None:
+    """One project with its mappings."""
+    row = await pool.fetchrow(_PROJECT + " AND p.id = $2", tenant_id, project_id)
+    return dict(row) if row is not None else None
+
+
+async def list_projects(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
+    """A tenant's projects with their mappings."""
+    return [dict(r) for r in await pool.fetch(_PROJECT + " ORDER BY p.id", tenant_id)]
+
+
+async def delete_project(pool: asyncpg.Pool, tenant_id: str, project_id: str) -> bool:
+    """Remove a project (and its mappings); False if there was none."""
+    status = await pool.execute(
+        "DELETE FROM projects WHERE tenant_id = $1 AND id = $2", tenant_id, project_id)
+    return bool(status != "DELETE 0")
+
+
+async def link_identity(
+    pool: asyncpg.Pool, tenant_id: str, agent_id: str, provider: str, external_id: str
+) -> None:
+    """Make an external account (e.g. a Slack user id) stand for an agent."""
+    await pool.execute(
+        "INSERT INTO identity_links (tenant_id, provider, external_id, agent_id)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, provider, external_id)"
+        " DO UPDATE SET agent_id = EXCLUDED.agent_id",
+        tenant_id, provider, external_id, agent_id,
+    )
+
+
+async def unlink_identity(
+    pool: asyncpg.Pool, tenant_id: str, provider: str, external_id: str
+) -> bool:
+    """Remove an identity link; False if there was none."""
+    status = await pool.execute(
+        "DELETE FROM identity_links WHERE tenant_id = $1 AND provider = $2 AND external_id = $3",
+        tenant_id, provider, external_id,
+    )
+    return bool(status != "DELETE 0")
+
+
+async def list_identities(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
+    """A tenant's identity links."""
+    rows = await pool.fetch(
+        "SELECT provider, external_id, agent_id FROM identity_links WHERE tenant_id = $1"
+        " ORDER BY agent_id, provider, external_id", tenant_id)
+    return [dict(r) for r in rows]
