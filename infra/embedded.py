@@ -24,7 +24,11 @@ log = logging.getLogger(__name__)
 _SEARCH_TYPES = {SearchAttributeIndexedValueType.KEYWORD: "Keyword"}
 
 # Without this every workflow task waits ~50 ms for the transfer queue poller.
-TEMPORAL_DYNAMIC_CONFIG = ("history.transferProcessorMaxPollRPS=1000",)
+TEMPORAL_DYNAMIC_CONFIG = (
+    "history.transferProcessorMaxPollRPS=1000",
+    "matching.numTaskqueueReadPartitions=1",
+    "matching.numTaskqueueWritePartitions=1",
+)
 TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 

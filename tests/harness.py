@@ -22,7 +22,7 @@ from infra.embedded import EmbeddedPostgres, database_url
 from infra.settings import ApiSettings, DatabaseSettings, Settings, TemporalSettings
 from workers.agent import demo_answer
 from workflows.agent_run import THINK_ACTIVITY
-from workflows.contracts import ThinkInput, ThinkOutput
+from workflows.contracts import ThinkInput, ThinkOutput, Usage
 
 
 def free_port() -> int:
@@ -115,7 +115,10 @@ class RecordingAgent:
         """Record the input; answer at once."""
         self.seen.append(inp)
         self.arrived.set()
-        return ThinkOutput(final=demo_answer(self.agent_id, inp.event))
+        answer = demo_answer(self.agent_id, inp.event)
+        words = len((inp.event.text or "").split())
+        return ThinkOutput(final=answer, usage=Usage(model="recording", input_tokens=words,
+                                                     output_tokens=len(answer.split())))
 
     async def wait_for(self, count: int, within: float = 20.0) -> list[ThinkInput]:
         """Wait until ``count`` think calls arrived."""
