@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -78,20 +79,45 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_agent_run(args: argparse.Namespace) -> int:
     """Run an agent's worker on its own task queue (``agent.<id>``)."""
     from infra import temporal
-    from workers.agent import agent_worker
+    from workers.agent import runtime_worker
+    from workers.runtime import RuntimeConfigError, build_runtime
     from workflows.ids import agent_task_queue
 
     _logging()
     settings = Settings()
+    overrides: dict[str, object] = {
+        key: value for key, value in (
+            ("llm", args.llm), ("model", args.model), ("base_url", args.base_url),
+            ("script", Path(args.script) if args.script else None),
+            ("prompt_file", Path(args.prompt) if args.prompt else None), ("mcp", args.mcp),
+        ) if value is not None
+    }
+    agent_settings = settings.agent.model_copy(update=overrides)
 
     async def main() -> None:
-        client = await temporal.connect(settings.temporal)
-        logging.getLogger("switchboard").info(
-            "agent %s polling %s (demo offline policy)", args.agent_id,
-            agent_task_queue(args.agent_id))
-        await agent_worker(client, args.agent_id).run()
+        log = logging.getLogger("switchboard")
+        async with build_runtime(agent_settings, args.agent_id) as runtime:
+            client = await temporal.connect(settings.temporal)
+            worker = runtime_worker(client, runtime)
+            stop = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+            log.info("agent %s polling %s: %s", args.agent_id, agent_task_queue(args.agent_id),
+                     runtime.describe())
+            running = asyncio.create_task(worker.run())
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait([running, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not running.done():  # finish the steps in flight, then stop the MCP servers
+                await worker.shutdown()
+            await running
+        log.info("agent %s stopped", args.agent_id)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except RuntimeConfigError as err:
+        print(f"switchboard agent run: {err}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -168,6 +194,16 @@ def parser() -> argparse.ArgumentParser:
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)
     run = agent_sub.add_parser("run", help="run one agent's worker")
     run.add_argument("--agent-id", required=True)
+    run.add_argument("--llm", choices=["demo", "openai", "scripted"],
+                     help="the agent's brain (default $SWITCHBOARD_AGENT_LLM or demo)")
+    run.add_argument("--model", help="model name (default $SWITCHBOARD_AGENT_MODEL)")
+    run.add_argument("--base-url", help="OpenAI-compatible base URL (default the OpenAI API)")
+    run.add_argument("--script", metavar="FILE", help="JSON script for --llm scripted")
+    run.add_argument("--prompt", metavar="FILE", help="system prompt template file")
+    run.add_argument("--mcp", action="append", metavar="'[PREFIX=]COMMAND ARGS...'",
+                     help="attach an MCP server over stdio as a skill set (repeatable; replaces "
+                          "$SWITCHBOARD_AGENT_MCP), e.g. "
+                          "--mcp 'time=mcp-server-time --local-timezone UTC'")
     run.set_defaults(func=cmd_agent_run)
 
     norm = sub.add_parser("normalize", help="print the StandardEvent of a webhook body")

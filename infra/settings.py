@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "admin"}
@@ -60,6 +61,40 @@ class ApiSettings(BaseSettings):
     relay_batch: int = Field(default=200, description="Inbox rows started per relay pass")
 
 
+class AgentSettings(BaseSettings):
+    """An agent worker's brain and skills (``switchboard agent run``).
+
+    The LLM key belongs to the agent's worker: it is read here, in the worker's process, and is
+    never sent to or stored by the platform.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_AGENT_", extra="ignore",
+                                      populate_by_name=True)
+
+    llm: Literal["demo", "openai", "scripted"] = Field(
+        default="demo",
+        description="demo: deterministic offline policy; openai: any OpenAI-compatible "
+                    "endpoint; scripted: replay a JSON script (tests, demos)",
+    )
+    model: str = Field(default="gpt-4o-mini", description="Model name sent to the endpoint")
+    base_url: str | None = Field(
+        default=None, description="OpenAI-compatible base URL; unset means the OpenAI API")
+    api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SWITCHBOARD_AGENT_API_KEY", "OPENAI_API_KEY"),
+        description="The worker's own LLM key (SWITCHBOARD_AGENT_API_KEY or OPENAI_API_KEY)",
+    )
+    timeout_seconds: float = Field(default=120.0, description="Timeout of one LLM request")
+    script: Path | None = Field(default=None, description="JSON script for llm=scripted")
+    prompt_file: Path | None = Field(
+        default=None, description="System prompt template file; unset means the built-in one")
+    mcp: list[str] = Field(
+        default_factory=list,
+        description='MCP servers to attach, one command line each, optionally "prefix=" first '
+                    '(env: a JSON list, e.g. ["time=mcp-server-time --local-timezone UTC"])',
+    )
+
+
 class Settings(BaseSettings):
     """Everything Switchboard reads from its environment."""
 
@@ -75,6 +110,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @field_validator("master_key")
     @classmethod

@@ -255,7 +255,8 @@ def test_up_serves_the_demo_and_keeps_its_data(tmp_path: Path) -> None:
 
         def dispatched() -> dict[str, Any] | None:
             event = _event(http, token, dedup_key)
-            return event if event and event["status"] == "dispatched" else None
+            done = event and event["status"] == "dispatched" and event["outcomes"]
+            return event if done else None
 
         event = _poll(dispatched, 30, "event dispatched", up)
         assert event["agent_ids"] == ["demo"], up.why(str(event))

@@ -1,56 +1,40 @@
-"""The agent runtime: a Temporal activity worker polling its agent's own task queue.
+"""The agent worker: a Temporal activity worker polling its agent's own task queue.
 
-Until an LLM is configured (a later issue), the runtime ships one policy: a deterministic
-offline demo that acknowledges the work it was given, clearly labelled as such, so the default
-stack shows an agent handling events without any API key.
+It runs the agent's two activities, think and run_tool (see ``workers.runtime``). With no LLM
+configured the runtime uses the deterministic offline demo policy, clearly labelled as such, so
+the default stack shows an agent handling events without any API key.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
-from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from workflows.agent_run import THINK_ACTIVITY
-from workflows.contracts import StandardEvent, ThinkInput, ThinkOutput
+from workers.runtime.agent import AgentRuntime
+from workers.runtime.demo import DEMO_LABEL, demo_answer
+from workflows.contracts import ThinkInput, ThinkOutput, ToolInput, ToolResult
 from workflows.ids import agent_task_queue
 
-log = logging.getLogger(__name__)
-
-DEMO_LABEL = "[demo agent: deterministic offline policy, no LLM]"
-
-
-def demo_answer(agent_id: str, event: StandardEvent) -> str:
-    """What the demo policy answers for an event."""
-    subject = event.title or (event.text or "").strip()[:120] or event.source_event
-    where = event.ref.container if event.ref and event.ref.container else event.provider.value
-    who = event.actor.name if event.actor and event.actor.name else "someone"
-    link = f" <{event.url}>" if event.url else ""
-    kind = event.kind.value
-    return f"{DEMO_LABEL} {agent_id} received {kind} in {where} from {who}: {subject!r}{link}"
-
-
-class DemoAgent:
-    """The offline demo policy: answers at once, never calls a tool."""
-
-    def __init__(self, agent_id: str) -> None:
-        self.agent_id = agent_id
-
-    @activity.defn(name=THINK_ACTIVITY)
-    async def think(self, inp: ThinkInput) -> ThinkOutput:
-        """Acknowledge the event with a labelled, deterministic answer."""
-        answer = demo_answer(self.agent_id, inp.event)
-        log.info("agent %s handled %s: %s", self.agent_id, inp.run_id, answer)
-        return ThinkOutput(final=answer)
-
+__all__ = ["DEMO_LABEL", "RunTool", "Think", "agent_worker", "demo_answer", "runtime_worker"]
 
 Think = Callable[[ThinkInput], Awaitable[ThinkOutput]]
+RunTool = Callable[[ToolInput], Awaitable[ToolResult]]
 
 
-def agent_worker(client: Client, agent_id: str, think: Think | None = None) -> Worker:
-    """A worker for one agent's queue, running ``think`` (the demo policy by default)."""
-    activity_fn = think if think is not None else DemoAgent(agent_id).think
-    return Worker(client, task_queue=agent_task_queue(agent_id), activities=[activity_fn])
+def runtime_worker(client: Client, runtime: AgentRuntime) -> Worker:
+    """A worker for the runtime's agent queue, running its think and run_tool activities."""
+    return Worker(client, task_queue=agent_task_queue(runtime.agent_id),
+                  activities=[runtime.think, runtime.run_tool])
+
+
+def agent_worker(client: Client, agent_id: str, think: Think | None = None,
+                 run_tool: RunTool | None = None) -> Worker:
+    """A worker for one agent's queue; what is not given comes from the demo runtime.
+
+    The demo runtime has no skills, so its run_tool answers every call ``UnknownTool``.
+    """
+    demo = AgentRuntime(agent_id)
+    return Worker(client, task_queue=agent_task_queue(agent_id),
+                  activities=[think or demo.think, run_tool or demo.run_tool])

@@ -1,0 +1,1 @@
+"""Small local HTTP fakes of services that cannot be reached from here."""
