@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import itertools
 import json
 import uuid
+from datetime import timedelta
 
 import asyncpg
 import httpx
@@ -20,7 +21,9 @@ from workers.agent import agent_worker
 from workflows.ids import agent_task_queue
 
 
-def slack_message(text: str, channel: str, *, user: str = "U_HUMAN") -> tuple[bytes, dict[str, str]]:
+def slack_message(
+    text: str, channel: str, *, user: str = "U_HUMAN"
+) -> tuple[bytes, dict[str, str]]:
     """A signed Slack channel message as the Events API sends it."""
     raw = json.dumps({
         "type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:10]}", "team_id": "T1",
@@ -118,7 +121,7 @@ async def test_backlog_waits_for_an_offline_agent_and_runs_exactly_once_in_order
         assert (await http.post(f"/webhooks/github/{tenant}", content=raw,
                                 headers=headers)).status_code == 202
     async with asyncio.timeout(60):  # every run is waiting in the agent's queue
-        while await pool.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1 AND"
+        while await pool.fetchval(  # noqa: ASYNC110 (polling the database, not an event)"SELECT count(*) FROM events WHERE tenant_id = $1 AND"
                                   " status = 'dispatched'", tenant) < 100:
             await asyncio.sleep(0.2)
     # Which order did the runs reach the agent's queue in? (their think/1 scheduled events)
@@ -141,7 +144,7 @@ async def test_backlog_waits_for_an_offline_agent_and_runs_exactly_once_in_order
     # time is when the workflow scheduled the think; the server moves it into the queue a few
     # milliseconds later, so runs scheduled within that margin may swap places.
     times = [queued_at[h] for h in handled]
-    late = [(i, b - a) for i, (a, b) in enumerate(zip(times, times[1:], strict=False))
+    late = [(i, b - a) for i, (a, b) in enumerate(itertools.pairwise(times))
             if a - b > timedelta(milliseconds=50)]
     assert not late, f"runs taken out of queue order at positions {late}"
 

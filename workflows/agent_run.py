@@ -112,6 +112,7 @@ class AgentRunWorkflow:
                         output_tokens=decision.usage.output_tokens,
                         tool_calls=len(decision.tool_calls),
                         duration_ms=int(elapsed.total_seconds() * 1000)),
+            activity_id=f"usage/{turn}",
             start_to_close_timeout=policies.DB_STEP_TIMEOUT,
             retry_policy=policies.DB_STEP,
         )
@@ -127,6 +128,7 @@ class AgentRunWorkflow:
                 "raise_alert",
                 AlertInput(tenant_id=inp.event.tenant_id, kind="run_expired",
                            subject=inp.run_id, detail=detail),
+                activity_id="alert/expired",
                 start_to_close_timeout=policies.DB_STEP_TIMEOUT,
                 retry_policy=policies.DB_STEP,
             )

@@ -16,6 +16,7 @@ answered, so a final answer can show that the observation reached the agent.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,8 @@ class ScriptedReply(BaseModel):
     tool_calls: list[ScriptedCall] = Field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
+    delay_seconds: float = Field(default=0, ge=0, le=600,
+                                 description="Simulated LLM latency before this reply")
 
     @model_validator(mode="after")
     def _says_something(self) -> ScriptedReply:
@@ -95,6 +98,8 @@ class ScriptedLLM:
                 f"the LLM script has {len(self.replies)} replies; turn {index + 1} asked for "
                 "another", type="ScriptExhausted", non_retryable=True)
         reply = self.replies[index]
+        if reply.delay_seconds:
+            await asyncio.sleep(reply.delay_seconds)
         calls = [ToolCall(id=c.id or f"call_{index + 1}_{i + 1}", name=c.name,
                           arguments=c.arguments) for i, c in enumerate(reply.tool_calls)]
         content = reply.content
