@@ -20,10 +20,12 @@ from api.routes import (
     admin_tenants,
     admin_usage,
     health,
+    oauth,
     webhooks,
 )
 from api.signing_secrets import SigningSecrets
 from infra import database, temporal
+from infra.auth.tokens import TokenService
 from infra.crypto import Sealer
 from infra.settings import Settings
 
@@ -58,6 +60,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
             sealer=sealer,
             signing_secrets=SigningSecrets(pool, sealer, settings.api.secret_cache_seconds),
             providers=rules_by_provider(settings.api.slack_max_skew_seconds),
+            tokens=TokenService(pool, sealer, settings.api.token_ttl_seconds),
         )
         relay_task = None
         if run_relay:
@@ -80,6 +83,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
     )
     install_error_handlers(app)
     for router in (webhooks.router, admin_tenants.router, admin_agents.router,
-                   admin_projects.router, admin_events.router, admin_usage.router, health.router):
+                   admin_projects.router, admin_events.router, admin_usage.router,
+                   oauth.router, health.router):
         app.include_router(router)
     return app

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from api.errors import ApiError
 from api.providers import ProviderRules
 from api.signing_secrets import SigningSecrets
+from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
 from infra.crypto import Sealer
 from infra.settings import Settings
 
@@ -25,6 +26,7 @@ class AppState:
     sealer: Sealer
     signing_secrets: SigningSecrets
     providers: dict[str, ProviderRules]
+    tokens: TokenService
 
 
 def get_state(request: Request) -> AppState:
@@ -49,3 +51,23 @@ def require_admin(request: Request, state: AppStateDep) -> None:
 
 
 AdminDep = Depends(require_admin)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of a request, if it carries one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def require_agent(request: Request, state: AppStateDep) -> AgentPrincipal:
+    """The agent a valid access token speaks for; 401 for a missing, bad, expired or revoked one."""
+    token = bearer_token(request)
+    if token is None:
+        raise ApiError(401, "unauthorized", "missing Authorization: Bearer <agent access token>")
+    try:
+        return await state.tokens.verify(token)
+    except TokenError as err:
+        raise ApiError(401, "unauthorized", str(err)) from None
+
+
+AgentDep = Annotated[AgentPrincipal, Depends(require_agent)]

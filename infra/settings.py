@@ -59,6 +59,7 @@ class ApiSettings(BaseSettings):
         default=2.0, description="Relay sweep period (NOTIFY wakes it sooner)"
     )
     relay_batch: int = Field(default=200, description="Inbox rows started per relay pass")
+    token_ttl_seconds: int = Field(default=3600, ge=60, description="Agent access token lifetime")
 
 
 class AgentSettings(BaseSettings):
@@ -95,6 +96,47 @@ class AgentSettings(BaseSettings):
     )
 
 
+class VaultSettings(BaseSettings):
+    """Where gateway credentials live: the embedded encrypted table, or HashiCorp Vault KV v2."""
+
+    model_config = SettingsConfigDict(env_prefix="VAULT_", extra="ignore")
+
+    backend: Literal["embedded", "hashicorp"] = Field(
+        default="embedded",
+        description="embedded: AES-GCM in PostgreSQL under SWITCHBOARD_MASTER_KEY; "
+                    "hashicorp: Vault KV v2 through hvac",
+    )
+    addr: str | None = Field(default=None, description="Vault address, e.g. https://vault:8200")
+    token: SecretStr | None = Field(default=None, description="Vault token (or use AppRole)")
+    role_id: str | None = Field(default=None, description="AppRole role id")
+    secret_id: SecretStr | None = Field(default=None, description="AppRole secret id")
+    mount: str = Field(default="secret", description="KV v2 mount point")
+    path_prefix: str = Field(default="switchboard", description="Path under the mount")
+    timeout_seconds: float = Field(default=10.0, description="Timeout of one Vault request")
+
+
+class GatewaySettings(BaseSettings):
+    """The tool gateway: where it runs and which APIs it talks to."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_GATEWAY_", extra="ignore")
+
+    task_queue: str = Field(default="switchboard.gateway", description="Gateway activity queue")
+    github_api_url: str = Field(default="https://api.github.com", description="GitHub REST API")
+    github_git_url: str = Field(default="https://github.com", description="Git remote base URL")
+    slack_api_url: str = Field(default="https://slack.com/api/", description="Slack Web API")
+    clickup_api_url: str = Field(
+        default="https://api.clickup.com/api/v2", description="ClickUp API v2")
+    workspaces: Path = Field(
+        default=Path(".switchboard/workspaces"),
+        description="Agents' git working copies; github_push only pushes from below here",
+    )
+    timeout_seconds: float = Field(default=30.0, description="Timeout of one remote call")
+    mcp: list[str] = Field(
+        default_factory=list,
+        description="MCP servers whose tools the gateway offers (command lines, JSON list)",
+    )
+
+
 class Settings(BaseSettings):
     """Everything Switchboard reads from its environment."""
 
@@ -111,6 +153,8 @@ class Settings(BaseSettings):
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    vault: VaultSettings = Field(default_factory=VaultSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     @field_validator("master_key")
     @classmethod

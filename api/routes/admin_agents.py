@@ -6,12 +6,13 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
 from infra.aliases import AliasCycleError, check_acyclic
+from infra.auth.tokens import new_client_secret
 from infra.store import directory
 
 router = APIRouter(prefix="/admin/tenants", tags=["admin: agents"], dependencies=[AdminDep])
@@ -143,3 +144,41 @@ async def list_aliases(tenant_id: str, state: AppStateDep) -> list[Alias]:
     await _require_tenant(state, tenant_id)
     return [Alias(**r) for r in await directory.list_aliases(state.pool, tenant_id)]
 
+
+
+class ClientCredentials(BaseModel):
+    """An agent's OAuth2 client credentials; the secret is shown once and stored only hashed."""
+
+    client_id: str
+    client_secret: str
+    token_url: str = "/oauth/token"
+
+
+@router.post(
+    "/{tenant_id}/agents/{agent_id}/credentials", status_code=201,
+    summary="Issue (or rotate) an agent's OAuth2 client secret",
+)
+async def issue_credentials(tenant_id: str, agent_id: str, state: AppStateDep
+                            ) -> ClientCredentials:
+    """A new client secret replaces the old one; tokens already issued stay valid until revoked."""
+    secret, digest = new_client_secret()
+    status = await state.pool.execute(
+        "UPDATE agents SET client_secret_hash = $3 WHERE tenant_id = $1 AND id = $2",
+        tenant_id, agent_id, digest)
+    if status == "UPDATE 0":
+        raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
+    return ClientCredentials(client_id=agent_id, client_secret=secret)
+
+
+@router.post(
+    "/{tenant_id}/agents/{agent_id}/revoke-tokens", status_code=204,
+    summary="Revoke every access token an agent holds",
+)
+async def revoke_tokens(tenant_id: str, agent_id: str, state: AppStateDep) -> Response:
+    """Tokens issued before now are refused from now on."""
+    status = await state.pool.execute(
+        "UPDATE agents SET tokens_valid_after = now() WHERE tenant_id = $1 AND id = $2",
+        tenant_id, agent_id)
+    if status == "UPDATE 0":
+        raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
+    return Response(status_code=204)

@@ -1,0 +1,84 @@
+"""OAuth2 for agents: the client-credentials grant (RFC 6749 4.4), JWKS, revocation (RFC 7009)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import AgentDep, AppStateDep
+from infra.auth.tokens import secret_matches
+
+router = APIRouter(tags=["oauth"])
+
+SCOPES = ("gateway", "agent")
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Basic", "Cache-Control": "no-store"} if status == 401 else {
+        "Cache-Control": "no-store"}
+    return JSONResponse({"error": error, "error_description": description}, status_code=status,
+                        headers=headers)
+
+
+def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str] | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, secret = base64.b64decode(value).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return client_id, secret
+    if "client_id" in form and "client_secret" in form:
+        return form["client_id"], form["client_secret"]
+    return None
+
+
+@router.post(
+    "/oauth/token", summary="Get an agent access token (client-credentials grant)",
+    openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {
+        "schema": {"type": "object", "properties": {
+            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+            "client_id": {"type": "string"}, "client_secret": {"type": "string"},
+            "scope": {"type": "string"}}, "required": ["grant_type"]}}}}},
+)
+async def token(request: Request, state: AppStateDep) -> JSONResponse:
+    """Exchange an agent's client id (its agent id) and secret for a signed JWT."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != (
+            "application/x-www-form-urlencoded"):
+        return _oauth_error(400, "invalid_request", "send application/x-www-form-urlencoded")
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()}
+    if form.get("grant_type") != "client_credentials":
+        return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
+    creds = _client_credentials(request, form)
+    if creds is None:
+        return _oauth_error(401, "invalid_client", "client authentication is required")
+    row = await state.pool.fetchrow(
+        "SELECT tenant_id, client_secret_hash, status FROM agents WHERE id = $1", creds[0])
+    if row is None or not secret_matches(creds[1], row["client_secret_hash"]):
+        return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
+    requested = form.get("scope", " ".join(SCOPES)).split()
+    if unknown := [s for s in requested if s not in SCOPES]:
+        return _oauth_error(400, "invalid_scope", f"unknown scope {' '.join(unknown)}")
+    access, ttl = await state.tokens.issue(row["tenant_id"], creds[0], requested)
+    return JSONResponse(
+        {"access_token": access, "token_type": "Bearer", "expires_in": ttl,
+         "scope": " ".join(requested)},
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@router.get("/.well-known/jwks.json", summary="Public keys that sign agent tokens")
+async def jwks(state: AppStateDep) -> dict[str, Any]:
+    """JWKS (RFC 7517) for verifying agent tokens."""
+    return await state.tokens.jwks()
+
+
+@router.post("/oauth/revoke", status_code=200, summary="Revoke the calling agent's token")
+async def revoke(request: Request, agent: AgentDep, state: AppStateDep) -> Response:
+    """Revoke the presented token (RFC 7009: answered 200 whatever its state)."""
+    await state.tokens.revoke(agent)
+    return Response(status_code=200)

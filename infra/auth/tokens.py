@@ -1,0 +1,153 @@
+"""Agent access tokens: EdDSA-signed JWTs, keys shared by every API process, revocation.
+
+The private signing key is created once, sealed under the master key in ``signing_keys``, and
+loaded by each process; verifiers only need ``/.well-known/jwks.json``. A token is refused when
+it is expired, signed by an unknown key, revoked by id, or issued before its agent's
+``tokens_valid_after`` (revoke-all, used by the kill switch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from jwt.algorithms import OKPAlgorithm
+
+from infra.crypto import Sealer
+
+ISSUER = "switchboard"
+_KEY_LOCK = 0x5B0A_0002
+
+
+class TokenError(Exception):
+    """A token that must be refused; the message says why (never the token itself)."""
+
+
+@dataclass(frozen=True)
+class AgentPrincipal:
+    """Who a valid token speaks for."""
+
+    tenant_id: str
+    agent_id: str
+    scopes: frozenset[str]
+    token_id: str
+    expires_at: int
+
+
+def new_client_secret() -> tuple[str, str]:
+    """A fresh client secret and the hash stored for it."""
+    secret = "sbs_" + secrets.token_urlsafe(32)
+    return secret, hash_client_secret(secret)
+
+
+def hash_client_secret(secret: str) -> str:
+    """SHA-256 of a client secret (secrets are 256-bit random, so a fast hash suffices)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str, stored_hash: str | None) -> bool:
+    """Constant-time check of a presented client secret."""
+    return stored_hash is not None and hmac.compare_digest(hash_client_secret(secret), stored_hash)
+
+
+class TokenService:
+    """Issues and verifies agent tokens."""
+
+    def __init__(self, pool: asyncpg.Pool, sealer: Sealer, ttl_seconds: int) -> None:
+        self._pool = pool
+        self._sealer = sealer
+        self.ttl = ttl_seconds
+        self._signing: tuple[str, Ed25519PrivateKey] | None = None
+        self._public: dict[str, Ed25519PublicKey] = {}
+
+    async def _signing_key(self) -> tuple[str, Ed25519PrivateKey]:
+        if self._signing is None:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _KEY_LOCK)
+                row = await conn.fetchrow(
+                    "SELECT kid, private_enc FROM signing_keys ORDER BY created_at DESC LIMIT 1")
+                if row is None:
+                    kid, key = uuid.uuid4().hex, Ed25519PrivateKey.generate()
+                    raw = key.private_bytes(serialization.Encoding.Raw,
+                                            serialization.PrivateFormat.Raw,
+                                            serialization.NoEncryption())
+                    jwk = json.loads(OKPAlgorithm.to_jwk(key.public_key()))
+                    await conn.execute(
+                        "INSERT INTO signing_keys (kid, private_enc, public_jwk)"
+                        " VALUES ($1, $2, $3)",
+                        kid, self._sealer.seal(raw.hex(), f"signing_key/{kid}"),
+                        {**jwk, "kid": kid, "alg": "EdDSA", "use": "sig"})
+                else:
+                    kid = row["kid"]
+                    raw_hex = self._sealer.open(row["private_enc"], f"signing_key/{kid}")
+                    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(raw_hex))
+            self._signing = (kid, key)
+            self._public[kid] = key.public_key()
+        return self._signing
+
+    async def jwks(self) -> dict[str, Any]:
+        """The public keys, as ``/.well-known/jwks.json`` serves them."""
+        await self._signing_key()
+        rows = await self._pool.fetch("SELECT public_jwk FROM signing_keys ORDER BY created_at")
+        return {"keys": [r["public_jwk"] for r in rows]}
+
+    async def issue(self, tenant_id: str, agent_id: str, scopes: list[str]) -> tuple[str, int]:
+        """A signed access token and its lifetime in seconds."""
+        kid, key = await self._signing_key()
+        now = int(time.time())
+        claims = {"iss": ISSUER, "sub": agent_id, "tenant": tenant_id, "scope": " ".join(scopes),
+                  "iat": now, "exp": now + self.ttl, "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid}), self.ttl
+
+    async def _public_key(self, kid: str) -> Ed25519PublicKey:
+        if kid not in self._public:
+            row = await self._pool.fetchrow("SELECT public_jwk FROM signing_keys WHERE kid = $1",
+                                            kid)
+            if row is None:
+                raise TokenError("token signed by an unknown key")
+            key = OKPAlgorithm.from_jwk(json.dumps(row["public_jwk"]))
+            assert isinstance(key, Ed25519PublicKey)
+            self._public[kid] = key
+        return self._public[kid]
+
+    async def verify(self, token: str) -> AgentPrincipal:
+        """The token's principal, or TokenError saying why it is refused."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            if not isinstance(kid, str):
+                raise TokenError("token has no key id")
+            claims = jwt.decode(
+                token, await self._public_key(kid), algorithms=["EdDSA"], issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "jti", "iss"]})
+        except jwt.ExpiredSignatureError:
+            raise TokenError("token expired") from None
+        except jwt.InvalidTokenError as err:
+            raise TokenError(f"invalid token: {err}") from None
+        row = await self._pool.fetchrow(
+            "SELECT a.tenant_id, a.tokens_valid_after > to_timestamp($3) AS stale,"
+            " EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2) AS revoked"
+            " FROM agents a WHERE a.id = $1",
+            claims["sub"], claims["jti"], claims["iat"])
+        if row is None or row["tenant_id"] != claims.get("tenant"):
+            raise TokenError("token's agent does not exist")
+        if row["revoked"] or row["stale"]:
+            raise TokenError("token revoked")
+        return AgentPrincipal(tenant_id=claims["tenant"], agent_id=claims["sub"],
+                              scopes=frozenset(str(claims.get("scope", "")).split()),
+                              token_id=claims["jti"], expires_at=int(claims["exp"]))
+
+    async def revoke(self, principal: AgentPrincipal) -> None:
+        """Revoke one token by id until it would have expired anyway."""
+        await self._pool.execute(
+            "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2))"
+            " ON CONFLICT (jti) DO NOTHING", principal.token_id, principal.expires_at)
