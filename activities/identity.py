@@ -8,11 +8,17 @@ mappings of its repo, channel or list), then the tenant's. Paused and offline ag
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.gateway.base import Intent
+from activities.gateway.service import tool
 from infra.aliases import expand_alias
+from infra.store.gateway import grants_of
 from infra.store.routing import RoutingView, load_routing_view
 from workflows.contracts import AgentTarget, ResolveInput, ResolveOutput
 
@@ -63,10 +69,13 @@ def choose_agents(view: RoutingView, mentions: list[str], assignees: list[str]) 
 
 
 class IdentityActivities:
-    """Resolver activities."""
+    """Resolver activities; each chosen agent also gets the gateway intents it is granted."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, intents: Mapping[str, Intent[Any]],
+                 gateway_queue: str) -> None:
         self._pool = pool
+        self._intents = intents
+        self._gateway_queue = gateway_queue
 
     @activity.defn(name="resolve_agents")
     async def resolve_agents(self, inp: ResolveInput) -> ResolveOutput:
@@ -82,4 +91,10 @@ class IdentityActivities:
                 f"tenant {event.tenant_id!r} no longer exists", type="UnknownDelivery",
                 non_retryable=True,
             )
-        return choose_agents(view, event.mentions, event.assignees)
+        chosen = choose_agents(view, event.mentions, event.assignees)
+        held = await grants_of(self._pool, event.tenant_id, [a.agent_id for a in chosen.agents])
+        for target in chosen.agents:
+            granted = sorted(held[target.agent_id])
+            target.gateway_tools = [tool(self._intents[n]) for n in granted if n in self._intents]
+        chosen.gateway_queue = self._gateway_queue
+        return chosen

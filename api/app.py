@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from activities.gateway.registry import builtin_intents
+from activities.gateway.service import Gateway
 from api.deps import AppState
 from api.errors import install_error_handlers
 from api.providers import rules_by_provider
@@ -16,9 +18,12 @@ from api.relay import Relay
 from api.routes import (
     admin_agents,
     admin_events,
+    admin_gateway,
     admin_projects,
+    admin_secrets,
     admin_tenants,
     admin_usage,
+    gateway,
     health,
     oauth,
     webhooks,
@@ -28,6 +33,7 @@ from infra import database, temporal
 from infra.auth.tokens import TokenService
 from infra.crypto import Sealer
 from infra.settings import Settings
+from infra.vault import build_secret_store
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,11 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
         async with pool.acquire() as conn:
             await database.migrate(conn)
         sealer = Sealer(settings.master_key_bytes())
+        try:
+            secrets = build_secret_store(settings, pool)
+        except Exception:
+            await pool.close()
+            raise
         app.state.switchboard = AppState(
             settings=settings,
             pool=pool,
@@ -61,6 +72,8 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
             signing_secrets=SigningSecrets(pool, sealer, settings.api.secret_cache_seconds),
             providers=rules_by_provider(settings.api.slack_max_skew_seconds),
             tokens=TokenService(pool, sealer, settings.api.token_ttl_seconds),
+            secrets=secrets,
+            gateway=Gateway(pool, secrets, settings.gateway, builtin_intents()),
         )
         relay_task = None
         if run_relay:
@@ -84,6 +97,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
     install_error_handlers(app)
     for router in (webhooks.router, admin_tenants.router, admin_agents.router,
                    admin_projects.router, admin_events.router, admin_usage.router,
-                   oauth.router, health.router):
+                   admin_secrets.router, admin_gateway.router, gateway.router, oauth.router,
+                   health.router):
         app.include_router(router)
     return app

@@ -9,12 +9,14 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from activities.gateway.service import Gateway
 from api.errors import ApiError
 from api.providers import ProviderRules
 from api.signing_secrets import SigningSecrets
 from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
 from infra.crypto import Sealer
 from infra.settings import Settings
+from infra.vault import SecretStore
 
 
 @dataclass
@@ -27,6 +29,8 @@ class AppState:
     signing_secrets: SigningSecrets
     providers: dict[str, ProviderRules]
     tokens: TokenService
+    secrets: SecretStore
+    gateway: Gateway
 
 
 def get_state(request: Request) -> AppState:

@@ -16,17 +16,19 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """A client-facing error with its HTTP status, a stable code and a precise message."""
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    def __init__(self, status: int, code: str, detail: str,
+                 retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
+        self.retry_after = retry_after
 
     def response(self) -> JSONResponse:
         """The JSON response for this error."""
         headers = {"WWW-Authenticate": "Bearer"} if self.code == "unauthorized" else {}
-        if self.status == 503:
-            headers["Retry-After"] = "5"
+        if self.status == 503 or self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after or 5)
         return JSONResponse(
             {"error": self.code, "detail": self.detail}, status_code=self.status, headers=headers
         )

@@ -17,7 +17,8 @@ from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
 from infra.settings import Settings
 from tests import corpus
 from tests.harness import api_server, make_settings, running, start_postgres
-from workers.platform import platform_worker
+from infra.vault import build_secret_store
+from workers.platform import platform_workers
 from workflows import search
 
 
@@ -72,7 +73,8 @@ async def platform(
     temporal_client: Client, pool: asyncpg.Pool, settings: Settings
 ) -> AsyncIterator[None]:
     """The platform worker, running for the whole session."""
-    async with running(platform_worker(temporal_client, pool, settings.temporal.task_queue)):
+    workers = platform_workers(temporal_client, pool, settings, build_secret_store(settings, pool))
+    async with running(workers[0]), running(workers[1]):
         yield
 
 

@@ -1,22 +1,34 @@
-"""The platform worker: workflows plus the pipeline's activities, on the platform queue."""
+"""The platform worker: workflows and pipeline activities on the platform queue, and the tool
+gateway's activity on the gateway queue (the only place credentials are ever read)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.events import EventActivities
+from activities.gateway.activity import GatewayActivities
+from activities.gateway.base import Intent
+from activities.gateway.registry import builtin_intents
+from activities.gateway.service import Gateway
 from activities.governance import GovernanceActivities
 from activities.identity import IdentityActivities
+from infra.settings import Settings
+from infra.vault import SecretStore
 from workflows.agent_run import AgentRunWorkflow
 from workflows.event import EventWorkflow
 
 
-def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Worker:
+def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
+                    intents: dict[str, Intent[Any]] | None = None,
+                    gateway_queue: str = "switchboard.gateway") -> Worker:
     """A worker for EventWorkflow, AgentRunWorkflow and the pipeline activities."""
     events = EventActivities(pool)
-    identity = IdentityActivities(pool)
+    identity = IdentityActivities(pool, intents if intents is not None else builtin_intents(),
+                                  gateway_queue)
     governance = GovernanceActivities(pool)
     return Worker(
         client,
@@ -27,3 +39,21 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Work
             governance.record_usage, governance.raise_alert,
         ],
     )
+
+
+def gateway_worker(client: Client, gateway: Gateway, task_queue: str) -> Worker:
+    """A worker for the gateway_execute activity."""
+    return Worker(client, task_queue=task_queue,
+                  activities=[GatewayActivities(gateway).gateway_execute])
+
+
+def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
+                     secrets: SecretStore) -> list[Worker]:
+    """Both workers of a platform process, sharing one intent registry."""
+    intents = builtin_intents()
+    gateway = Gateway(pool, secrets, settings.gateway, intents)
+    return [
+        platform_worker(client, pool, settings.temporal.task_queue, intents=intents,
+                        gateway_queue=settings.gateway.task_queue),
+        gateway_worker(client, gateway, settings.gateway.task_queue),
+    ]

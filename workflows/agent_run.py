@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
         AgentProfile,
         AgentRunInput,
         AlertInput,
+        GatewayCall,
         Step,
         ThinkInput,
         ThinkOutput,
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
 
 THINK_ACTIVITY = "think"
 TOOL_ACTIVITY = "run_tool"
+GATEWAY_ACTIVITY = "gateway_execute"
 
 
 @workflow.defn(name="AgentRunWorkflow")
@@ -53,7 +55,7 @@ class AgentRunWorkflow:
                     THINK_ACTIVITY,
                     ThinkInput(run_id=inp.run_id, agent_id=target.agent_id, profile=profile,
                                turn=turn, max_turns=target.max_turns, event=inp.event,
-                               steps=steps),
+                               steps=steps, gateway_tools=target.gateway_tools),
                     result_type=ThinkOutput,
                     task_queue=agent_task_queue(target.agent_id),
                     activity_id=f"think/{turn}",
@@ -80,14 +82,30 @@ class AgentRunWorkflow:
 
     @staticmethod
     async def _tool(inp: AgentRunInput, turn: int, index: int, call: ToolCall) -> ToolResult:
+        step = f"tool/{turn}/{index}"
         try:
+            if call.target == "gateway":
+                # Credentials stay in the gateway: the agent's worker never sees them. The key
+                # is stable across retries, so a retried step acts once.
+                gateway_result: ToolResult = await workflow.execute_activity(
+                    GATEWAY_ACTIVITY,
+                    GatewayCall(tenant_id=inp.event.tenant_id, agent_id=inp.target.agent_id,
+                                call=call, idempotency_key=f"{inp.run_id}/{step}",
+                                event=inp.event),
+                    result_type=ToolResult,
+                    task_queue=inp.gateway_queue,
+                    activity_id=step,
+                    start_to_close_timeout=policies.GATEWAY_TIMEOUT,
+                    retry_policy=policies.GATEWAY,
+                )
+                return gateway_result
             result: ToolResult = await workflow.execute_activity(
                 TOOL_ACTIVITY,
                 ToolInput(run_id=inp.run_id, agent_id=inp.target.agent_id,
                           tenant_id=inp.event.tenant_id, turn=turn, call=call),
                 result_type=ToolResult,
                 task_queue=agent_task_queue(inp.target.agent_id),
-                activity_id=f"tool/{turn}/{index}",
+                activity_id=step,
                 start_to_close_timeout=policies.TOOL_TIMEOUT,
                 heartbeat_timeout=policies.AGENT_HEARTBEAT_TIMEOUT,
                 retry_policy=policies.TOOL,

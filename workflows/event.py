@@ -65,7 +65,8 @@ class EventWorkflow:
             await workflow.start_child_workflow(
                 AgentRunWorkflow.run,
                 AgentRunInput(run_id=run_id, target=target, event=event,
-                              project_id=resolved.project_id),
+                              project_id=resolved.project_id,
+                              gateway_queue=resolved.gateway_queue),
                 id=run_id,
                 search_attributes=self._run_attributes(event, target.agent_id, resolved.project_id),
             )

@@ -43,6 +43,17 @@ TOOL = RetryPolicy(
 )
 
 
+# Gateway intents: remote APIs. Rate limits (429, secondary limits) come back with the delay the
+# remote asked for (next_retry_delay); 4xx other than those are final and not retried.
+GATEWAY_TIMEOUT = timedelta(minutes=2)
+GATEWAY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=6,
+)
+
+
 def seconds(value: int) -> timedelta:
     """A timeout given in seconds (settings and agent profiles store plain numbers)."""
     return timedelta(seconds=value)

@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from workers.runtime.demo import demo_answer
 from workers.runtime.heartbeat import DEFAULT_EVERY, heartbeating
-from workers.runtime.llm import LLM
+from workers.runtime.llm import LLM, ToolSpec
 from workers.runtime.messages import conversation
 from workers.runtime.prompts import PromptTemplate, PromptTemplateError, prompt_values, tool_lines
 from workers.runtime.skills import InvalidSkillArguments, SkillRegistry, UnknownSkill
@@ -51,8 +51,18 @@ class AgentRuntime:
 
     def system_prompt(self, inp: ThinkInput) -> str:
         """The rendered system prompt of a turn (cached across turns)."""
-        tools = tool_lines((s.name, s.description) for s in self.skills.skills())
-        return self.prompt.render(prompt_values(inp.profile, inp.event, tools))
+        offered = [(s.name, s.description) for s in self.skills.skills()]
+        offered += [(t.name, t.description) for t in inp.gateway_tools]
+        return self.prompt.render(prompt_values(inp.profile, inp.event, tool_lines(offered)))
+
+    def tool_specs(self, inp: ThinkInput) -> list[ToolSpec]:
+        """The agent's own skills plus the gateway intents it is granted, as LLM functions."""
+        specs = self.skills.specs()
+        own = set(self.skills.names())
+        specs += [{"type": "function", "function": {
+            "name": t.name, "description": t.description, "parameters": t.parameters}}
+            for t in inp.gateway_tools if t.name not in own]
+        return specs
 
     @activity.defn(name=THINK_ACTIVITY)
     async def think(self, inp: ThinkInput) -> ThinkOutput:
@@ -67,14 +77,17 @@ class AgentRuntime:
             raise ApplicationError(str(err), type="InvalidPromptTemplate",
                                    non_retryable=True) from None
         last_turn = inp.turn >= inp.max_turns
-        tools = [] if last_turn else self.skills.specs()
+        tools = [] if last_turn else self.tool_specs(inp)
         async with heartbeating(self.heartbeat_every):
             reply = await self.llm.complete(messages, tools)
         if reply.tool_calls:
             log.info("agent %s %s turn %d: calls %s", self.agent_id, inp.run_id, inp.turn,
                      ", ".join(c.name for c in reply.tool_calls))
-            return ThinkOutput(thought=reply.content, tool_calls=reply.tool_calls,
-                               usage=reply.usage)
+            own = set(self.skills.names())
+            gateway = {t.name for t in inp.gateway_tools} - own
+            calls = [c.model_copy(update={"target": "gateway"}) if c.name in gateway else c
+                     for c in reply.tool_calls]
+            return ThinkOutput(thought=reply.content, tool_calls=calls, usage=reply.usage)
         log.info("agent %s handled %s at turn %d: final answer (%d chars)", self.agent_id,
                  inp.run_id, inp.turn, len(reply.content or ""))
         return ThinkOutput(final=reply.content or "", usage=reply.usage)

@@ -17,6 +17,14 @@ class AgentProfile(BaseModel):
     role: str = ""
 
 
+class GatewayTool(BaseModel):
+    """A gateway intent this agent is granted, offered to its LLM as a function."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any] = Field(description="JSON schema of the arguments")
+
+
 class AgentTarget(BaseModel):
     """An agent chosen for an event, with what its run needs to know."""
 
@@ -27,6 +35,7 @@ class AgentTarget(BaseModel):
     queue_expiry_seconds: int = Field(
         default=86400, description="How long a think may wait for a worker before it expires"
     )
+    gateway_tools: list[GatewayTool] = Field(default_factory=list)
 
 
 class AgentRunInput(BaseModel):
@@ -36,6 +45,7 @@ class AgentRunInput(BaseModel):
     target: AgentTarget
     event: StandardEvent
     project_id: str | None = None
+    gateway_queue: str = "switchboard.gateway"
 
 
 class ToolCall(BaseModel):
@@ -44,6 +54,8 @@ class ToolCall(BaseModel):
     id: str = Field(description="The LLM's id for this call, echoed in its result")
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
+    target: Literal["agent", "gateway"] = Field(
+        default="agent", description="agent: a skill of the agent's worker; gateway: an intent")
 
 
 class ToolResult(BaseModel):
@@ -81,6 +93,7 @@ class ThinkInput(BaseModel):
     max_turns: int
     event: StandardEvent
     steps: list[Step] = Field(default_factory=list)
+    gateway_tools: list[GatewayTool] = Field(default_factory=list)
 
 
 class ThinkOutput(BaseModel):
@@ -100,6 +113,16 @@ class ToolInput(BaseModel):
     tenant_id: str
     turn: int
     call: ToolCall
+
+
+class GatewayCall(BaseModel):
+    """Input of the gateway_execute activity: one intent, on behalf of one agent."""
+
+    tenant_id: str
+    agent_id: str
+    call: ToolCall
+    idempotency_key: str = Field(description="Stable across retries: the same key, one effect")
+    event: StandardEvent | None = None
 
 
 class UsageRecord(BaseModel):

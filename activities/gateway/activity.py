@@ -1,0 +1,42 @@
+"""The gateway as a Temporal activity on the gateway queue (called by AgentRunWorkflow)."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.gateway.service import Gateway
+from workflows.agent_run import GATEWAY_ACTIVITY
+from workflows.contracts import GatewayCall, ToolResult
+
+
+class GatewayActivities:
+    """Runs intents for agents' runs; the credential never leaves this worker."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    @activity.defn(name=GATEWAY_ACTIVITY)
+    async def gateway_execute(self, call: GatewayCall) -> ToolResult:
+        """Execute one intent; refusals and final failures come back as error results.
+
+        The agent sees a refusal or a final error as the tool's answer and can adapt. A
+        retryable failure (rate limit, 5xx) raises, so Temporal retries it after the delay the
+        remote asked for; the idempotency key keeps every retry to one effect.
+        """
+        outcome = await self._gateway.execute(call, source="workflow")
+        if outcome.error is not None and outcome.retryable:
+            raise ApplicationError(outcome.error, type="GatewayRetryable",
+                                   next_retry_delay=outcome.retry_after)
+        if outcome.error is not None:
+            prefix = "denied" if outcome.denied else "failed"
+            return ToolResult(call_id=call.call.id, name=call.call.name,
+                              content=f"{prefix}: {outcome.error}", is_error=True)
+        return ToolResult(call_id=call.call.id, name=call.call.name,
+                          content=_render(outcome.result))
+
+
+def _render(result: object) -> str:
+    import json
+
+    return json.dumps(result, sort_keys=True, default=str)

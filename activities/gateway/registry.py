@@ -1,0 +1,15 @@
+"""Every intent the gateway knows, each defined once in its family's module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activities.gateway import clickup, github, slack
+from activities.gateway.base import Intent
+from activities.gateway.reply import REPLY_INTENT
+
+
+def builtin_intents() -> dict[str, Intent[Any]]:
+    """GitHub, Slack and ClickUp intents plus ``reply``, by name."""
+    intents: list[Intent[Any]] = [*github.INTENTS, *slack.INTENTS, *clickup.INTENTS, REPLY_INTENT]
+    return {i.name: i for i in intents}

@@ -1,0 +1,176 @@
+"""The gateway: check the grant, take the credential, execute once, scrub, audit.
+
+Every call carries an idempotency key: the first call under a key acts and stores its result;
+any later call under it (a retried activity, a repeated HTTP request) gets that result without
+acting again. A call whose earlier attempt died mid-flight (state ``running``) acts again: the
+gateway cannot know whether the remote saw it, and every executor here is safe to repeat once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+import asyncpg
+from pydantic import BaseModel, ValidationError
+
+from activities.gateway.base import ExecutionContext, GatewayError, Intent
+from activities.gateway.reply import REPLY, reply_target
+from infra.settings import GatewaySettings
+from infra.store import gateway as store
+from infra.vault import SecretStoreError, VaultUnavailable
+from workflows.contracts import GatewayCall, GatewayTool
+
+REDACTED = "[redacted]"
+
+
+class CredentialSource(Protocol):
+    """Where credentials come from (the vault)."""
+
+    async def get(self, tenant_id: str, name: str) -> str | None:
+        """A tenant's secret by name, or None."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a gateway call came to; ``error`` set means it failed."""
+
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    denied: bool = False
+    retryable: bool = False
+    retry_after: timedelta | None = None
+    replayed: bool = False
+
+
+def scrub(value: Any, secrets: list[str]) -> Any:
+    """``value`` with every occurrence of a secret replaced, however deeply nested."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {k: scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v, secrets) for v in value]
+    return value
+
+
+class Gateway:
+    """Executes intents on behalf of agents."""
+
+    def __init__(self, pool: asyncpg.Pool, credentials: CredentialSource,
+                 settings: GatewaySettings, intents: Mapping[str, Intent[Any]]) -> None:
+        self._pool = pool
+        self._credentials = credentials
+        self._settings = settings
+        self.intents = intents
+
+    async def catalog(self, tenant_id: str, agent_id: str) -> list[GatewayTool]:
+        """The intents this agent holds a grant for, with their argument schemas."""
+        held = await store.grant_patterns(self._pool, tenant_id, agent_id)
+        return [tool(self.intents[name]) for name in sorted(held) if name in self.intents]
+
+    async def execute(self, call: GatewayCall, source: str) -> Outcome:
+        """Run one call; never raises for a refusal or a remote failure (see Outcome)."""
+        started = time.monotonic()
+        intent = self.intents.get(call.call.name)
+        resource: str | None = None
+
+        async def audit(decision: str, outcome: str, detail: str | None) -> None:
+            await store.audit(
+                self._pool, tenant_id=call.tenant_id, agent_id=call.agent_id,
+                intent=call.call.name, resource=resource, decision=decision, outcome=outcome,
+                detail=detail, duration_ms=int((time.monotonic() - started) * 1000),
+                idempotency_key=call.idempotency_key, source=source)
+
+        if intent is None:
+            await audit("denied", "refused", "unknown intent")
+            return Outcome(error=f"unknown intent {call.call.name!r}", denied=True)
+        try:
+            args = intent.args.model_validate(call.call.arguments)
+            if intent.name == REPLY:
+                intent, args = reply_target(args, call.event, self.intents)
+        except (ValidationError, ValueError) as err:
+            await audit("denied", "refused", "invalid arguments")
+            return Outcome(error=f"invalid arguments for {call.call.name}: {err}", denied=True)
+        resource = intent.resource(args)
+        patterns = (await store.grant_patterns(self._pool, call.tenant_id, call.agent_id)
+                    ).get(call.call.name, [])
+        if not store.allows(patterns, resource):
+            await audit("denied", "refused", "no matching grant")
+            return Outcome(denied=True, error=(
+                f"agent {call.agent_id} has no grant for {call.call.name} on {resource}"))
+        prior = await store.claim_call(self._pool, call.tenant_id, call.agent_id,
+                                       call.idempotency_key, call.call.name, resource)
+        if prior is not None and prior.state != "running":
+            await audit("allowed", "replayed", prior.error)
+            return Outcome(result=prior.result, error=prior.error, replayed=True)
+        if prior is not None:
+            # An earlier attempt holds the key. Every execution ends within the timeout, so
+            # younger than that it may still be acting: wait rather than act twice.
+            window = self._settings.timeout_seconds + 5
+            wait = window - prior.age_seconds
+            if wait > 0 or not await store.take_over_call(
+                    self._pool, call.tenant_id, call.agent_id, call.idempotency_key, window):
+                return Outcome(error="an earlier attempt with this idempotency key is still "
+                                     "running", retryable=True,
+                               retry_after=timedelta(seconds=max(wait, 1)))
+        return await self._run(call, intent, args, audit)
+
+    async def _run(self, call: GatewayCall, intent: Intent[Any], args: BaseModel,
+                   audit: Any) -> Outcome:
+        secret = ""
+        if intent.secret is not None:
+            try:
+                found = await self._credentials.get(call.tenant_id, intent.secret)
+            except VaultUnavailable as err:
+                await audit("allowed", "error", f"vault unavailable: {err}")
+                return Outcome(error=f"the vault is unavailable: {err}", retryable=True)
+            except SecretStoreError as err:
+                error = f"credential {intent.secret!r} cannot be read: {err}"
+                await self._finish(call, None, error)
+                await audit("allowed", "error", error)
+                return Outcome(error=error)
+            if found is None:
+                error = f"tenant {call.tenant_id} has no secret {intent.secret!r} in the vault"
+                await self._finish(call, None, error)
+                await audit("allowed", "error", error)
+                return Outcome(error=error)
+            secret = found
+        ctx = ExecutionContext(tenant_id=call.tenant_id, agent_id=call.agent_id,
+                               credential=secret, settings=self._settings,
+                               idempotency_key=call.idempotency_key, event=call.event)
+        try:
+            result = await asyncio.wait_for(intent.execute(args, ctx),
+                                            self._settings.timeout_seconds)
+        except GatewayError as err:
+            message = scrub(err.message, [secret])
+            if not err.retryable:
+                await self._finish(call, None, message)
+            await audit("allowed", "error", message)
+            return Outcome(error=message, retryable=err.retryable, retry_after=err.retry_after)
+        except TimeoutError:
+            message = f"{intent.name} timed out after {self._settings.timeout_seconds:.0f}s"
+            await audit("allowed", "error", message)
+            return Outcome(error=message, retryable=True)
+        clean = scrub(result, [secret])
+        await self._finish(call, clean, None)
+        await audit("allowed", "ok", None)
+        return Outcome(result=clean)
+
+    async def _finish(self, call: GatewayCall, result: dict[str, Any] | None,
+                      error: str | None) -> None:
+        await store.finish_call(self._pool, call.tenant_id, call.agent_id, call.idempotency_key,
+                                result=result, error=error)
+
+
+def tool(intent: Intent[Any]) -> GatewayTool:
+    """An intent as a function the agent's LLM can call."""
+    return GatewayTool(name=intent.name, description=intent.description,
+                       parameters=intent.args.model_json_schema())

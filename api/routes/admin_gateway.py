@@ -1,0 +1,89 @@
+"""Admin: gateway grants (default deny) and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from api.deps import AdminDep, AppStateDep
+from api.errors import ApiError
+from infra.store import directory, gateway
+
+router = APIRouter(prefix="/admin/tenants", tags=["admin: gateway"], dependencies=[AdminDep])
+
+
+class Grant(BaseModel):
+    """An agent may run ``intent`` on resources matching ``resource_pattern`` (``acme/*``)."""
+
+    intent: str = Field(min_length=1, max_length=200)
+    resource_pattern: str = Field(min_length=1, max_length=300,
+                                  description="Shell-style pattern over repo, channel or list")
+
+
+class AuditRow(BaseModel):
+    """One gateway request: who asked for what, the decision and the outcome (no secrets)."""
+
+    id: int
+    agent_id: str
+    intent: str
+    resource: str | None
+    decision: str
+    outcome: str
+    detail: str | None
+    duration_ms: int
+    idempotency_key: str | None
+    source: str
+    created_at: datetime
+
+
+async def _require_agent(state: AppStateDep, tenant_id: str, agent_id: str) -> None:
+    agents = {a["id"] for a in await directory.list_agents(state.pool, tenant_id)}
+    if agent_id not in agents:
+        raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
+
+
+@router.post("/{tenant_id}/agents/{agent_id}/grants", status_code=201, summary="Grant an intent")
+async def add_grant(tenant_id: str, agent_id: str, body: Grant, state: AppStateDep) -> Grant:
+    """Allow the agent the intent on matching resources; unknown intents are refused."""
+    await _require_agent(state, tenant_id, agent_id)
+    if body.intent not in state.gateway.intents:
+        known = ", ".join(sorted(state.gateway.intents))
+        raise ApiError(422, "unknown_intent", f"no intent {body.intent!r}; known: {known}")
+    await gateway.add_grant(state.pool, tenant_id, agent_id, body.intent, body.resource_pattern)
+    return body
+
+
+@router.get("/{tenant_id}/agents/{agent_id}/grants", summary="List an agent's grants")
+async def list_grants(tenant_id: str, agent_id: str, state: AppStateDep) -> list[Grant]:
+    """Every grant the agent holds."""
+    await _require_agent(state, tenant_id, agent_id)
+    held = await gateway.grant_patterns(state.pool, tenant_id, agent_id)
+    return [Grant(intent=i, resource_pattern=p) for i, patterns in held.items() for p in patterns]
+
+
+@router.delete("/{tenant_id}/agents/{agent_id}/grants", status_code=204,
+               summary="Withdraw a grant")
+async def delete_grant(tenant_id: str, agent_id: str, intent: str, resource_pattern: str,
+                       state: AppStateDep) -> Response:
+    """The agent is refused this intent on those resources from now on."""
+    if not await gateway.delete_grant(state.pool, tenant_id, agent_id, intent,
+                                      resource_pattern):
+        raise ApiError(404, "unknown_grant", "no such grant")
+    return Response(status_code=204)
+
+
+@router.get("/{tenant_id}/audit", summary="The gateway audit log, newest first")
+async def audit(
+    tenant_id: str, state: AppStateDep,
+    agent_id: str | None = None, intent: str | None = None,
+    decision: Literal["allowed", "denied"] | None = None,
+    before_id: int | None = Query(default=None, description="Page: rows older than this id"),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[AuditRow]:
+    """Filter by agent, intent and decision."""
+    rows = await gateway.list_audit(state.pool, tenant_id, agent_id=agent_id, intent=intent,
+                                    decision=decision, before_id=before_id, limit=limit)
+    return [AuditRow(**r) for r in rows]

@@ -1,0 +1,126 @@
+"""Gateway state: grants (default deny), idempotent calls, and the audit log."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+
+async def grant_patterns(pool: asyncpg.Pool, tenant_id: str, agent_id: str
+                         ) -> dict[str, list[str]]:
+    """An agent's grants: intent -> resource patterns."""
+    rows = await pool.fetch(
+        "SELECT intent, resource_pattern FROM grants WHERE tenant_id = $1 AND agent_id = $2"
+        " ORDER BY intent, resource_pattern", tenant_id, agent_id)
+    grants: dict[str, list[str]] = {}
+    for r in rows:
+        grants.setdefault(r["intent"], []).append(r["resource_pattern"])
+    return grants
+
+
+async def grants_of(pool: asyncpg.Pool, tenant_id: str, agent_ids: list[str]
+                    ) -> dict[str, set[str]]:
+    """For several agents at once: agent -> intents they hold any grant for."""
+    rows = await pool.fetch(
+        "SELECT DISTINCT agent_id, intent FROM grants WHERE tenant_id = $1"
+        " AND agent_id = ANY($2::text[])", tenant_id, agent_ids)
+    held: dict[str, set[str]] = {a: set() for a in agent_ids}
+    for r in rows:
+        held[r["agent_id"]].add(r["intent"])
+    return held
+
+
+def allows(patterns: list[str], resource: str) -> bool:
+    """Whether any pattern (shell-style: ``acme/*``) matches the resource, case-sensitively."""
+    return any(fnmatch.fnmatchcase(resource, p) for p in patterns)
+
+
+async def add_grant(pool: asyncpg.Pool, tenant_id: str, agent_id: str, intent: str,
+                    pattern: str) -> None:
+    """Allow an agent an intent on resources matching ``pattern``."""
+    await pool.execute(
+        "INSERT INTO grants (tenant_id, agent_id, intent, resource_pattern)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", tenant_id, agent_id, intent, pattern)
+
+
+async def delete_grant(pool: asyncpg.Pool, tenant_id: str, agent_id: str, intent: str,
+                       pattern: str) -> bool:
+    """Withdraw one grant; False if there was none."""
+    status = await pool.execute(
+        "DELETE FROM grants WHERE tenant_id = $1 AND agent_id = $2 AND intent = $3"
+        " AND resource_pattern = $4", tenant_id, agent_id, intent, pattern)
+    return bool(status != "DELETE 0")
+
+
+@dataclass(frozen=True)
+class PriorCall:
+    """A call already made under the same idempotency key."""
+
+    state: str
+    result: dict[str, Any] | None
+    error: str | None
+    age_seconds: float
+
+
+async def claim_call(pool: asyncpg.Pool, tenant_id: str, agent_id: str, key: str, intent: str,
+                     resource: str) -> PriorCall | None:
+    """Start a call under ``key``; return the earlier call if the key was used before."""
+    row = await pool.fetchrow(
+        "WITH ins AS (INSERT INTO gateway_calls (tenant_id, agent_id, idempotency_key, intent,"
+        " resource, state) VALUES ($1, $2, $3, $4, $5, 'running')"
+        " ON CONFLICT (tenant_id, agent_id, idempotency_key) DO NOTHING RETURNING 1)"
+        " SELECT state, result, error, extract(epoch FROM now() - created_at) AS age"
+        " FROM gateway_calls WHERE tenant_id = $1 AND agent_id = $2"
+        " AND idempotency_key = $3 AND NOT EXISTS (SELECT 1 FROM ins)",
+        tenant_id, agent_id, key, intent, resource)
+    if row is None:
+        return None
+    return PriorCall(row["state"], row["result"], row["error"], float(row["age"]))
+
+
+async def take_over_call(pool: asyncpg.Pool, tenant_id: str, agent_id: str, key: str,
+                         older_than: float) -> bool:
+    """Claim a call whose earlier attempt died mid-flight; False if another attempt won."""
+    status = await pool.execute(
+        "UPDATE gateway_calls SET created_at = now() WHERE tenant_id = $1 AND agent_id = $2"
+        " AND idempotency_key = $3 AND state = 'running'"
+        " AND created_at < now() - make_interval(secs => $4)",
+        tenant_id, agent_id, key, older_than)
+    return bool(status != "UPDATE 0")
+
+
+async def finish_call(pool: asyncpg.Pool, tenant_id: str, agent_id: str, key: str, *,
+                      result: dict[str, Any] | None, error: str | None) -> None:
+    """Record how a call ended (done with its result, or failed for good)."""
+    await pool.execute(
+        "UPDATE gateway_calls SET state = $4, result = $5, error = $6, finished_at = now()"
+        " WHERE tenant_id = $1 AND agent_id = $2 AND idempotency_key = $3",
+        tenant_id, agent_id, key, "done" if error is None else "failed", result, error)
+
+
+async def audit(pool: asyncpg.Pool, *, tenant_id: str, agent_id: str, intent: str,
+                resource: str | None, decision: str, outcome: str, detail: str | None,
+                duration_ms: int, idempotency_key: str | None, source: str) -> None:
+    """Append one row to the audit log (never a secret: callers pass scrubbed text)."""
+    await pool.execute(
+        "INSERT INTO audit (tenant_id, agent_id, intent, resource, decision, outcome, detail,"
+        " duration_ms, idempotency_key, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        tenant_id, agent_id, intent, resource, decision, outcome, detail, duration_ms,
+        idempotency_key, source)
+
+
+async def list_audit(pool: asyncpg.Pool, tenant_id: str, *, agent_id: str | None,
+                     intent: str | None, decision: str | None, before_id: int | None,
+                     limit: int) -> list[dict[str, Any]]:
+    """A tenant's audit rows, newest first, filtered."""
+    rows = await pool.fetch(
+        "SELECT id, agent_id, intent, resource, decision, outcome, detail, duration_ms,"
+        " idempotency_key, source, created_at FROM audit WHERE tenant_id = $1"
+        " AND ($2::text IS NULL OR agent_id = $2) AND ($3::text IS NULL OR intent = $3)"
+        " AND ($4::text IS NULL OR decision = $4) AND ($5::bigint IS NULL OR id < $5)"
+        " ORDER BY id DESC LIMIT $6",
+        tenant_id, agent_id, intent, decision, before_id, limit)
+    return [dict(r) for r in rows]

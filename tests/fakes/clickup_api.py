@@ -1,0 +1,125 @@
+"""A local stand-in for ClickUp API v2: ``POST /api/v2/list/{id}/task`` and ``/task/{id}/comment``.
+
+Requests need ``Authorization: <token>`` (personal tokens go bare), else 401 with ClickUp's
+``{"err", "ECODE"}`` body; unknown lists and tasks answer 404. ``fail_next`` injects errors such as
+a 500 or a 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A request the fake received."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An injected error answer."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeClickUp:
+    """The fake server; use as a context manager, read ``requests``, ``tasks`` and ``comments``."""
+
+    def __init__(self, token: str, lists: tuple[str, ...] = ("901",),
+                 tasks: tuple[str, ...] = ("86abc",)) -> None:
+        self.token = token
+        self.lists = set(lists)
+        self.tasks: dict[str, dict[str, Any]] = {t: {"id": t, "name": "seeded"} for t in tasks}
+        self.comments: list[dict[str, Any]] = []
+        self.requests: list[Recorded] = []
+        self.failures: deque[Failure] = deque()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL to give the executor."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/v2"
+
+    def fail_next(self, status: int, err: str = "Internal server error", times: int = 1,
+                  headers: dict[str, str] | None = None) -> None:
+        """Answer the next ``times`` authorized requests with this error."""
+        for _ in range(times):
+            self.failures.append(Failure(status, {"err": err, "ECODE": "FAKE_001"}, headers or {}))
+
+    def __enter__(self) -> FakeClickUp:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def _route(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            if (m := re.fullmatch(r"/api/v2/list/([^/]+)/task", path)) and m[1] in self.lists:
+                tid = f"86t{next(self._ids):04d}"
+                task = {"id": tid, "name": body["name"], "description": body.get("description"),
+                        "status": {"status": "to do", "type": "open"}, "list": {"id": m[1]},
+                        "url": f"https://app.clickup.com/t/{tid}", "date_created": "1700000000000"}
+                self.tasks[tid] = task
+                return 200, task
+            if (m := re.fullmatch(r"/api/v2/task/([^/]+)/comment", path)) and m[1] in self.tasks:
+                cid = 90000 + next(self._ids)
+                self.comments.append({"id": cid, "task_id": m[1], **body})
+                return 200, {"id": cid, "hist_id": f"h{cid}", "date": 1700000000000}
+        return 404, {"err": "Resource not found", "ECODE": "ITEM_013"}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                body = json.loads(raw or b"{}")
+                fake.requests.append(Recorded(self.path, headers, body))
+                if headers.get("authorization") != fake.token:
+                    self._send(401, {"err": "Token invalid", "ECODE": "OAUTH_025"})
+                    return
+                with fake._lock:
+                    failure = fake.failures.popleft() if fake.failures else None
+                if failure is not None:
+                    self._send(failure.status, failure.body, failure.headers)
+                    return
+                self._send(*fake._route(self.path.split("?")[0], body))
+
+            def _send(self, status: int, body: dict[str, Any],
+                      headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler

@@ -1,0 +1,182 @@
+"""A local stand-in for the part of GitHub's REST API that the gateway drives through PyGithub.
+
+Routes: ``GET /repos/{o}/{r}``, ``GET /repos/{o}/{r}/issues/{n}``, ``POST /repos/{o}/{r}/issues``
+and ``POST /repos/{o}/{r}/issues/{n}/comments``, answered with GitHub-shaped JSON whose URLs point
+back at the fake (PyGithub refuses URLs on other hosts). Every request needs
+``Authorization: token <token>`` (or ``Bearer``), else 401 "Bad credentials". ``fail_next`` makes
+the next requests answer an error (5xx, a secondary rate limit with ``Retry-After``...).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+DOCS = "https://docs.github.com/rest"
+SECONDARY_LIMIT = ("You have exceeded a secondary rate limit. "
+                   "Please wait a few minutes before you try again.")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A request the fake received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An injected error answer."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeGitHub:
+    """The fake server; use as a context manager, read ``requests``, ``issues`` and ``comments``."""
+
+    def __init__(self, token: str, repos: tuple[str, ...] = ("acme/frontend",)) -> None:
+        self.token = token
+        self.repos = set(repos)
+        self.issues: dict[tuple[str, int], dict[str, Any]] = {}
+        self.comments: list[dict[str, Any]] = []
+        self.requests: list[Recorded] = []
+        self.failures: deque[Failure] = deque()
+        self._ids = itertools.count(1_000_001)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL to give PyGithub."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def fail_next(self, status: int, message: str = "Server Error", times: int = 1,
+                  headers: dict[str, str] | None = None) -> None:
+        """Answer the next ``times`` authorized requests with this error."""
+        for _ in range(times):
+            self.failures.append(Failure(status, {"message": message, "documentation_url": DOCS},
+                                         headers or {}))
+
+    def add_issue(self, repo: str, number: int, title: str = "Login is broken") -> None:
+        """Seed an existing issue."""
+        self.issues[(repo, number)] = self._issue(repo, number, title, "", [])
+
+    def __enter__(self) -> FakeGitHub:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def _user(self) -> dict[str, Any]:
+        return {"login": "switchboard-bot", "id": 4242, "type": "Bot",
+                "url": f"{self.base_url}/users/switchboard-bot",
+                "html_url": "https://github.com/switchboard-bot"}
+
+    def _repo(self, repo: str) -> dict[str, Any]:
+        owner, name = repo.split("/")
+        return {"id": 77, "name": name, "full_name": repo, "private": True,
+                "owner": {**self._user(), "login": owner, "type": "Organization"},
+                "url": f"{self.base_url}/repos/{repo}", "html_url": f"https://github.com/{repo}",
+                "default_branch": "main"}
+
+    def _issue(self, repo: str, number: int, title: str, body: str,
+               labels: list[str]) -> dict[str, Any]:
+        url = f"{self.base_url}/repos/{repo}/issues/{number}"
+        return {"id": next(self._ids), "number": number, "title": title, "body": body,
+                "state": "open", "user": self._user(), "comments": 0, "url": url,
+                "html_url": f"https://github.com/{repo}/issues/{number}",
+                "comments_url": f"{url}/comments",
+                "repository_url": f"{self.base_url}/repos/{repo}",
+                "labels": [{"name": label, "color": "ededed"} for label in labels],
+                "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z"}
+
+    def _route(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)(?:/issues(?:/(\d+)(/comments)?)?)?", path)
+        if not m or m.group(1) not in self.repos:
+            return 404, {"message": "Not Found", "documentation_url": DOCS}
+        repo, number, comments = m.group(1), m.group(2), m.group(3)
+        with self._lock:
+            if method == "GET" and number is None and not path.endswith("/issues"):
+                return 200, self._repo(repo)
+            if method == "POST" and path.endswith("/issues"):
+                n = 1 + max((k[1] for k in self.issues if k[0] == repo), default=0)
+                issue = self._issue(repo, n, body["title"], body.get("body") or "",
+                                    body.get("labels", []))
+                self.issues[(repo, n)] = issue
+                return 201, issue
+            issue = self.issues.get((repo, int(number))) if number else None
+            if issue is None:
+                return 404, {"message": "Not Found", "documentation_url": DOCS}
+            if method == "GET" and not comments:
+                return 200, issue
+            if method == "POST" and comments:
+                cid = next(self._ids)
+                comment = {"id": cid, "body": body["body"], "user": self._user(),
+                           "url": f"{self.base_url}/repos/{repo}/issues/comments/{cid}",
+                           "html_url": f"{issue['html_url']}#issuecomment-{cid}",
+                           "issue_url": issue["url"], "created_at": "2025-01-01T00:00:00Z",
+                           "updated_at": "2025-01-01T00:00:00Z"}
+                self.comments.append(comment)
+                return 201, comment
+        return 404, {"message": "Not Found", "documentation_url": DOCS}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._serve()
+
+            def do_POST(self) -> None:
+                self._serve()
+
+            def _serve(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                body = json.loads(raw or b"{}")
+                path = self.path.split("?")[0]
+                fake.requests.append(Recorded(self.command, path, headers, body))
+                if headers.get("authorization") not in (f"token {fake.token}",
+                                                        f"Bearer {fake.token}"):
+                    self._send(401, {"message": "Bad credentials", "documentation_url": DOCS})
+                    return
+                with fake._lock:
+                    failure = fake.failures.popleft() if fake.failures else None
+                if failure is not None:
+                    self._send(failure.status, failure.body, failure.headers)
+                    return
+                self._send(*fake._route(self.command, path, body))
+
+            def _send(self, status: int, body: dict[str, Any],
+                      headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler

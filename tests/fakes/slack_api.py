@@ -1,0 +1,135 @@
+"""A local stand-in for Slack's ``POST /api/chat.postMessage``, driven through slack-sdk.
+
+Like Slack, it answers HTTP 200 with ``{"ok": false, "error": ...}`` for API errors:
+``invalid_auth`` without ``Authorization: Bearer <token>``, ``channel_not_found`` for unknown
+channels and ``not_in_channel`` for channels the bot was not invited to. ``fail_next`` injects
+HTTP failures, e.g. 429 ``ratelimited`` with ``Retry-After``, or a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A request the fake received (JSON or form body, decoded to a dict)."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An injected HTTP error answer."""
+
+    status: int
+    body: dict[str, Any] | str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """The fake server; use as a context manager, read ``requests`` and ``messages``."""
+
+    def __init__(self, token: str, channels: tuple[str, ...] = ("C0FRONTEND",),
+                 not_member: tuple[str, ...] = ("C0PRIVATE",)) -> None:
+        self.token = token
+        self.channels = set(channels)
+        self.not_member = set(not_member)
+        self.messages: list[dict[str, Any]] = []
+        self.requests: list[Recorded] = []
+        self.failures: deque[Failure] = deque()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """The Web API base URL to give slack-sdk (with its trailing slash)."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+
+    def fail_next(self, status: int, error: str = "internal_error", times: int = 1,
+                  headers: dict[str, str] | None = None, *, html: bool = False) -> None:
+        """Answer the next ``times`` requests with this HTTP status and Slack error code.
+
+        ``html`` answers an HTML error page instead, as Slack's edge does for some 5xx.
+        """
+        body: dict[str, Any] | str = f"<html><body>{status}</body></html>" if html else {
+            "ok": False, "error": error}
+        for _ in range(times):
+            self.failures.append(Failure(status, body, headers or {}))
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel", ""))
+        if channel in self.not_member:
+            return {"ok": False, "error": "not_in_channel"}
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        if not body.get("text") and not body.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        with self._lock:
+            ts = f"{int(time.time())}.{len(self.messages) + 1:06d}"
+            message = {"type": "message", "subtype": "bot_message", "bot_id": "B0SWITCH",
+                       "text": body["text"], "ts": ts, "user": "U0SWITCHBOARD"}
+            if body.get("thread_ts"):
+                message["thread_ts"] = body["thread_ts"]
+            self.messages.append({"channel": channel, **message})
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                is_json = headers.get("content-type", "").startswith("application/json")
+                body = json.loads(raw or "{}") if is_json else dict(parse_qsl(raw))
+                fake.requests.append(Recorded(self.path, headers, body))
+                with fake._lock:
+                    failure = fake.failures.popleft() if fake.failures else None
+                if failure is not None:
+                    self._send(failure.status, failure.body, failure.headers)
+                elif headers.get("authorization") != f"Bearer {fake.token}":
+                    self._send(200, {"ok": False, "error": "invalid_auth"})
+                elif self.path.split("?")[0] == "/api/chat.postMessage":
+                    self._send(200, fake._post_message(body))
+                else:
+                    self._send(404, {"ok": False, "error": "unknown_method"})
+
+            def _send(self, status: int, body: dict[str, Any] | str,
+                      headers: dict[str, str] | None = None) -> None:
+                html = isinstance(body, str)
+                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html" if html else "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
