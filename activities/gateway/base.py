@@ -11,7 +11,8 @@ when (from ``Retry-After``); any other 4xx is final.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
@@ -36,6 +37,18 @@ class GatewayError(Exception):
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+
+
+def retry_after(headers: Mapping[str, str]) -> timedelta | None:
+    """The wait a rate-limited answer asks for: ``Retry-After`` seconds, else the rate-limit
+    reset time (``X-RateLimit-Reset``, unix seconds) when no requests remain."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    if lower.get("retry-after", "").isdigit():
+        return timedelta(seconds=int(lower["retry-after"]))
+    reset, remaining = lower.get("x-ratelimit-reset", ""), lower.get("x-ratelimit-remaining")
+    if reset.isdigit() and remaining in (None, "0"):
+        return timedelta(seconds=max(1, int(reset) - int(time.time())))
+    return None
 
 
 def retryable_status(status: int) -> bool:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
 from pydantic import BaseModel, Field
 
-from activities.gateway.base import ExecutionContext, GatewayError, Intent, Result, retryable_status
+from activities.gateway.base import (
+    ExecutionContext,
+    GatewayError,
+    Intent,
+    Result,
+    retry_after,
+    retryable_status,
+)
 
 # Ids go into URL paths: letters, digits, "-" and "_" only, so no "../" can change the route.
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -33,13 +38,6 @@ class CommentArgs(BaseModel):
     text: str = Field(min_length=1, max_length=100000, description="Comment text (plain text)")
 
 
-def _retry_after(headers: httpx.Headers) -> timedelta | None:
-    if headers.get("Retry-After", "").isdigit():
-        return timedelta(seconds=int(headers["Retry-After"]))
-    reset = headers.get("X-RateLimit-Reset", "")  # ClickUp's own: unix seconds
-    if reset.isdigit():
-        return timedelta(seconds=max(1, int(reset) - int(time.time())))
-    return None
 
 
 async def _post(ctx: ExecutionContext, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +61,7 @@ async def _post(ctx: ExecutionContext, path: str, body: dict[str, Any]) -> dict[
     retryable = retryable_status(response.status_code)
     raise GatewayError(f"ClickUp answered {response.status_code}: {reason}",
                        retryable=retryable, status=response.status_code,
-                       retry_after=_retry_after(response.headers) if retryable else None)
+                       retry_after=retry_after(response.headers) if retryable else None)
 
 
 async def create_task(args: CreateTaskArgs, ctx: ExecutionContext) -> Result:

@@ -12,7 +12,6 @@ import asyncio
 import base64
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +21,13 @@ import requests
 from github import Auth, Github, GithubException, RateLimitExceededException
 from pydantic import AfterValidator, BaseModel, Field
 
-from activities.gateway.base import ExecutionContext, GatewayError, Intent, Result
+from activities.gateway.base import (
+    ExecutionContext,
+    GatewayError,
+    Intent,
+    Result,
+    retry_after,
+)
 
 SECONDARY_LIMIT_WAIT = timedelta(seconds=60)  # GitHub: wait at least a minute when no header says
 NETWORK_ERRORS = ("could not resolve host", "failed to connect", "connection refused",
@@ -76,23 +81,16 @@ def _client(ctx: ExecutionContext) -> Github:
                   seconds_between_requests=None, seconds_between_writes=None)
 
 
-def _retry_after(headers: dict[str, str]) -> timedelta | None:
-    lower = {k.lower(): v for k, v in headers.items()}
-    if lower.get("retry-after", "").isdigit():
-        return timedelta(seconds=int(lower["retry-after"]))
-    if lower.get("x-ratelimit-remaining") == "0" and lower.get("x-ratelimit-reset", "").isdigit():
-        return timedelta(seconds=max(1, int(lower["x-ratelimit-reset"]) - int(time.time())))
-    return None
 
 
 def _api_error(exc: GithubException) -> GatewayError:
     status, data = exc.status, exc.data if isinstance(exc.data, dict) else {}
     message = f"GitHub answered {status}: {exc.message or data.get('message') or exc.data}"
-    retry_after = _retry_after(exc.headers or {})
-    limited = isinstance(exc, RateLimitExceededException) or retry_after is not None
+    wait = retry_after(exc.headers or {})
+    limited = isinstance(exc, RateLimitExceededException) or wait is not None
     if status == 429 or (status == 403 and limited):
         return GatewayError(message, retryable=True, status=status,
-                            retry_after=retry_after or SECONDARY_LIMIT_WAIT)
+                            retry_after=wait or SECONDARY_LIMIT_WAIT)
     return GatewayError(message, retryable=status >= 500, status=status)
 
 
@@ -140,8 +138,11 @@ def _workspace(ctx: ExecutionContext, relative: str) -> Path:
     if given.is_absolute() or ".." in given.parts:
         raise GatewayError("workspace must be a path relative to the workspaces directory",
                            retryable=False)
-    root = ctx.settings.workspaces.resolve()
-    path = (root / given).resolve()
+    if not given.parts or given.parts[0] != ctx.tenant_id:
+        raise GatewayError(f"workspace must be below {ctx.tenant_id}/ (the tenant's own folder)",
+                           retryable=False)
+    root = (ctx.settings.workspaces / ctx.tenant_id).resolve()
+    path = (ctx.settings.workspaces.resolve() / given).resolve()
     if not path.is_relative_to(root) or path == root:
         raise GatewayError("workspace is outside the workspaces directory", retryable=False)
     if not (path / ".git").exists():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Annotated, Any
 
 import aiohttp
@@ -12,7 +11,14 @@ from pydantic import BaseModel, Field
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from activities.gateway.base import ExecutionContext, GatewayError, Intent, Result, retryable_status
+from activities.gateway.base import (
+    ExecutionContext,
+    GatewayError,
+    Intent,
+    Result,
+    retry_after,
+    retryable_status,
+)
 
 # Slack's own "try again later" codes, sometimes sent with HTTP 200.
 RETRYABLE_CODES = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
@@ -39,9 +45,6 @@ class ReplyArgs(BaseModel):
     text: str = Field(min_length=1, max_length=40000, description="Reply text (Slack mrkdwn)")
 
 
-def _retry_after(headers: Mapping[str, str]) -> timedelta | None:
-    value = headers.get("Retry-After", "")
-    return timedelta(seconds=int(value)) if value.isdigit() else None
 
 
 def _api_error(exc: SlackApiError) -> GatewayError:
@@ -54,7 +57,7 @@ def _api_error(exc: SlackApiError) -> GatewayError:
     retryable = retryable_status(status) or code in RETRYABLE_CODES
     message = f"Slack answered {status}: {code or 'no error code'}"
     return GatewayError(message, retryable=retryable, status=status,
-                        retry_after=_retry_after(headers) if retryable else None)
+                        retry_after=retry_after(headers) if retryable else None)
 
 
 async def _post(ctx: ExecutionContext, channel: str, text: str,

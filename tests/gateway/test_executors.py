@@ -108,23 +108,25 @@ async def test_push_server_error_is_retryable(tmp_path: Path, git_remote: FakeGi
 async def test_push_rejected_non_fast_forward_is_final(tmp_path: Path,
                                                        git_remote: FakeGitRemote) -> None:
     ctx = context(github_git_url=git_remote.base_url, workspaces=tmp_path / "ws")
-    make_workspace(tmp_path / "ws" / "one")
-    make_workspace(tmp_path / "ws" / "two", {"other.txt": "unrelated history\n"})
-    await github.push(push_args("one"), ctx)
+    make_workspace(tmp_path / "ws" / "acme" / "one")
+    make_workspace(tmp_path / "ws" / "acme" / "two", {"other.txt": "unrelated history\n"})
+    await github.push(push_args("acme/one"), ctx)
 
     with pytest.raises(GatewayError) as info:
-        await github.push(push_args("two"), ctx)
+        await github.push(push_args("acme/two"), ctx)
 
     assert info.value.retryable is False
     assert "rejected" in info.value.message
 
 
-@pytest.mark.parametrize("workspace", ["/etc", "../outside", "acme/../../outside", ".", "escape"])
+@pytest.mark.parametrize("workspace", ["/etc", "../outside", "acme/../../outside", ".", "acme",
+                                       "acme/escape", "other/frontend"])
 async def test_push_refuses_workspace_outside_root(tmp_path: Path, git_remote: FakeGitRemote,
                                                    workspace: str) -> None:
     make_workspace(tmp_path / "outside")
-    (tmp_path / "ws").mkdir()
-    (tmp_path / "ws" / "escape").symlink_to(tmp_path / "outside")
+    (tmp_path / "ws" / "acme").mkdir(parents=True)
+    (tmp_path / "ws" / "acme" / "escape").symlink_to(tmp_path / "outside")
+    make_workspace(tmp_path / "ws" / "other" / "frontend")  # another tenant's workspace
     ctx = context(github_git_url=git_remote.base_url, workspaces=tmp_path / "ws")
 
     with pytest.raises(GatewayError) as info:
@@ -138,12 +140,12 @@ async def test_push_refuses_a_directory_that_is_not_a_working_copy(
         tmp_path: Path, git_remote: FakeGitRemote) -> None:
     # The workspaces root itself lives inside a repository: git must not walk up to it.
     make_workspace(tmp_path)
-    (tmp_path / "ws" / "plain").mkdir(parents=True)
-    (tmp_path / "ws" / "gitfile").mkdir()
-    (tmp_path / "ws" / "gitfile" / ".git").write_text(f"gitdir: {tmp_path / '.git'}\n")
+    (tmp_path / "ws" / "acme" / "plain").mkdir(parents=True)
+    (tmp_path / "ws" / "acme" / "gitfile").mkdir()
+    (tmp_path / "ws" / "acme" / "gitfile" / ".git").write_text(f"gitdir: {tmp_path / '.git'}\n")
     ctx = context(github_git_url=git_remote.base_url, workspaces=tmp_path / "ws")
 
-    for workspace in ("plain", "gitfile"):
+    for workspace in ("acme/plain", "acme/gitfile"):
         with pytest.raises(GatewayError) as info:
             await github.push(push_args(workspace), ctx)
         assert info.value.retryable is False
