@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -14,10 +16,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra import database
 from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
-from infra.settings import Settings
-from tests import corpus
-from tests.harness import api_server, make_settings, running, start_postgres
+from infra.settings import GatewaySettings, Settings
 from infra.vault import build_secret_store
+from tests import corpus
+from tests.fakes.clickup_api import FakeClickUp
+from tests.fakes.git_http import FakeGitRemote
+from tests.fakes.github_api import FakeGitHub
+from tests.fakes.slack_api import FakeSlack
+from tests.harness import api_server, make_settings, running, start_postgres
 from workers.platform import platform_workers
 from workflows import search
 
@@ -52,11 +58,41 @@ def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
     return temporal_env.client
 
 
+@dataclass
+class Remotes:
+    """The session's fakes of the services the gateway acts on, all accepting GATEWAY_TOKEN."""
+
+    slack: FakeSlack
+    github: FakeGitHub
+    clickup: FakeClickUp
+    git: FakeGitRemote
+    workspaces: Path
+
+
+GATEWAY_TOKEN = "xoxb-gw-5e3d0c1a9b8f-never-shown"
+
+
 @pytest.fixture(scope="session")
-def settings(pg_url: str, temporal_client: Client) -> Settings:
-    """Settings of the session's stack (random admin token and master key)."""
+def remotes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remotes]:
+    """Local fakes of Slack, GitHub (API and git remote) and ClickUp for the whole session."""
+    root = tmp_path_factory.mktemp("remotes")
+    with FakeSlack(GATEWAY_TOKEN) as slack, FakeGitHub(GATEWAY_TOKEN) as github, \
+            FakeClickUp(GATEWAY_TOKEN) as clickup, \
+            FakeGitRemote(root / "git", GATEWAY_TOKEN) as git:
+        yield Remotes(slack, github, clickup, git, root / "workspaces")
+
+
+@pytest.fixture(scope="session")
+def settings(pg_url: str, temporal_client: Client, remotes: Remotes) -> Settings:
+    """Settings of the session's stack (random admin token and master key, fake remotes)."""
     address = temporal_client.service_client.config.target_host
-    return make_settings(pg_url, address, f"platform-{uuid.uuid4().hex[:8]}")
+    settings = make_settings(pg_url, address, f"platform-{uuid.uuid4().hex[:8]}")
+    settings.gateway = GatewaySettings(
+        task_queue=f"gateway-{uuid.uuid4().hex[:8]}", github_api_url=remotes.github.base_url,
+        github_git_url=remotes.git.base_url, slack_api_url=remotes.slack.base_url,
+        clickup_api_url=remotes.clickup.base_url, workspaces=remotes.workspaces,
+        timeout_seconds=10)
+    return settings
 
 
 @pytest.fixture(scope="session")

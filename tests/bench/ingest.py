@@ -1,9 +1,9 @@
-"""Webhook acknowledgement: the real API (signature check + inbox commit) against bare insert-and-202."""
+"""Webhook acknowledgement: the real API (verify + inbox commit) against a bare insert-and-202."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -21,50 +21,50 @@ ROUNDS = 3
 
 @dataclass
 class Side:
-    """One server under test and the runs it got."""
+    """One server under test: its timed runs and every status it answered (warm-up included)."""
 
     name: str
     server: Served
     path: str
-    runs: list[RunResult]
-    accepted: int = 0
+    runs: list[RunResult] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
 
-
-async def _run(side: Side, seconds: float) -> RunResult:
-    headers, body = signed_issue_opened()
-    make = github_requests(side.path, headers, body)
-    cpu = side.server.cpu_seconds()
-    result = await drive("127.0.0.1", side.server.port, make,
-                         concurrency=CONCURRENCY, seconds=seconds)
-    server_cpu = (side.server.cpu_seconds() - cpu) / result.elapsed
-    side.accepted += result.statuses[202]
-    print(f"  {side.name:<8} {result.rate:8.0f} req/s  p50 {ms(percentile(result.latencies, 50))}"
-          f"  p99 {ms(percentile(result.latencies, 99))}  n={len(result.latencies):<6}"
-          f" server CPU {server_cpu:4.0%}  client CPU {result.client_cpu:4.0%}", flush=True)
-    return result
+    async def drive(self, seconds: float) -> RunResult:
+        """Load this server with the signed corpus delivery; note CPU used on both sides."""
+        make = github_requests(self.path, *signed_issue_opened())
+        cpu = self.server.cpu_seconds()
+        result = await drive("127.0.0.1", self.server.port, make,
+                             concurrency=CONCURRENCY, seconds=seconds)
+        self.statuses += result.statuses
+        server_cpu = (self.server.cpu_seconds() - cpu) / result.elapsed
+        print(f"  {self.name:<8} {result.rate:7.0f} req/s"
+              f"  p50 {ms(percentile(result.latencies, 50))}"
+              f"  p99 {ms(percentile(result.latencies, 99))}  n={len(result.latencies):<6}"
+              f" server CPU {server_cpu:4.0%}  client CPU {result.client_cpu:4.0%}", flush=True)
+        return result
 
 
 async def bench_ingest(db_url: str, seconds: float) -> bool:
-    """Run alternating baseline/app rounds, print the figures; True when the target is met."""
-    heading("Webhook acknowledgement throughput (signature check + inbox commit)")
+    """Alternate baseline and app runs, print the figures; True when every target is met."""
+    heading("Webhook acknowledgement: signature check + inbox commit vs bare insert-and-202")
     env = server_env(db_url)
     async with served("app", free_port(), env) as app, served("baseline", free_port(), env) as bare:
         tenant = await create_tenant(app.url, env["SWITCHBOARD_ADMIN_TOKEN"])
-        sides = [Side("baseline", bare, f"/bare/{tenant}", []),
-                 Side("app", app, f"/webhooks/github/{tenant}", [])]
-        print(f"  body: github/issues.opened.json ({len(signed_issue_opened()[1])} B), unique"
-              f" X-GitHub-Delivery each; {CONCURRENCY} in flight; {ROUNDS} rounds of {seconds:g} s"
-              f" per server after {WARMUP_SECONDS:g} s warm-up; app relay OFF (ack path only)")
-        for side in sides:
-            warm = await drive("127.0.0.1", side.server.port,
-                               github_requests(side.path, *signed_issue_opened()),
-                               concurrency=CONCURRENCY, seconds=WARMUP_SECONDS)
-            side.accepted += warm.statuses[202]
+        base = Side("baseline", bare, f"/bare/{tenant}")
+        ours = Side("app", app, f"/webhooks/github/{tenant}")
+        print(f"  github/issues.opened.json ({len(signed_issue_opened()[1])} B), fresh"
+              f" X-GitHub-Delivery per request, signature precomputed; each server in its own"
+              f" process; {CONCURRENCY} in flight; {ROUNDS} rounds x {seconds:g} s after"
+              f" {WARMUP_SECONDS:g} s warm-up;"
+              f" app relay OFF (acknowledgement only)")
+        print("  warm-up:")
+        for side in (base, ours):
+            await side.drive(WARMUP_SECONDS)
+        print("  timed runs:")
         for _ in range(ROUNDS):
-            for side in sides:
-                side.runs.append(await _run(side, seconds))
+            for side in (base, ours):
+                side.runs.append(await side.drive(seconds))
         stored = await _stored(db_url, tenant)
-    base, ours = sides
     return _report(base, ours, stored)
 
 
@@ -79,21 +79,24 @@ async def _stored(db_url: str, tenant: str) -> tuple[int, int]:
 
 
 def _report(base: Side, ours: Side, stored: tuple[int, int]) -> bool:
-    print("  median of rounds:")
+    print(f"  median of {ROUNDS} rounds:")
     for side in (base, ours):
-        print(f"  {side.name:<8} {median([r.rate for r in side.runs]):8.0f} req/s"
+        print(f"  {side.name:<8} {median([r.rate for r in side.runs]):7.0f} req/s"
               f"  p50 {ms(median([percentile(r.latencies, 50) for r in side.runs]))}"
               f"  p99 {ms(median([percentile(r.latencies, 99) for r in side.runs]))}")
-    ratio = median([r.rate for r in ours.runs]) / median([r.rate for r in base.runs])
-    statuses: Counter[int] = sum((r.statuses for r in ours.runs), start=Counter())
-    all_202 = set(statuses) == {202}
+    runs = base.runs + ours.runs
+    per_request = max(r.client_cpu / r.rate for r in runs)
+    print(f"  client: at most {per_request * 1e6:.0f} us of CPU per request, so one core could"
+          f" drive {1 / per_request:,.0f} req/s; the fastest run above needed"
+          f" {max(r.rate for r in runs):,.0f}: the client is not the limit")
     inbox, bare = stored
-    print(f"  app responses: {dict(statuses)}; inbox rows {inbox} for {ours.accepted} x 202;"
-          f" bench_bare rows {bare} for {base.accepted} x 202")
-    durable = all_202 and inbox == ours.accepted and bare == base.accepted
-    print(verdict("every app response 202 and stored", durable,
-                  f"{inbox} inbox rows = {ours.accepted} acknowledgements" if durable
-                  else f"statuses {dict(statuses)}, {inbox} rows vs {ours.accepted} x 202"))
-    ok = ratio >= TARGET_RATIO
-    print(verdict(f"app/baseline throughput >= {TARGET_RATIO:.2f}", ok, f"{ratio:.2f}"))
-    return ok and durable
+    accepted = ours.statuses[202]
+    durable = set(ours.statuses) == {202} and inbox == accepted
+    print(verdict("every app response 202, each one an inbox row", durable,
+                  f"responses {dict(ours.statuses)}, {inbox} inbox rows"
+                  f" (baseline: {base.statuses[202]} x 202, {bare} rows)"))
+    ratio = median([r.rate for r in ours.runs]) / median([r.rate for r in base.runs])
+    fast = ratio >= TARGET_RATIO
+    print(verdict(f"app/baseline throughput >= {TARGET_RATIO:.2f}", fast,
+                  f"{ratio:.2f}" + ("" if fast else f" ({TARGET_RATIO - ratio:.2f} short)")))
+    return durable and fast

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -63,28 +62,28 @@ async def served(
 ) -> AsyncIterator[Served]:
     """Start a server process, wait until it listens, yield it, stop it."""
     argv = [sys.executable, "-m", "tests.bench.serve", "--kind", kind, "--port", str(port)]
-    proc = subprocess.Popen(
-        [*argv, *(["--relay"] if relay else [])], env={**os.environ, **env},
-        stdin=subprocess.DEVNULL,
+    proc = await asyncio.create_subprocess_exec(
+        *argv, *(["--relay"] if relay else []), env={**os.environ, **env},
+        stdin=asyncio.subprocess.DEVNULL,
     )
     try:
-        # uvicorn binds only after the lifespan (pool, migrations) has started.
-        waiting = asyncio.create_task(wait_for_port("127.0.0.1", port, timeout=60))
-        while not waiting.done():
-            if proc.poll() is not None:
-                waiting.cancel()
-                raise RuntimeError(f"{kind} server exited with {proc.returncode}")
-            await asyncio.sleep(0.05)
-        waiting.result()
+        # uvicorn binds only once the lifespan (pool, migrations) has started.
+        listening = asyncio.create_task(wait_for_port("127.0.0.1", port, 60))
+        exited = asyncio.create_task(proc.wait())
+        await asyncio.wait({listening, exited}, return_when=asyncio.FIRST_COMPLETED)
+        if exited.done():
+            listening.cancel()
+            raise RuntimeError(f"{kind} server exited with {proc.returncode}")
+        listening.result()
         yield Served(f"http://127.0.0.1:{port}", port, proc.pid)
     finally:
-        if proc.poll() is None:
+        if proc.returncode is None:
             proc.send_signal(signal.SIGINT)
             try:
-                await asyncio.to_thread(proc.wait, 15)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
                 proc.kill()
-                await asyncio.to_thread(proc.wait)
+                await proc.wait()
 
 
 if __name__ == "__main__":

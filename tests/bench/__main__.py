@@ -1,0 +1,68 @@
+"""``python -m tests.bench [--only ingest|latency] [--events N] [--seconds S]``: the figures."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import tempfile
+import warnings
+from pathlib import Path
+
+from infra import database
+from infra.embedded import database_url
+from tests.bench.ingest import bench_ingest
+from tests.bench.latency import bench_latency
+from tests.harness import start_postgres
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    cli = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    cli.add_argument("--only", choices=("ingest", "latency"), help="run one benchmark")
+    cli.add_argument("--events", type=int, default=200, help="latency: events measured")
+    cli.add_argument("--seconds", type=float, default=6.0,
+                     help="ingest: seconds per timed run (3 rounds x 2 servers)")
+    return cli
+
+
+async def fresh_database(url: str, name: str) -> str:
+    """A migrated database ``name`` on the same server as ``url``."""
+    target = database_url(url, name)
+    await database.ensure_database(target)
+    pool = await database.create_pool(target, min_size=1, max_size=1)
+    async with pool.acquire() as conn:
+        await database.migrate(conn)
+    await pool.close()
+    return target
+
+
+async def run(args: argparse.Namespace) -> list[bool]:
+    """Start one PostgreSQL, give each benchmark its own database, run them in turn."""
+    results: list[bool] = []
+    with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as folder:
+        pg, url = await start_postgres(Path(folder), "bench_ingest")
+        try:
+            if args.only in (None, "ingest"):
+                results.append(await bench_ingest(url, args.seconds))
+            if args.only in (None, "latency"):
+                results.append(await bench_latency(await fresh_database(url, "bench_latency"),
+                                                   args.events))
+        finally:
+            await asyncio.to_thread(pg.stop)
+    return results
+
+
+def main() -> None:
+    """Run the benchmarks and print a summary; a missed target never changes the exit status."""
+    args = parser().parse_args()
+    warnings.filterwarnings("ignore", module="platformdirs")  # pgserver's runtime-dir notice
+    print(f"Switchboard benchmarks on {platform.node()}: {os.cpu_count()} CPUs,"
+          f" Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}")
+    results = asyncio.run(run(args))
+    print(f"\n{sum(results)}/{len(results)} benchmark targets met (informational; never asserted)")
+
+
+if __name__ == "__main__":
+    main()
