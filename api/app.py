@@ -14,7 +14,7 @@ from activities.gateway.service import Gateway
 from api.deps import AppState
 from api.errors import install_error_handlers
 from api.providers import rules_by_provider
-from api.relay import Relay
+from api.relay import Doorbell, Relay
 from api.routes import (
     admin_agents,
     admin_events,
@@ -65,6 +65,10 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
         except Exception:
             await pool.close()
             raise
+        relay = Relay(
+            pool, lambda: temporal.connect(settings.temporal), settings.temporal.task_queue,
+            sweep_seconds=settings.api.relay_sweep_seconds, batch=settings.api.relay_batch,
+        ) if run_relay else None
         app.state.switchboard = AppState(
             settings=settings,
             pool=pool,
@@ -74,14 +78,9 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
             tokens=TokenService(pool, sealer, settings.api.token_ttl_seconds),
             secrets=secrets,
             gateway=Gateway(pool, secrets, settings.gateway, builtin_intents()),
+            doorbell=Doorbell(pool, relay),
         )
-        relay_task = None
-        if run_relay:
-            relay = Relay(
-                pool, lambda: temporal.connect(settings.temporal), settings.temporal.task_queue,
-                sweep_seconds=settings.api.relay_sweep_seconds, batch=settings.api.relay_batch,
-            )
-            relay_task = asyncio.create_task(relay.run(), name="relay")
+        relay_task = asyncio.create_task(relay.run(), name="relay") if relay else None
         try:
             yield
         finally:

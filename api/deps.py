@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from activities.gateway.service import Gateway
 from api.errors import ApiError
 from api.providers import ProviderRules
+from api.relay import Doorbell
 from api.signing_secrets import SigningSecrets
 from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
 from infra.crypto import Sealer
@@ -31,9 +32,10 @@ class AppState:
     tokens: TokenService
     secrets: SecretStore
     gateway: Gateway
+    doorbell: Doorbell
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     """The process's AppState."""
     state: AppState = request.app.state.switchboard
     return state

@@ -1,6 +1,7 @@
 """The relay: starts one EventWorkflow per inbox row, idempotently.
 
-Woken by LISTEN/NOTIFY (the inbox trigger) and by a periodic sweep. Rows are claimed with
+Woken at once by the API process that committed a delivery (the ``Doorbell``), by LISTEN/NOTIFY
+for deliveries committed by other API processes, and by a periodic sweep. Rows are claimed with
 ``FOR UPDATE SKIP LOCKED`` so several API processes can relay side by side. The workflow id comes
 from the delivery identity, so a row started twice (a crash between start and mark) is still one
 workflow. While Temporal is unreachable the rows simply wait, and the relay backs off.
@@ -84,6 +85,10 @@ class Relay:
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
+    def wake(self) -> None:
+        """Look at the inbox now (a delivery was just committed)."""
+        self._wake.set()
+
     async def pump(self) -> int:
         """Start workflows for one batch of pending rows; return how many were claimed."""
         client = self._client or await self._connect()
@@ -123,6 +128,37 @@ class Relay:
             )
         except WorkflowAlreadyStartedError:
             return  # already ran to completion: that is the idempotency we want
+
+
+class Doorbell:
+    """Tells relays that the inbox has new rows.
+
+    The relay of this process is woken at once, in memory. The relays of other API processes
+    hear one ``NOTIFY`` per short tick, sent after the commit on its own connection: a NOTIFY
+    inside the insert would hold PostgreSQL's global notify lock through every commit.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, local: Relay | None, tick: float = 0.005) -> None:
+        self._pool = pool
+        self._local = local
+        self._tick = tick
+        self._pending: asyncio.Task[None] | None = None
+
+    def ring(self) -> None:
+        """A delivery was committed."""
+        if self._local is not None:
+            self._local.wake()
+        if self._pending is None:
+            self._pending = asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        try:
+            await asyncio.sleep(self._tick)
+            await self._pool.execute(f"NOTIFY {CHANNEL}")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.debug("inbox NOTIFY skipped: %s", type(exc).__name__)  # the sweep covers it
+        finally:
+            self._pending = None
 
 
 def _is_connection_error(exc: Exception) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.events import EventActivities
 from activities.gateway.activity import GatewayActivities
@@ -20,6 +21,15 @@ from infra.settings import Settings
 from infra.vault import SecretStore
 from workflows.agent_run import AgentRunWorkflow
 from workflows.event import EventWorkflow
+
+# Our workflow modules and the libraries they use are imported once rather than into every
+# run's fresh sandbox: re-importing them cost ~15 ms per event on the path to the agents. They
+# are kept deterministic by rule instead (tests/test_workflow_rules.py: no clock, randomness,
+# I/O or settings) and by replay tests; any other module a workflow touches stays sandboxed.
+SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
+    "pydantic", "pydantic_core", "annotated_types", "typing_extensions", "typing_inspection",
+    "workflows",
+)
 
 
 def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
@@ -34,6 +44,7 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
         client,
         task_queue=task_queue,
         workflows=[EventWorkflow, AgentRunWorkflow],
+        workflow_runner=SandboxedWorkflowRunner(restrictions=SANDBOX),
         activities=[
             events.normalize_event, events.record_outcome, identity.resolve_agents,
             governance.record_usage, governance.raise_alert,

@@ -35,20 +35,22 @@ class EventWorkflow:
     @workflow.run
     async def run(self, inp: EventInput) -> EventResult:
         """Process one inbox row."""
+        # Normalize and resolve are quick database reads on the path to the agents' first
+        # think: local activities run them inside this workflow task (recorded as markers,
+        # retried by the worker) instead of a round trip through the server each.
         try:
-            normalized = await workflow.execute_activity_method(
+            normalized = await workflow.execute_local_activity_method(
                 EventActivities.normalize_event,
                 NormalizeInput(inbox_id=inp.inbox_id),
                 start_to_close_timeout=policies.DB_STEP_TIMEOUT,
                 retry_policy=policies.DB_STEP,
             )
             event = normalized.event
-            workflow.upsert_search_attributes([search.EVENT_KIND.value_set(event.kind.value)])
             if event.kind is EventKind.IGNORE:
                 return await self._record(
                     inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
                 )
-            resolved = await workflow.execute_activity_method(
+            resolved = await workflow.execute_local_activity_method(
                 IdentityActivities.resolve_agents,
                 ResolveInput(event=event),
                 start_to_close_timeout=policies.DB_STEP_TIMEOUT,
@@ -57,10 +59,9 @@ class EventWorkflow:
         except ActivityError as err:
             reason = f"{err.cause or err}"
             return await self._record(inp, EventStatus.FAILED, reason=reason)
-        if resolved.project_id is not None:
-            workflow.upsert_search_attributes([search.PROJECT.value_set(resolved.project_id)])
         if not resolved.agents:
-            return await self._record(inp, EventStatus.IGNORED, event=event, reason=resolved.reason)
+            return await self._record(inp, EventStatus.IGNORED, event=event,
+                                      reason=resolved.reason, project_id=resolved.project_id)
         children = [
             await workflow.start_child_workflow(
                 AgentRunWorkflow.run,
@@ -75,7 +76,8 @@ class EventWorkflow:
         ]
         agent_ids = [t.agent_id for t in resolved.agents]
         await self._record(
-            inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason, agent_ids=agent_ids
+            inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason, agent_ids=agent_ids,
+            project_id=resolved.project_id,
         )
         outcomes = await asyncio.gather(*(self._outcome(h) for h in children))
         return await self._record(
@@ -115,8 +117,15 @@ class EventWorkflow:
         reason: str | None = None,
         agent_ids: list[str] | None = None,
         outcomes: list[AgentOutcome] | None = None,
+        project_id: str | None = None,
     ) -> EventResult:
-        workflow.upsert_search_attributes([search.STATUS.value_set(status.value)])
+        if outcomes is None:  # the final record only adds outcomes: attributes are set already
+            updates = [search.STATUS.value_set(status.value)]
+            if event is not None:
+                updates.append(search.EVENT_KIND.value_set(event.kind.value))
+            if project_id is not None:
+                updates.append(search.PROJECT.value_set(project_id))
+            workflow.upsert_search_attributes(updates)
         await workflow.execute_activity_method(
             EventActivities.record_outcome,
             RecordOutcomeInput(

@@ -98,6 +98,8 @@ async def receive_webhook(
             503, "inbox_unavailable", "the delivery could not be stored; retry"
         ) from None
     workflow_id = event_workflow_id(tenant, provider, dedup_key)
+    if inbox_id is not None:
+        state.doorbell.ring()
     if inbox_id is None:
         return JSONResponse(
             {"status": "duplicate", "dedup_key": dedup_key, "workflow_id": workflow_id},

@@ -7,14 +7,13 @@ import asyncio
 import os
 import platform
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
-from infra import database
-from infra.embedded import database_url
 from tests.bench.ingest import bench_ingest
 from tests.bench.latency import bench_latency
-from tests.harness import start_postgres
+from tests.harness import migrated_database, start_postgres
 
 
 def parser() -> argparse.ArgumentParser:
@@ -27,15 +26,14 @@ def parser() -> argparse.ArgumentParser:
     return cli
 
 
-async def fresh_database(url: str, name: str) -> str:
-    """A migrated database ``name`` on the same server as ``url``."""
-    target = database_url(url, name)
-    await database.ensure_database(target)
-    pool = await database.create_pool(target, min_size=1, max_size=1)
-    async with pool.acquire() as conn:
-        await database.migrate(conn)
-    await pool.close()
-    return target
+def cpu_speed() -> float:
+    """Seconds a fixed pure-Python loop takes: this VM's CPU speed varies by half from minute
+    to minute, so read every absolute figure against it."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i
+    return time.perf_counter() - started
 
 
 async def run(args: argparse.Namespace) -> list[bool]:
@@ -47,7 +45,7 @@ async def run(args: argparse.Namespace) -> list[bool]:
             if args.only in (None, "ingest"):
                 results.append(await bench_ingest(url, args.seconds))
             if args.only in (None, "latency"):
-                results.append(await bench_latency(await fresh_database(url, "bench_latency"),
+                results.append(await bench_latency(await migrated_database(url, "bench_latency"),
                                                    args.events))
         finally:
             await asyncio.to_thread(pg.stop)
@@ -60,7 +58,9 @@ def main() -> None:
     warnings.filterwarnings("ignore", module="platformdirs")  # pgserver's runtime-dir notice
     print(f"Switchboard benchmarks on {platform.node()}: {os.cpu_count()} CPUs,"
           f" Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}")
+    print(f"CPU check: a fixed 3M-step Python loop took {cpu_speed():.3f} s before the runs")
     results = asyncio.run(run(args))
+    print(f"CPU check: {cpu_speed():.3f} s after the runs (lower is faster)")
     print(f"\n{sum(results)}/{len(results)} benchmark targets met (informational; never asserted)")
 
 
