@@ -38,7 +38,8 @@ def _activity_imports(tree: ast.Module) -> set[int]:
     lines: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.With) and "imports_passed_through" in ast.unparse(node.items[0]):
-            lines |= {n.lineno for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)}
+            lines |= {n.lineno for n in ast.walk(node)
+                      if isinstance(n, ast.Import | ast.ImportFrom)}
     return lines
 
 
