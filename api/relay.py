@@ -138,7 +138,7 @@ class Doorbell:
     inside the insert would hold PostgreSQL's global notify lock through every commit.
     """
 
-    def __init__(self, pool: asyncpg.Pool, local: Relay | None, tick: float = 0.005) -> None:
+    def __init__(self, pool: asyncpg.Pool, local: Relay | None, tick: float = 0.05) -> None:
         self._pool = pool
         self._local = local
         self._tick = tick

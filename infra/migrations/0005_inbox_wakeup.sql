@@ -3,3 +3,7 @@
 -- relay in memory and sends one coalesced NOTIFY for the other processes after the commit.
 DROP TRIGGER inbox_notify ON inbox;
 DROP FUNCTION inbox_notify();
+
+-- The admin event list filters by tenant and pages by id: index exactly that.
+DROP INDEX inbox_tenant_time;
+CREATE INDEX inbox_tenant_id ON inbox (tenant_id, id DESC);
