@@ -25,6 +25,17 @@ class GatewayTool(BaseModel):
     parameters: dict[str, Any] = Field(description="JSON schema of the arguments")
 
 
+class ContextItem(BaseModel):
+    """A piece of the tenant's memory attached to the work: a thread, a README, a summary."""
+
+    source: str = Field(description="slack_thread, readme, summary, clickup_task or document")
+    title: str
+    url: str | None = None
+    text: str
+    score: float = Field(description="Relevance to the event, higher is closer")
+    tokens: int = Field(default=0, description="Tokens of text (tiktoken cl100k_base)")
+
+
 class AgentTarget(BaseModel):
     """An agent chosen for an event, with what its run needs to know."""
 
@@ -36,6 +47,7 @@ class AgentTarget(BaseModel):
         default=86400, description="How long a think may wait for a worker before it expires"
     )
     gateway_tools: list[GatewayTool] = Field(default_factory=list)
+    context_token_budget: int = Field(default=2000, description="Tokens of context per think")
 
 
 class AgentRunInput(BaseModel):
@@ -46,6 +58,7 @@ class AgentRunInput(BaseModel):
     event: StandardEvent
     project_id: str | None = None
     gateway_queue: str = "switchboard.gateway"
+    context: list[ContextItem] = Field(default_factory=list)
 
 
 class ToolCall(BaseModel):
@@ -94,6 +107,7 @@ class ThinkInput(BaseModel):
     event: StandardEvent
     steps: list[Step] = Field(default_factory=list)
     gateway_tools: list[GatewayTool] = Field(default_factory=list)
+    context: list[ContextItem] = Field(default_factory=list)
 
 
 class ThinkOutput(BaseModel):
