@@ -17,6 +17,7 @@ from api.providers import rules_by_provider
 from api.relay import Doorbell, Relay
 from api.routes import (
     admin_agents,
+    admin_control,
     admin_events,
     admin_gateway,
     admin_projects,
@@ -65,8 +66,9 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
         except Exception:
             await pool.close()
             raise
+        temporal_client = temporal.LazyClient(settings.temporal)
         relay = Relay(
-            pool, lambda: temporal.connect(settings.temporal), settings.temporal.task_queue,
+            pool, temporal_client, settings.temporal.task_queue,
             sweep_seconds=settings.api.relay_sweep_seconds, batch=settings.api.relay_batch,
         ) if run_relay else None
         app.state.switchboard = AppState(
@@ -79,6 +81,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
             secrets=secrets,
             gateway=Gateway(pool, secrets, settings.gateway, builtin_intents()),
             doorbell=Doorbell(pool, relay),
+            temporal=temporal_client,
         )
         relay_task = asyncio.create_task(relay.run(), name="relay") if relay else None
         try:
@@ -96,7 +99,8 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
     install_error_handlers(app)
     for router in (webhooks.router, admin_tenants.router, admin_agents.router,
                    admin_projects.router, admin_events.router, admin_usage.router,
-                   admin_secrets.router, admin_gateway.router, gateway.router, oauth.router,
+                   admin_secrets.router, admin_gateway.router, admin_control.router,
+                   gateway.router, oauth.router,
                    health.router):
         app.include_router(router)
     return app

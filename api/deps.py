@@ -17,6 +17,7 @@ from api.signing_secrets import SigningSecrets
 from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
 from infra.crypto import Sealer
 from infra.settings import Settings
+from infra.temporal import LazyClient
 from infra.vault import SecretStore
 
 
@@ -33,6 +34,7 @@ class AppState:
     secrets: SecretStore
     gateway: Gateway
     doorbell: Doorbell
+    temporal: LazyClient
 
 
 async def get_state(request: Request) -> AppState:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
@@ -26,6 +25,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.store.inbox import PendingDelivery, claim_pending, mark_relayed
+from infra.temporal import LazyClient
 from workflows import search
 from workflows.contracts import EventInput, EventStatus, Provider
 from workflows.event import EventWorkflow
@@ -43,18 +43,17 @@ class Relay:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        connect: Callable[[], Awaitable[Client]],
+        temporal: LazyClient,
         task_queue: str,
         *,
         sweep_seconds: float,
         batch: int,
     ) -> None:
         self._pool = pool
-        self._connect = connect
+        self._temporal = temporal
         self._task_queue = task_queue
         self._sweep = sweep_seconds
         self._batch = batch
-        self._client: Client | None = None
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -79,7 +78,8 @@ class Relay:
             except Exception as exc:  # Temporal or the database is away: rows wait in the inbox
                 backoff = min(max(backoff * 2, 0.25), _MAX_BACKOFF)
                 log.warning("relay paused %.2fs: %s: %s", backoff, type(exc).__name__, exc)
-                self._client = None if _is_connection_error(exc) else self._client
+                if _is_connection_error(exc):
+                    self._temporal.forget()
                 await asyncio.sleep(backoff)
 
     def _on_notify(self, *_: object) -> None:
@@ -91,8 +91,7 @@ class Relay:
 
     async def pump(self) -> int:
         """Start workflows for one batch of pending rows; return how many were claimed."""
-        client = self._client or await self._connect()
-        self._client = client
+        client = await self._temporal.get()
         async with self._pool.acquire() as conn, conn.transaction():
             pending = await claim_pending(conn, self._batch)
             if not pending:

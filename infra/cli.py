@@ -58,6 +58,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the platform worker (workflows, pipeline and gateway activities)."""
     from infra import database, temporal
+    from infra.control import ensure_control
     from infra.vault import build_secret_store
     from workers.platform import platform_workers
 
@@ -74,6 +75,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         if added:
             log.info("registered search attributes %s", ", ".join(added))
         workers = platform_workers(client, pool, settings, build_secret_store(settings, pool))
+        await ensure_control(client, settings.temporal.task_queue)
         log.info("platform worker polling %s and %s", settings.temporal.task_queue,
                  settings.gateway.task_queue)
         try:
@@ -82,6 +84,32 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await pool.close()
 
     asyncio.run(main())
+    return 0
+
+
+def cmd_kill(args: argparse.Namespace) -> int:
+    """Flip the kill switch (or show it) through the switchboard-control workflow."""
+    from infra import control, temporal
+
+    settings = Settings()
+
+    async def main() -> str:
+        client = await temporal.connect(settings.temporal)
+        queue = settings.temporal.task_queue
+        if args.resume:
+            await control.resume(client, queue)
+        elif not args.status:
+            await control.stop_all(client, queue, args.reason)
+        current = await control.state(client)
+        return (f"kill switch: STOPPED ({current.reason})" if current.stopped
+                else "kill switch: off (agents running)")
+
+    try:
+        print(asyncio.run(main()))
+    except RuntimeError as err:
+        print(f"switchboard kill: cannot reach Temporal at {settings.temporal.address}: {err}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -334,6 +362,13 @@ def parser() -> argparse.ArgumentParser:
     norm.add_argument("--tenant", default="cli", help="tenant id to stamp on the event")
     norm.add_argument("file")
     norm.set_defaults(func=cmd_normalize)
+
+    kill = sub.add_parser("kill", help="stop every agent now (the kill switch), or --resume")
+    kill.add_argument("--reason", default="stopped from the command line",
+                      help="why (shown to admins and in the control workflow)")
+    kill.add_argument("--resume", action="store_true", help="let agents work again")
+    kill.add_argument("--status", action="store_true", help="only show the switch")
+    kill.set_defaults(func=cmd_kill)
 
     migrate = sub.add_parser("migrate", help="apply database migrations to DATABASE_URL")
     migrate.set_defaults(func=cmd_migrate)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -46,3 +48,23 @@ async def ensure_search_attributes(client: Client) -> list[str]:
             AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
         )
     return sorted(missing)
+
+
+class LazyClient:
+    """One Temporal client per process, connected on first use (the API starts without it)."""
+
+    def __init__(self, settings: TemporalSettings) -> None:
+        self._settings = settings
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        """The connected client; raises if Temporal cannot be reached."""
+        async with self._lock:
+            if self._client is None:
+                self._client = await connect(self._settings)
+            return self._client
+
+    def forget(self) -> None:
+        """Drop the client after a connection failure; the next get() reconnects."""
+        self._client = None

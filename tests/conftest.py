@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from infra import database
+from infra.control import ensure_control
 from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
 from infra.settings import GatewaySettings, Settings
 from infra.vault import build_secret_store
@@ -111,6 +112,7 @@ async def platform(
     """The platform worker, running for the whole session."""
     workers = platform_workers(temporal_client, pool, settings, build_secret_store(settings, pool))
     async with running(workers[0]), running(workers[1]):
+        await ensure_control(temporal_client, settings.temporal.task_queue)
         yield
 
 

@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.control import ControlActivities
 from activities.events import EventActivities
 from activities.gateway.activity import GatewayActivities
 from activities.gateway.base import Intent
@@ -20,6 +21,7 @@ from activities.identity import IdentityActivities
 from infra.settings import Settings
 from infra.vault import SecretStore
 from workflows.agent_run import AgentRunWorkflow
+from workflows.control import ControlWorkflow
 from workflows.event import EventWorkflow
 
 # Our workflow modules and the libraries they use are imported once rather than into every
@@ -40,22 +42,25 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
     identity = IdentityActivities(pool, intents if intents is not None else builtin_intents(),
                                   gateway_queue)
     governance = GovernanceActivities(pool)
+    control = ControlActivities(pool)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[EventWorkflow, AgentRunWorkflow],
+        workflows=[EventWorkflow, AgentRunWorkflow, ControlWorkflow],
         workflow_runner=SandboxedWorkflowRunner(restrictions=SANDBOX),
         activities=[
             events.normalize_event, events.record_outcome, identity.resolve_agents,
             governance.record_usage, governance.raise_alert,
+            control.apply_control, control.control_gate,
         ],
     )
 
 
-def gateway_worker(client: Client, gateway: Gateway, task_queue: str) -> Worker:
+def gateway_worker(client: Client, gateway: Gateway, pool: asyncpg.Pool, task_queue: str
+                   ) -> Worker:
     """A worker for the gateway_execute activity."""
     return Worker(client, task_queue=task_queue,
-                  activities=[GatewayActivities(gateway).gateway_execute])
+                  activities=[GatewayActivities(gateway, pool).gateway_execute])
 
 
 def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
@@ -66,5 +71,5 @@ def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
     return [
         platform_worker(client, pool, settings.temporal.task_queue, intents=intents,
                         gateway_queue=settings.gateway.task_queue),
-        gateway_worker(client, gateway, settings.gateway.task_queue),
+        gateway_worker(client, gateway, pool, settings.gateway.task_queue),
     ]

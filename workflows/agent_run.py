@@ -26,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.ids import agent_task_queue
 
+from workflows.gate import hold_while_stopped
+
 THINK_ACTIVITY = "think"
 TOOL_ACTIVITY = "run_tool"
 GATEWAY_ACTIVITY = "gateway_execute"
@@ -49,6 +51,8 @@ class AgentRunWorkflow:
         steps: list[Step] = []
         calls = 0
         for turn in range(1, target.max_turns + 1):
+            if turn > 1:  # the first think was gated at dispatch a moment ago
+                await hold_while_stopped()
             started = workflow.now()
             try:
                 decision = await workflow.execute_activity(
@@ -96,6 +100,7 @@ class AgentRunWorkflow:
                     task_queue=inp.gateway_queue,
                     activity_id=step,
                     start_to_close_timeout=policies.GATEWAY_TIMEOUT,
+                    heartbeat_timeout=policies.GATEWAY_HEARTBEAT_TIMEOUT,
                     retry_policy=policies.GATEWAY,
                 )
                 return gateway_result

@@ -27,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.ids import run_workflow_id
 
+from workflows.gate import hold_while_stopped
+
 
 @workflow.defn(name="EventWorkflow")
 class EventWorkflow:
@@ -62,6 +64,7 @@ class EventWorkflow:
         if not resolved.agents:
             return await self._record(inp, EventStatus.IGNORED, event=event,
                                       reason=resolved.reason, project_id=resolved.project_id)
+        await hold_while_stopped()
         children = [
             await workflow.start_child_workflow(
                 AgentRunWorkflow.run,

@@ -6,6 +6,8 @@ Ids are hierarchical: ``event/<tenant>/<provider>/<dedup key>`` for an event and
 
 from __future__ import annotations
 
+CONTROL_WORKFLOW_ID = "switchboard-control"
+
 
 def event_workflow_id(tenant_id: str, provider: str, dedup_key: str) -> str:
     """The EventWorkflow id of one delivery."""

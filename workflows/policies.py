@@ -45,7 +45,10 @@ TOOL = RetryPolicy(
 
 # Gateway intents: remote APIs. Rate limits (429, secondary limits) come back with the delay the
 # remote asked for (next_retry_delay); 4xx other than those are final and not retried.
-GATEWAY_TIMEOUT = timedelta(minutes=2)
+# A call held by the kill switch waits inside its activity, heartbeating, for as long as the
+# switch is on: a long start-to-close, with the heartbeat noticing a dead worker.
+GATEWAY_TIMEOUT = timedelta(hours=24)
+GATEWAY_HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 GATEWAY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,

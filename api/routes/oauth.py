@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import AgentDep, AppStateDep
 from infra.auth.tokens import secret_matches
+from infra.store import control
 
 router = APIRouter(tags=["oauth"])
 
@@ -54,6 +55,10 @@ async def token(request: Request, state: AppStateDep) -> JSONResponse:
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()}
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
+    stopped, reason = await control.is_stopped(state.pool)
+    if stopped:
+        return _oauth_error(503, "temporarily_unavailable",
+                            f"the kill switch is on ({reason}); no tokens are issued")
     creds = _client_credentials(request, form)
     if creds is None:
         return _oauth_error(401, "invalid_client", "client authentication is required")

@@ -26,7 +26,13 @@ from infra.temporal import ensure_search_attributes
 from tests.harness import running
 from tests.workers.conftest import binary, make_event
 from workflows.agent_run import AgentRunWorkflow
-from workflows.contracts import AgentRunInput, AgentTarget, AlertInput, UsageRecord
+from workflows.contracts import (
+    AgentRunInput,
+    AgentTarget,
+    AlertInput,
+    ControlGate,
+    UsageRecord,
+)
 
 SWITCHBOARD = Path(sys.executable).parent / "switchboard"
 SECRET = "sk-cli-secret-0123456789"
@@ -57,7 +63,7 @@ def test_misconfiguration_exits_2_with_a_clear_message(
 
 
 class Economy:
-    """Stands in for the platform's usage and alert activities."""
+    """Stands in for the platform's usage, alert and kill-switch gate activities."""
 
     def __init__(self) -> None:
         self.usage: list[UsageRecord] = []
@@ -69,6 +75,10 @@ class Economy:
     @activity.defn(name="raise_alert")
     async def raise_alert(self, alert: AlertInput) -> None:
         raise AssertionError(f"unexpected alert {alert}")
+
+    @activity.defn(name="control_gate")
+    async def control_gate(self) -> ControlGate:
+        return ControlGate(held=False)
 
 
 async def read_until(stream: asyncio.StreamReader, text: str, seen: list[str]) -> str:
@@ -108,7 +118,8 @@ async def test_agent_run_serves_a_run_with_scripted_llm_and_mcp(
             "time_convert_time, time_get_current_time"), line
         economy = Economy()
         worker = Worker(temporal_client, task_queue=queue, workflows=[AgentRunWorkflow],
-                        activities=[economy.record_usage, economy.raise_alert])
+                        activities=[economy.record_usage, economy.raise_alert,
+                                    economy.control_gate])
         async with running(worker):
             outcome = await temporal_client.execute_workflow(
                 AgentRunWorkflow.run,

@@ -23,6 +23,7 @@ from workflows.contracts.agents import (
     Usage,
     UsageRecord,
 )
+from workflows.contracts.control import ControlGate, ControlState, StopAll
 from workflows.contracts.events import (
     Actor,
     EventKind,
@@ -50,6 +51,8 @@ __all__ = [
     "AgentTarget",
     "AlertInput",
     "ContextItem",
+    "ControlGate",
+    "ControlState",
     "EventInput",
     "EventKind",
     "EventResult",
@@ -66,6 +69,7 @@ __all__ = [
     "ResolveOutput",
     "StandardEvent",
     "Step",
+    "StopAll",
     "ThinkInput",
     "ThinkOutput",
     "ToolCall",

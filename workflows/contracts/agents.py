@@ -172,3 +172,4 @@ class AgentOutcome(BaseModel):
     error: str | None = None
     turns: int = 0
     tool_calls: int = 0
+

@@ -1,0 +1,33 @@
+"""Kill-switch activities: apply a change, and gate dispatch while the switch is on."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from temporalio import activity
+
+from infra.store import control
+from workflows.contracts import ControlGate, ControlState
+
+log = logging.getLogger(__name__)
+
+
+class ControlActivities:
+    """Reads and writes the shared control state."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @activity.defn(name="apply_control")
+    async def apply_control(self, state: ControlState) -> None:
+        """Make a kill-switch change take effect everywhere."""
+        log.warning("kill switch: %s%s", "STOP ALL" if state.stopped else "resume",
+                    f" ({state.reason})" if state.reason else "")
+        await control.apply(self._pool, state.stopped, state.reason)
+
+    @activity.defn(name="control_gate")
+    async def control_gate(self) -> ControlGate:
+        """Whether new work must be held (the kill switch is on)."""
+        stopped, reason = await control.is_stopped(self._pool)
+        return ControlGate(held=stopped, reason=reason)

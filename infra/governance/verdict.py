@@ -1,0 +1,86 @@
+"""What the circuit breaker decides, as pure functions of what the database counted.
+
+The database counts under a lock (see ``limits.py``); the rules live here so that they can be
+read, and tested, without one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from infra.governance.tenant_limits import Limits
+
+MESSAGE_WINDOW = timedelta(minutes=1)
+SYNC_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Allowed, or refused with the reason and when a retry can succeed.
+
+    ``retry_after`` is None when allowed, and when ``stuck``: a stuck agent is paused until an
+    admin resumes it, so waiting does not help.
+    """
+
+    allowed: bool
+    reason: str | None = None
+    retry_after: timedelta | None = None
+    stuck: bool = False
+
+
+ALLOWED = Verdict(allowed=True)
+
+
+@dataclass(frozen=True)
+class Window:
+    """What the log holds for one agent or project at ``now``."""
+
+    now: datetime
+    counted: int
+    """Entries inside the rate window."""
+    nth_newest: datetime | None
+    """The limit-th newest entry inside the rate window; None while fewer than the limit."""
+    duplicate_at: datetime | None = None
+    """The latest entry with the same message hash inside the duplicate window."""
+    seen: bool = False
+    """An entry with the same idempotency key exists: a retry of a call already counted."""
+
+
+def message_hash(text: str) -> bytes:
+    """SHA-256 of the text stripped and with every run of whitespace collapsed to one space."""
+    return hashlib.sha256(" ".join(text.split()).encode()).digest()
+
+
+def judge_message(window: Window, limits: Limits, agent_id: str) -> tuple[Verdict, bool]:
+    """The verdict on one outgoing message, and whether to record it (count it)."""
+    if window.seen:
+        return ALLOWED, False
+    if window.duplicate_at is not None:
+        return Verdict(allowed=False, stuck=True, reason=(
+            f"agent {agent_id} sent the same message twice within "
+            f"{limits.duplicate_window_seconds} s: stuck agent")), False
+    if window.nth_newest is not None:
+        wait = window.nth_newest + MESSAGE_WINDOW - window.now
+        return Verdict(allowed=False, retry_after=wait, reason=(
+            f"agent {agent_id} sent {window.counted} messages in the last 60 s "
+            f"(limit {limits.messages_per_minute} per minute); retry in {_seconds(wait)} s")), False
+    return ALLOWED, True
+
+
+def judge_sync_event(window: Window, limits: Limits, project_id: str) -> tuple[Verdict, bool]:
+    """The verdict on one sync event of a project, and whether to record it (count it)."""
+    if window.seen:
+        return ALLOWED, False
+    if window.nth_newest is not None:
+        wait = window.nth_newest + SYNC_WINDOW - window.now
+        return Verdict(allowed=False, retry_after=wait, reason=(
+            f"project {project_id} had {window.counted} sync events in the last hour "
+            f"(limit {limits.sync_events_per_hour} per hour); retry in {_seconds(wait)} s")), False
+    return ALLOWED, True
+
+
+def _seconds(wait: timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds()))

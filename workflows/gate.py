@@ -1,0 +1,29 @@
+"""The dispatch gate: while the kill switch is on, new work for agents waits, durably."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import policies
+    from workflows.contracts import ControlGate
+
+GATE_ACTIVITY = "control_gate"
+RECHECK = timedelta(seconds=1)
+
+
+async def hold_while_stopped() -> None:
+    """Return once the kill switch is off (at once, nearly always).
+
+    A local activity reads the switch; while it is on, a durable timer rechecks every second,
+    so held work is visible in the UI and goes out within a second of ``resume``.
+    """
+    while True:
+        gate = await workflow.execute_local_activity(
+            GATE_ACTIVITY, result_type=ControlGate,
+            start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+        if not gate.held:
+            return
+        await workflow.sleep(RECHECK)
