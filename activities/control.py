@@ -8,7 +8,7 @@ import asyncpg
 from temporalio import activity
 
 from infra.store import control
-from workflows.contracts import ControlGate, ControlState
+from workflows.contracts import ControlGate, ControlState, PresenceChange
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +31,11 @@ class ControlActivities:
         """Whether new work must be held (the kill switch is on)."""
         stopped, reason = await control.is_stopped(self._pool)
         return ControlGate(held=stopped, reason=reason)
+
+    @activity.defn(name="set_presence")
+    async def set_presence(self, change: PresenceChange) -> None:
+        """Take an agent out of routing (offline) or bring it back; never touches paused ones."""
+        old, new = ("active", "offline") if not change.online else ("offline", "active")
+        await self._pool.execute(
+            "UPDATE agents SET status = $3 WHERE tenant_id = $1 AND id = $2 AND status = $4",
+            change.tenant_id, change.agent_id, new, old)

@@ -23,6 +23,7 @@ from infra.vault import SecretStore
 from workflows.agent_run import AgentRunWorkflow
 from workflows.control import ControlWorkflow
 from workflows.event import EventWorkflow
+from workflows.presence import PresenceWorkflow
 
 # Our workflow modules and the libraries they use are imported once rather than into every
 # run's fresh sandbox: re-importing them cost ~15 ms per event on the path to the agents. They
@@ -36,22 +37,23 @@ SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
 
 def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
                     intents: dict[str, Intent[Any]] | None = None,
-                    gateway_queue: str = "switchboard.gateway") -> Worker:
+                    gateway_queue: str = "switchboard.gateway",
+                    gateway: Gateway | None = None) -> Worker:
     """A worker for EventWorkflow, AgentRunWorkflow and the pipeline activities."""
     events = EventActivities(pool)
     identity = IdentityActivities(pool, intents if intents is not None else builtin_intents(),
                                   gateway_queue)
-    governance = GovernanceActivities(pool)
+    governance = GovernanceActivities(pool, gateway)
     control = ControlActivities(pool)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[EventWorkflow, AgentRunWorkflow, ControlWorkflow],
+        workflows=[EventWorkflow, AgentRunWorkflow, ControlWorkflow, PresenceWorkflow],
         workflow_runner=SandboxedWorkflowRunner(restrictions=SANDBOX),
         activities=[
             events.normalize_event, events.record_outcome, identity.resolve_agents,
             governance.record_usage, governance.raise_alert,
-            control.apply_control, control.control_gate,
+            control.apply_control, control.control_gate, control.set_presence,
         ],
     )
 
@@ -70,6 +72,6 @@ def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
     gateway = Gateway(pool, secrets, settings.gateway, intents)
     return [
         platform_worker(client, pool, settings.temporal.task_queue, intents=intents,
-                        gateway_queue=settings.gateway.task_queue),
+                        gateway_queue=settings.gateway.task_queue, gateway=gateway),
         gateway_worker(client, gateway, pool, settings.gateway.task_queue),
     ]

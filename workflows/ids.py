@@ -22,3 +22,8 @@ def run_workflow_id(event_workflow_id: str, agent_id: str) -> str:
 def agent_task_queue(agent_id: str) -> str:
     """The task queue an agent's worker polls."""
     return f"agent.{agent_id}"
+
+
+def presence_workflow_id(agent_id: str) -> str:
+    """The presence workflow of an agent."""
+    return f"presence/{agent_id}"

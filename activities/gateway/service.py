@@ -76,8 +76,11 @@ class Gateway:
         held = await store.grant_patterns(self._pool, tenant_id, agent_id)
         return [tool(self.intents[name]) for name in sorted(held) if name in self.intents]
 
-    async def execute(self, call: GatewayCall, source: str) -> Outcome:
-        """Run one call; never raises for a refusal or a remote failure (see Outcome)."""
+    async def execute(self, call: GatewayCall, source: str, *, system: bool = False) -> Outcome:
+        """Run one call; never raises for a refusal or a remote failure (see Outcome).
+
+        ``system`` calls are the platform's own (admin alerts): no agent grant is needed.
+        """
         started = time.monotonic()
         intent = self.intents.get(call.call.name)
         resource: str | None = None
@@ -102,7 +105,7 @@ class Gateway:
         resource = intent.resource(args)
         patterns = (await store.grant_patterns(self._pool, call.tenant_id, call.agent_id)
                     ).get(call.call.name, [])
-        if not store.allows(patterns, resource):
+        if not system and not store.allows(patterns, resource):
             await audit("denied", "refused", "no matching grant")
             return Outcome(denied=True, error=(
                 f"agent {call.agent_id} has no grant for {call.call.name} on {resource}"))

@@ -32,6 +32,9 @@ class TenantUpdate(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     default_agents: list[str] | None = None
+    admin_channel: str | None = Field(
+        default=None, pattern=r"^[A-Z0-9]{2,40}$",
+        description="Slack channel id where alerts (offline, stuck agents) are posted")
 
 
 class Tenant(BaseModel):
@@ -40,6 +43,7 @@ class Tenant(BaseModel):
     id: str
     name: str
     default_agents: list[str]
+    admin_channel: str | None = None
     created_at: datetime
 
 
@@ -88,7 +92,8 @@ async def get_tenant(tenant_id: str, state: AppStateDep) -> Tenant:
 @router.patch("/{tenant_id}", summary="Rename a tenant or set its default agents")
 async def update_tenant(tenant_id: str, body: TenantUpdate, state: AppStateDep) -> Tenant:
     """Change a tenant."""
-    row = await directory.update_tenant(state.pool, tenant_id, body.name, body.default_agents)
+    row = await directory.update_tenant(state.pool, tenant_id, body.name, body.default_agents,
+                                        body.admin_channel)
     if row is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
     return Tenant(**row)

@@ -75,6 +75,7 @@ class CircuitBreaker:
     async def check_message(self, tenant_id: str, agent_id: str, text: str,
                             now: datetime | None = None, *, key: str | None = None) -> Verdict:
         """At most N messages per agent per minute; the same text twice in a row is stuck."""
+        _require_aware(now)
         digest = message_hash(text)
         async with self._pool.acquire() as conn, conn.transaction():
             limits = await self._lock(conn, tenant_id, "message", agent_id)
@@ -92,6 +93,7 @@ class CircuitBreaker:
                                now: datetime | None = None, *, key: str | None = None
                                ) -> Verdict:
         """At most N sync events per project per hour."""
+        _require_aware(now)
         async with self._pool.acquire() as conn, conn.transaction():
             limits = await self._lock(conn, tenant_id, "sync", project_id)
             window = await self._window(conn, tenant_id, "sync", project_id, now, SYNC_WINDOW,
@@ -129,10 +131,13 @@ class CircuitBreaker:
     async def _window(conn: asyncpg.Connection, tenant_id: str, kind: str, subject: str,
                       now: datetime | None, span: timedelta, limit: int, retention: timedelta,
                       digest: bytes | None, dup: timedelta, key: str | None) -> Window:
-        if now is not None and now.tzinfo is None:
-            raise ValueError("now must be timezone-aware")
         row = await conn.fetchrow(_WINDOW, tenant_id, kind, subject, now, span, limit,
                                   retention, digest, dup, key)
         assert row is not None
         return Window(now=row["ts"], counted=row["counted"], nth_newest=row["nth_newest"],
                       duplicate_at=row["duplicate_at"], seen=row["seen"])
+
+
+def _require_aware(now: datetime | None) -> None:
+    if now is not None and now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")

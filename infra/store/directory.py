@@ -8,7 +8,7 @@ import asyncpg
 
 from infra.crypto import Sealer
 
-_TENANT = "id, name, default_agents, created_at"
+_TENANT = "id, name, default_agents, admin_channel, created_at"
 _AGENT = (
     "id, tenant_id, name, role, status, max_turns, avatar_url, owner, queue_expiry_seconds,"
     " created_at"
@@ -46,13 +46,15 @@ async def list_tenants(pool: asyncpg.Pool) -> list[dict[str, Any]]:
 
 
 async def update_tenant(
-    pool: asyncpg.Pool, tenant_id: str, name: str | None, default_agents: list[str] | None
+    pool: asyncpg.Pool, tenant_id: str, name: str | None, default_agents: list[str] | None,
+    admin_channel: str | None = None,
 ) -> dict[str, Any] | None:
-    """Change a tenant's name or default agents; None if it does not exist."""
+    """Change a tenant's name, default agents or admin channel; None if it does not exist."""
     row = await pool.fetchrow(
         f"UPDATE tenants SET name = COALESCE($2, name),"
-        f" default_agents = COALESCE($3, default_agents) WHERE id = $1 RETURNING {_TENANT}",
-        tenant_id, name, default_agents,
+        f" default_agents = COALESCE($3, default_agents),"
+        f" admin_channel = COALESCE($4, admin_channel) WHERE id = $1 RETURNING {_TENANT}",
+        tenant_id, name, default_agents, admin_channel,
     )
     return dict(row) if row is not None else None
 

@@ -23,7 +23,13 @@ from workflows.contracts.agents import (
     Usage,
     UsageRecord,
 )
-from workflows.contracts.control import ControlGate, ControlState, StopAll
+from workflows.contracts.control import (
+    ControlGate,
+    ControlState,
+    PresenceChange,
+    PresenceInput,
+    StopAll,
+)
 from workflows.contracts.events import (
     Actor,
     EventKind,
@@ -62,6 +68,8 @@ __all__ = [
     "ItemRef",
     "NormalizeInput",
     "NormalizeOutput",
+    "PresenceChange",
+    "PresenceInput",
     "ProjectHint",
     "Provider",
     "RecordOutcomeInput",

@@ -24,3 +24,21 @@ class ControlGate(BaseModel):
 
     held: bool
     reason: str | None = None
+
+
+class PresenceInput(BaseModel):
+    """Input of an agent's presence workflow."""
+
+    tenant_id: str
+    agent_id: str
+    interval_seconds: float = 30.0
+    missed_limit: int = 3
+    online: bool = True
+
+
+class PresenceChange(BaseModel):
+    """An agent going offline (out of routing) or coming back."""
+
+    tenant_id: str
+    agent_id: str
+    online: bool
