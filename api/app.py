@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from activities.gateway.registry import builtin_intents
 from activities.gateway.service import Gateway
+from api.agent_channel import AgentChannel
 from api.deps import AppState
 from api.errors import install_error_handlers
 from api.providers import rules_by_provider
@@ -24,6 +25,7 @@ from api.routes import (
     admin_secrets,
     admin_tenants,
     admin_usage,
+    agent_ws,
     gateway,
     health,
     oauth,
@@ -33,6 +35,7 @@ from api.signing_secrets import SigningSecrets
 from infra import database, temporal
 from infra.auth.tokens import TokenService
 from infra.crypto import Sealer
+from infra.governance import StuckAgents
 from infra.settings import Settings
 from infra.vault import build_secret_store
 
@@ -67,6 +70,8 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
             await pool.close()
             raise
         temporal_client = temporal.LazyClient(settings.temporal)
+        channel = AgentChannel(pool)
+        await channel.start()
         relay = Relay(
             pool, temporal_client, settings.temporal.task_queue,
             sweep_seconds=settings.api.relay_sweep_seconds, batch=settings.api.relay_batch,
@@ -79,7 +84,9 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
             providers=rules_by_provider(settings.api.slack_max_skew_seconds),
             tokens=TokenService(pool, sealer, settings.api.token_ttl_seconds),
             secrets=secrets,
-            gateway=Gateway(pool, secrets, settings.gateway, builtin_intents()),
+            gateway=Gateway(pool, secrets, settings.gateway, builtin_intents(),
+                            on_stuck=StuckAgents(pool)),
+            channel=channel,
             doorbell=Doorbell(pool, relay),
             temporal=temporal_client,
         )
@@ -91,6 +98,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
                 relay_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await relay_task
+            await channel.stop()
             await pool.close()
 
     app = FastAPI(
@@ -100,7 +108,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
     for router in (webhooks.router, admin_tenants.router, admin_agents.router,
                    admin_projects.router, admin_events.router, admin_usage.router,
                    admin_secrets.router, admin_gateway.router, admin_control.router,
-                   gateway.router, oauth.router,
+                   gateway.router, oauth.router, agent_ws.router,
                    health.router):
         app.include_router(router)
     return app

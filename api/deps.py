@@ -10,6 +10,7 @@ import asyncpg
 from fastapi import Depends, Request
 
 from activities.gateway.service import Gateway
+from api.agent_channel import AgentChannel
 from api.errors import ApiError
 from api.providers import ProviderRules
 from api.relay import Doorbell
@@ -35,6 +36,7 @@ class AppState:
     gateway: Gateway
     doorbell: Doorbell
     temporal: LazyClient
+    channel: AgentChannel
 
 
 async def get_state(request: Request) -> AppState:

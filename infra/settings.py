@@ -137,6 +137,56 @@ class GatewaySettings(BaseSettings):
     )
 
 
+class ContextSettings(BaseSettings):
+    """The context engine: embeddings, chunking, filtered vector search, thread summaries."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_CONTEXT_", extra="ignore",
+                                      populate_by_name=True)
+
+    embedder: Literal["onnx", "openai"] = Field(
+        default="onnx",
+        description="onnx: all-MiniLM-L6-v2 int8 offline (384 dimensions); openai: the "
+                    "embeddings endpoint of OpenAI or a compatible server",
+    )
+    embed_batch_size: int = Field(default=32, ge=1, description="onnx: windows per model run")
+    onnx_threads: int = Field(default=0, ge=0, description="onnx: CPU threads (0: all cores)")
+    openai_model: str = Field(default="text-embedding-3-small", description="Embedding model")
+    openai_dimensions: int = Field(
+        default=384, ge=1, description="Vector size asked of the API; the store's column is 384")
+    openai_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible base URL; unset means the OpenAI API")
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SWITCHBOARD_CONTEXT_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="Key for embeddings and the openai summarizer",
+    )
+    openai_timeout_seconds: float = Field(default=30.0, description="Timeout of one request")
+    openai_batch_size: int = Field(default=256, ge=1, description="Inputs per embeddings request")
+    chunk_tokens: int = Field(default=500, ge=16, description="Tokens per chunk (cl100k_base)")
+    chunk_overlap: int = Field(default=50, ge=0, description="Tokens shared by adjacent chunks")
+    exact_search_max_chunks: int = Field(
+        default=5000, ge=0,
+        description="A tenant with at most this many chunks is searched exactly (no index)")
+    ef_search: int = Field(default=100, ge=10, le=1000, description="Least hnsw.ef_search")
+    ef_search_max: int = Field(
+        default=1000, ge=10, le=1000, description="Most hnsw.ef_search (pgvector's limit)")
+    hnsw_candidates: int = Field(
+        default=40, ge=1,
+        description="Tenant rows the HNSW scan should yield before re-ranking; ef_search grows "
+                    "with the share of other tenants' rows; below it the search is exact")
+    stats_ttl_seconds: float = Field(
+        default=30.0, ge=0, description="How long a tenant's chunk count is reused")
+    summary_min_messages: int = Field(
+        default=51, ge=2, description="A thread with at least this many messages is summarized")
+    summarizer: Literal["extractive", "openai"] = Field(
+        default="extractive",
+        description="extractive: the most central sentences, offline, deterministic; "
+                    "openai: a chat model writes it",
+    )
+    summary_model: str = Field(default="gpt-4o-mini", description="openai summarizer's model")
+    summary_tokens: int = Field(default=300, ge=32, description="Longest summary, in tokens")
+
+
 class Settings(BaseSettings):
     """Everything Switchboard reads from its environment."""
 
@@ -155,6 +205,7 @@ class Settings(BaseSettings):
     agent: AgentSettings = Field(default_factory=AgentSettings)
     vault: VaultSettings = Field(default_factory=VaultSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    context: ContextSettings = Field(default_factory=ContextSettings)
 
     @field_validator("master_key")
     @classmethod

@@ -18,6 +18,7 @@ from activities.gateway.registry import builtin_intents
 from activities.gateway.service import Gateway
 from activities.governance import GovernanceActivities
 from activities.identity import IdentityActivities
+from infra.governance import StuckAgents
 from infra.settings import Settings
 from infra.vault import SecretStore
 from workflows.agent_run import AgentRunWorkflow
@@ -69,7 +70,7 @@ def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
                      secrets: SecretStore) -> list[Worker]:
     """Both workers of a platform process, sharing one intent registry."""
     intents = builtin_intents()
-    gateway = Gateway(pool, secrets, settings.gateway, intents)
+    gateway = Gateway(pool, secrets, settings.gateway, intents, on_stuck=StuckAgents(pool))
     return [
         platform_worker(client, pool, settings.temporal.task_queue, intents=intents,
                         gateway_queue=settings.gateway.task_queue, gateway=gateway),

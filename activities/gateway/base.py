@@ -81,3 +81,4 @@ class Intent(Generic[A]):
     resource: Callable[[A], str]
     secret: str | None
     execute: Executor[A]
+    message: Callable[[A], str] | None = None  # the outgoing text the circuit breaker counts

@@ -89,6 +89,7 @@ CLICKUP_CREATE_TASK = Intent(
 CLICKUP_COMMENT = Intent(
     name="clickup_comment",
     description="Add a comment to an existing ClickUp task. Returns the comment's id.",
-    args=CommentArgs, resource=lambda a: a.task_id, secret="clickup_token", execute=comment)
+    args=CommentArgs, resource=lambda a: a.task_id, secret="clickup_token", execute=comment,
+    message=lambda a: a.text)
 
 INTENTS: list[Intent[Any]] = [CLICKUP_CREATE_TASK, CLICKUP_COMMENT]

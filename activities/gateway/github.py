@@ -232,7 +232,8 @@ GITHUB_PUSH = Intent(
 GITHUB_COMMENT = Intent(
     name="github_comment",
     description="Add a comment to a GitHub issue or pull request. Returns the comment's URL.",
-    args=CommentArgs, resource=lambda a: a.repo, secret="github_token", execute=comment)
+    args=CommentArgs, resource=lambda a: a.repo, secret="github_token", execute=comment,
+    message=lambda a: a.body)
 GITHUB_CREATE_ISSUE = Intent(
     name="github_create_issue",
     description="Open a new issue in a GitHub repository, optionally with existing labels. "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -20,12 +20,16 @@ from pydantic import BaseModel, ValidationError
 
 from activities.gateway.base import ExecutionContext, GatewayError, Intent
 from activities.gateway.reply import REPLY, reply_target
+from infra.governance import CircuitBreaker
 from infra.settings import GatewaySettings
 from infra.store import gateway as store
 from infra.vault import SecretStoreError, VaultUnavailable
 from workflows.contracts import GatewayCall, GatewayTool
 
 REDACTED = "[redacted]"
+
+
+StuckHandler = Callable[[str, str, str], Awaitable[None]]
 
 
 class CredentialSource(Protocol):
@@ -45,6 +49,7 @@ class Outcome:
     retryable: bool = False
     retry_after: timedelta | None = None
     replayed: bool = False
+    limited: bool = False
 
 
 def scrub(value: Any, secrets: list[str]) -> Any:
@@ -65,11 +70,14 @@ class Gateway:
     """Executes intents on behalf of agents."""
 
     def __init__(self, pool: asyncpg.Pool, credentials: CredentialSource,
-                 settings: GatewaySettings, intents: Mapping[str, Intent[Any]]) -> None:
+                 settings: GatewaySettings, intents: Mapping[str, Intent[Any]],
+                 on_stuck: StuckHandler | None = None) -> None:
         self._pool = pool
         self._credentials = credentials
         self._settings = settings
         self.intents = intents
+        self._breaker = CircuitBreaker(pool)
+        self._on_stuck = on_stuck
 
     async def catalog(self, tenant_id: str, agent_id: str) -> list[GatewayTool]:
         """The intents this agent holds a grant for, with their argument schemas."""
@@ -109,6 +117,16 @@ class Gateway:
             await audit("denied", "refused", "no matching grant")
             return Outcome(denied=True, error=(
                 f"agent {call.agent_id} has no grant for {call.call.name} on {resource}"))
+        if intent.message is not None and not system:
+            verdict = await self._breaker.check_message(
+                call.tenant_id, call.agent_id, intent.message(args), key=call.idempotency_key)
+            if not verdict.allowed:
+                await audit("denied", "refused", verdict.reason)
+                if verdict.stuck and self._on_stuck is not None:
+                    await self._on_stuck(call.tenant_id, call.agent_id, verdict.reason or "")
+                return Outcome(error=verdict.reason, denied=verdict.stuck,
+                               retryable=not verdict.stuck, retry_after=verdict.retry_after,
+                               limited=not verdict.stuck)
         prior = await store.claim_call(self._pool, call.tenant_id, call.agent_id,
                                        call.idempotency_key, call.call.name, resource)
         if prior is not None and prior.state != "running":

@@ -68,6 +68,9 @@ async def execute(
     if outcome.denied:
         status = 422 if outcome.error.startswith(("unknown intent", "invalid arguments")) else 403
         raise ApiError(status, "denied" if status == 403 else "invalid_intent", outcome.error)
+    if outcome.limited:
+        delay = int(outcome.retry_after.total_seconds()) + 1 if outcome.retry_after else 1
+        raise ApiError(429, "rate_limited", outcome.error, retry_after=delay)
     if outcome.retryable:
         delay = int(outcome.retry_after.total_seconds()) if outcome.retry_after else 5
         raise ApiError(503, "remote_unavailable", outcome.error, retry_after=max(delay, 1))

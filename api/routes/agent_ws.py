@@ -1,0 +1,144 @@
+"""``/agents/ws``: the channel for agents that live outside Temporal.
+
+Authenticate with the access token in ``Authorization: Bearer`` or as the subprotocol pair
+``bearer, <token>``. Messages are JSON objects with a ``type``:
+
+* agent → server: ``hello`` (``accept_work``: receive thinks and tool calls), ``ping`` (every
+  30 s; answered ``pong`` and counted as a heartbeat), ``result`` / ``error`` (for a task sent to
+  it, by ``task_id``), ``gateway`` (an intent to execute, with ``intent``, ``args`` and
+  ``idempotency_key``; answered ``gateway_result``).
+* server → agent: ``welcome``, ``pong``, ``think`` / ``run_tool`` (``task_id``, ``input``),
+  ``gateway_result``, ``error``.
+
+Close codes: 4401 refused token, 4403 wrong tenant or scope, 4001 kill switch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from temporalio.exceptions import ApplicationError
+
+from api.agent_channel import KILL_CLOSE_CODE, Connection
+from api.deps import AppState
+from infra import presence
+from infra.auth.tokens import AgentPrincipal, TokenError
+from workflows.contracts import GatewayCall, ThinkOutput, ToolCall, ToolResult
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["agents"])
+
+
+def _token(socket: WebSocket) -> tuple[str | None, str | None]:
+    """The presented token and the subprotocol to accept (``bearer``), if any."""
+    scheme, _, value = socket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), None
+    protocols = [p.strip() for p in socket.headers.get("sec-websocket-protocol", "").split(",")]
+    if len(protocols) == 2 and protocols[0].lower() == "bearer" and protocols[1]:
+        return protocols[1], "bearer"
+    return None, None
+
+
+@router.websocket("/agents/ws")
+async def agent_socket(socket: WebSocket, tenant: str | None = None) -> None:
+    """An agent's live connection: work in, results and intents out, heartbeats."""
+    state: AppState = socket.app.state.switchboard
+    token, subprotocol = _token(socket)
+    if token is None:
+        await socket.close(code=4401, reason="missing access token")
+        return
+    try:
+        agent = await state.tokens.verify(token)
+    except TokenError as err:
+        await socket.close(code=4401, reason=str(err))
+        return
+    if tenant is not None and tenant != agent.tenant_id:
+        await socket.close(code=4403, reason="token belongs to another tenant")
+        return
+    if "agent" not in agent.scopes:
+        await socket.close(code=4403, reason="token lacks the agent scope")
+        return
+    stopped, reason = await state.channel.is_stopped()
+    if stopped:
+        await socket.close(code=KILL_CLOSE_CODE, reason=f"kill switch: {reason}")
+        return
+    await socket.accept(subprotocol=subprotocol)
+    conn = Connection(agent=agent, socket=socket)
+    state.channel.connections.add(conn)
+    try:
+        await conn.send({"type": "welcome", "agent_id": agent.agent_id,
+                         "tenant_id": agent.tenant_id})
+        while True:
+            message = await socket.receive_json()
+            if isinstance(message, dict):
+                await _handle(state, conn, message)
+            else:
+                await conn.send({"type": "error", "detail": "messages are JSON objects"})
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        await state.channel.finish(conn)
+
+
+async def _handle(state: AppState, conn: Connection, message: dict[str, Any]) -> None:
+    kind = message.get("type")
+    agent = conn.agent
+    if kind == "ping":
+        await conn.send({"type": "pong"})
+        client = await state.temporal.get()
+        await presence.heartbeat(client, state.settings.temporal.task_queue, agent.tenant_id,
+                                 agent.agent_id)
+    elif kind == "hello":
+        if message.get("accept_work") and conn.worker is None:
+            await state.channel.serve_work(conn, await state.temporal.get())
+    elif kind in ("result", "error"):
+        await _complete(conn, message)
+    elif kind == "gateway":
+        await conn.send(await _gateway(state, agent, message))
+    else:
+        await conn.send({"type": "error", "detail": f"unknown message type {kind!r}"})
+
+
+async def _complete(conn: Connection, message: dict[str, Any]) -> None:
+    handle = conn.outstanding.pop(str(message.get("task_id")), None)
+    if handle is None:
+        await conn.send({"type": "error", "detail": "no such task (finished, or timed out)"})
+        return
+    try:
+        task_token = base64.urlsafe_b64decode(str(message.get("task_id")))
+    except (binascii.Error, ValueError):
+        task_token = b""
+    if message["type"] == "error":
+        await handle.fail(ApplicationError(str(message.get("detail", "agent error"))))
+        return
+    output = message.get("output")
+    try:
+        result: ThinkOutput | ToolResult = (ToolResult.model_validate(output)
+                                            if "call_id" in (output or {}) else
+                                            ThinkOutput.model_validate(output))
+    except ValidationError as err:
+        conn.outstanding[str(message.get("task_id"))] = handle
+        await conn.send({"type": "error", "detail": f"invalid result: {err}"})
+        return
+    del task_token
+    await handle.complete(result)
+
+
+async def _gateway(state: AppState, agent: AgentPrincipal, message: dict[str, Any]
+                   ) -> dict[str, Any]:
+    key = str(message.get("idempotency_key") or "")
+    if "gateway" not in agent.scopes or len(key) < 8:
+        return {"type": "gateway_result", "id": message.get("id"),
+                "error": "needs the gateway scope and an idempotency_key of 8+ characters"}
+    outcome = await state.gateway.execute(GatewayCall(
+        tenant_id=agent.tenant_id, agent_id=agent.agent_id, idempotency_key=f"ws/{key}",
+        call=ToolCall(id=key, name=str(message.get("intent")),
+                      arguments=dict(message.get("args") or {}))), source="websocket")
+    return {"type": "gateway_result", "id": message.get("id"), "result": outcome.result,
+            "error": outcome.error, "retryable": outcome.retryable}

@@ -1,0 +1,32 @@
+"""What happens to a stuck agent: paused, alerted, its sockets closed (in every API process)."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+AGENTS_CHANNEL = "switchboard_agents"
+
+
+class StuckAgents:
+    """Handles the circuit breaker's "stuck agent" verdict."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def __call__(self, tenant_id: str, agent_id: str, reason: str) -> None:
+        """Pause the agent until an admin resumes it, raise the alert, close its sockets."""
+        log.warning("stuck agent %s of tenant %s: %s", agent_id, tenant_id, reason)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE agents SET status = 'paused' WHERE tenant_id = $1 AND id = $2",
+                tenant_id, agent_id)
+            await conn.execute(
+                "INSERT INTO alerts (tenant_id, kind, subject, detail)"
+                " VALUES ($1, 'stuck_agent', $2 || '@' || now()::text, $3)"
+                " ON CONFLICT DO NOTHING", tenant_id, agent_id,
+                f"{reason}; agent paused until an admin resumes it")
+            await conn.execute("SELECT pg_notify($1, $2)", AGENTS_CHANNEL, f"close:{agent_id}")
