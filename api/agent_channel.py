@@ -40,7 +40,7 @@ STUCK_CLOSE_CODE = 4002
 HEARTBEAT_EVERY = 3.0
 
 
-@dataclass
+@dataclass(eq=False)
 class Connection:
     """One agent's socket and the tasks it has been sent."""
 

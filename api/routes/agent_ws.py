@@ -50,25 +50,11 @@ async def agent_socket(socket: WebSocket, tenant: str | None = None) -> None:
     """An agent's live connection: work in, results and intents out, heartbeats."""
     state: AppState = socket.app.state.switchboard
     token, subprotocol = _token(socket)
-    if token is None:
-        await socket.close(code=4401, reason="missing access token")
-        return
-    try:
-        agent = await state.tokens.verify(token)
-    except TokenError as err:
-        await socket.close(code=4401, reason=str(err))
-        return
-    if tenant is not None and tenant != agent.tenant_id:
-        await socket.close(code=4403, reason="token belongs to another tenant")
-        return
-    if "agent" not in agent.scopes:
-        await socket.close(code=4403, reason="token lacks the agent scope")
-        return
-    stopped, reason = await state.channel.is_stopped()
-    if stopped:
-        await socket.close(code=KILL_CLOSE_CODE, reason=f"kill switch: {reason}")
-        return
+    # Accept first so that a refusal can say why, with a close code the agent can act on.
     await socket.accept(subprotocol=subprotocol)
+    agent = await _admit(state, socket, token, tenant)
+    if agent is None:
+        return
     conn = Connection(agent=agent, socket=socket)
     state.channel.connections.add(conn)
     try:
@@ -84,6 +70,32 @@ async def agent_socket(socket: WebSocket, tenant: str | None = None) -> None:
         pass
     finally:
         await state.channel.finish(conn)
+
+
+async def _admit(state: AppState, socket: WebSocket, token: str | None, tenant: str | None
+                 ) -> AgentPrincipal | None:
+    """The agent, or None after closing the socket with the reason it is refused."""
+    refusal: tuple[int, str] | None = None
+    agent: AgentPrincipal | None = None
+    if token is None:
+        refusal = (4401, "missing access token")
+    else:
+        try:
+            agent = await state.tokens.verify(token)
+        except TokenError as err:
+            refusal = (4401, str(err))
+    if agent is not None and tenant is not None and tenant != agent.tenant_id:
+        refusal = (4403, "token belongs to another tenant")
+    elif agent is not None and "agent" not in agent.scopes:
+        refusal = (4403, "token lacks the agent scope")
+    elif agent is not None:
+        stopped, reason = await state.channel.is_stopped()
+        if stopped:
+            refusal = (KILL_CLOSE_CODE, f"kill switch: {reason}")
+    if refusal is not None:
+        await socket.close(code=refusal[0], reason=refusal[1])
+        return None
+    return agent
 
 
 async def _handle(state: AppState, conn: Connection, message: dict[str, Any]) -> None:

@@ -1,0 +1,302 @@
+"""Governance end to end: agent socket auth, presence, the circuit breaker, the kill switch."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import websockets
+from temporalio.client import Client
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from infra import presence
+from infra.auth.tokens import TokenService
+from infra.crypto import Sealer
+from infra.settings import AgentSettings, Settings
+from tests import corpus
+from tests.conftest import GATEWAY_TOKEN, Remotes, TenantFactory
+from tests.harness import free_port, running
+from tests.test_pipeline import wait_status
+from workers.agent import runtime_worker
+from workers.runtime import ScriptedLLM, build_runtime
+
+SWITCHBOARD = Path(sys.executable).parent / "switchboard"
+
+
+async def token_for(http: httpx.AsyncClient, admin: dict[str, str], tenant: str,
+                    agent: str) -> str:
+    """A fresh access token for an agent."""
+    creds = (await http.post(f"/admin/tenants/{tenant}/agents/{agent}/credentials",
+                             headers=admin)).json()
+    basic = base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode()
+    r = await http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                        headers={"Authorization": f"Basic {basic}"})
+    assert r.status_code == 200, r.text
+    token: str = r.json()["access_token"]
+    return token
+
+
+def ws_url(base: str, tenant: str | None = None) -> str:
+    """The agent socket URL of an API base URL."""
+    return base.replace("http://", "ws://") + "/agents/ws" + (f"?tenant={tenant}" if tenant else "")
+
+
+async def close_code(url: str, **kwargs: object) -> int | None:
+    """Connect and return the close code the server sends (None if it stays open)."""
+    try:
+        async with websockets.connect(url, open_timeout=5, **kwargs) as ws:  # type: ignore[arg-type]
+            try:
+                await asyncio.wait_for(ws.recv(), 3)  # welcome, if accepted
+                await asyncio.wait_for(ws.recv(), 1)
+            except TimeoutError:
+                return None
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+    except InvalidStatus as refused:
+        return refused.response.status_code
+    return None
+
+
+async def test_socket_refuses_missing_bad_expired_revoked_and_foreign_tokens(
+    api_url: str, http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    pool: asyncpg.Pool, settings: Settings,
+) -> None:
+    agent = f"ws-{uuid.uuid4().hex[:8]}"
+    tenant = await make_tenant(agents=(agent,))
+    other = await make_tenant()
+    good = await token_for(http, admin, tenant, agent)
+    bearer = {"additional_headers": {"Authorization": f"Bearer {good}"}}
+    assert await close_code(ws_url(api_url), **bearer) is None  # accepted, stays open
+    assert await close_code(ws_url(api_url, tenant), subprotocols=["bearer", good]) is None
+    assert await close_code(ws_url(api_url)) == 4401
+    assert await close_code(ws_url(api_url),
+                            additional_headers={"Authorization": "Bearer nope.nope.nope"}) == 4401
+    assert await close_code(ws_url(api_url, other), **bearer) == 4403
+    short = TokenService(pool, Sealer(settings.master_key_bytes()), ttl_seconds=1)
+    expiring, _ = await short.issue(tenant, agent, ["agent", "gateway"])
+    await asyncio.sleep(2.1)
+    assert await close_code(ws_url(api_url),
+                            additional_headers={"Authorization": f"Bearer {expiring}"}) == 4401
+    await asyncio.sleep(1.1)  # revoke-all cuts at whole seconds
+    await http.post(f"/admin/tenants/{tenant}/agents/{agent}/revoke-tokens", headers=admin)
+    assert await close_code(ws_url(api_url), **bearer) == 4401
+
+
+async def test_silent_agent_goes_offline_leaves_routing_is_alerted_and_comes_back(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, settings: Settings, remotes: Remotes,
+) -> None:
+    quiet, backup = f"quiet-{uuid.uuid4().hex[:6]}", f"backup-{uuid.uuid4().hex[:6]}"
+    tenant = await make_tenant(agents=(quiet, backup), default_agents=(quiet, backup))
+    channel = f"CADM{uuid.uuid4().hex[:6].upper()}"
+    remotes.slack.channels.add(channel)
+    await http.patch(f"/admin/tenants/{tenant}", headers=admin, json={"admin_channel": channel})
+    await http.put(f"/admin/tenants/{tenant}/secrets/slack_bot_token", headers=admin,
+                   json={"value": GATEWAY_TOKEN})
+    queue = settings.temporal.task_queue
+    await presence.heartbeat(temporal_client, queue, tenant, quiet, interval_seconds=0.5)
+
+    async def status() -> str:
+        agents = (await http.get(f"/admin/tenants/{tenant}/agents", headers=admin)).json()
+        return str(next(a["status"] for a in agents if a["id"] == quiet))
+
+    async with asyncio.timeout(15):  # 3 missed beats of 0.5 s
+        while await status() != "offline":
+            await asyncio.sleep(0.2)
+    alerts = (await http.get(f"/admin/tenants/{tenant}/alerts", headers=admin)).json()
+    assert [a["kind"] for a in alerts] == ["agent_offline"]
+    async with asyncio.timeout(10):
+        while not [m for m in remotes.slack.messages if m["channel"] == channel]:
+            await asyncio.sleep(0.1)
+    [posted] = [m for m in remotes.slack.messages if m["channel"] == channel]
+    assert quiet in posted["text"] and "offline" in posted["text"]
+
+    raw, headers = corpus.live_request(corpus.entry("github.issues.opened"))
+    r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
+    event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"})
+    assert event["agent_ids"] == [backup] and quiet in str(event["reason"])
+
+    await presence.heartbeat(temporal_client, queue, tenant, quiet, interval_seconds=0.5)
+    async with asyncio.timeout(10):
+        while await status() != "active":
+            await asyncio.sleep(0.1)
+
+
+async def test_breaker_refuses_the_11th_message_and_pauses_a_stuck_agent(
+    api_url: str, http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    remotes: Remotes,
+) -> None:
+    agent = f"chatty-{uuid.uuid4().hex[:6]}"
+    tenant = await make_tenant(agents=(agent,))
+    channel = f"C{uuid.uuid4().hex[:8].upper()}"
+    remotes.slack.channels.add(channel)
+    await http.put(f"/admin/tenants/{tenant}/secrets/slack_bot_token", headers=admin,
+                   json={"value": GATEWAY_TOKEN})
+    await http.post(f"/admin/tenants/{tenant}/agents/{agent}/grants", headers=admin,
+                    json={"intent": "slack_post_message", "resource_pattern": "*"})
+    auth = {"Authorization": f"Bearer {await token_for(http, admin, tenant, agent)}"}
+
+    async def post(text: str) -> httpx.Response:
+        return await http.post("/gateway/execute", headers={
+            **auth, "Idempotency-Key": str(uuid.uuid4())}, json={
+            "intent": "slack_post_message", "args": {"channel": channel, "text": text}})
+
+    assert [(await post(f"update {i}")).status_code for i in range(10)] == [200] * 10
+    eleventh = await post("update 10")
+    assert eleventh.status_code == 429
+    assert "limit 10 per minute" in eleventh.json()["detail"]
+    assert 1 <= int(eleventh.headers["Retry-After"]) <= 61
+    assert len([m for m in remotes.slack.messages if m["channel"] == channel]) == 10
+
+    looper = f"looper-{uuid.uuid4().hex[:6]}"
+    await http.post(f"/admin/tenants/{tenant}/agents", headers=admin,
+                    json={"id": looper, "name": looper})
+    await http.post(f"/admin/tenants/{tenant}/agents/{looper}/grants", headers=admin,
+                    json={"intent": "slack_post_message", "resource_pattern": "*"})
+    token = await token_for(http, admin, tenant, looper)
+    async with websockets.connect(ws_url(api_url), subprotocols=["bearer", token]) as ws:
+        await ws.recv()  # welcome
+        replies: list[dict[str, object]] = []
+        with pytest.raises(ConnectionClosed) as closed:  # the stuck agent's socket is closed
+            for i in range(2):
+                await ws.send(json.dumps({
+                    "type": "gateway", "id": i, "intent": "slack_post_message",
+                    "idempotency_key": f"loop-{uuid.uuid4()}",
+                    "args": {"channel": channel, "text": "I am stuck"}}))
+                replies.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4002
+        assert replies[0]["error"] is None
+    assert [m["text"] for m in remotes.slack.messages if m["channel"] == channel][-1:] == [
+        "I am stuck"]
+    assert len([m for m in remotes.slack.messages if m["text"] == "I am stuck"
+                and m["channel"] == channel]) == 1
+    agents = (await http.get(f"/admin/tenants/{tenant}/agents", headers=admin)).json()
+    assert next(a["status"] for a in agents if a["id"] == looper) == "paused"
+    alerts = (await http.get(f"/admin/tenants/{tenant}/alerts", headers=admin)).json()
+    assert [a["kind"] for a in alerts] == ["stuck_agent"]
+
+
+@pytest.fixture
+def second_api(settings: Settings) -> Iterator[str]:
+    """Another API process (``switchboard api``) on the same database and Temporal."""
+    port = free_port()
+    assert settings.admin_token is not None and settings.master_key is not None
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")},
+           "DATABASE_URL": str(settings.database.url),
+           "TEMPORAL_ADDRESS": settings.temporal.address,
+           "TEMPORAL_TASK_QUEUE": settings.temporal.task_queue,
+           "SWITCHBOARD_ADMIN_TOKEN": settings.admin_token.get_secret_value(),
+           "SWITCHBOARD_MASTER_KEY": settings.master_key.get_secret_value(),
+           "SWITCHBOARD_DEV_MODE": "true", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([str(SWITCHBOARD), "api", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+async def kill_switch_off(http: httpx.AsyncClient, admin: dict[str, str]) -> AsyncIterator[None]:
+    """Whatever a test does, leave the switch off for the next one."""
+    yield
+    await http.post("/admin/kill-switch", headers=admin, json={"action": "resume"})
+    async with asyncio.timeout(10):
+        while (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"]:
+            await asyncio.sleep(0.1)
+
+
+async def test_kill_switch_severs_50_sockets_on_2_api_processes_and_holds_slack_calls(
+    tmp_path: Path, api_url: str, second_api: str, http: httpx.AsyncClient,
+    admin: dict[str, str], make_tenant: TenantFactory, temporal_client: Client,
+    remotes: Remotes, kill_switch_off: None,
+) -> None:
+    agents = [f"swarm-{uuid.uuid4().hex[:6]}" for _ in range(50)]
+    poster = f"poster-{uuid.uuid4().hex[:6]}"
+    tenant = await make_tenant(agents=(*agents, poster), default_agents=(poster,))
+    channel = f"C{uuid.uuid4().hex[:8].upper()}"
+    remotes.slack.channels.add(channel)
+    await http.put(f"/admin/tenants/{tenant}/secrets/slack_bot_token", headers=admin,
+                   json={"value": GATEWAY_TOKEN})
+    await http.post(f"/admin/tenants/{tenant}/agents/{poster}/grants", headers=admin,
+                    json={"intent": "slack_post_message", "resource_pattern": "*"})
+    tokens = await asyncio.gather(*(token_for(http, admin, tenant, a) for a in agents))
+    sockets = [await websockets.connect(ws_url(api_url if i % 2 else second_api),
+                                        subprotocols=["bearer", t])
+               for i, t in enumerate(tokens)]
+    for ws in sockets:
+        assert json.loads(await ws.recv())["type"] == "welcome"
+    llm = ScriptedLLM([
+        {"tool_calls": [{"name": "slack_post_message",
+                         "arguments": {"channel": channel, "text": "deploy finished"}}],
+         "delay_seconds": 2},
+        {"content": "announced"},
+    ])
+    async with build_runtime(AgentSettings(), poster, llm=llm) as runtime, \
+            running(runtime_worker(temporal_client, runtime)):
+        raw, headers = corpus.live_request(corpus.entry("github.issues.opened"))
+        r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
+        await asyncio.sleep(1.0)  # the poster is thinking; its Slack call comes after the stop
+
+        started = time.monotonic()
+        r = await http.post("/admin/kill-switch", headers=admin,
+                            json={"action": "stop_all", "reason": "runaway swarm"})
+        assert r.status_code == 200
+        codes = await asyncio.gather(*(_closed(ws) for ws in sockets))
+        severed = time.monotonic() - started
+        gateway = await http.get("/gateway/catalog",
+                                 headers={"Authorization": f"Bearer {tokens[0]}"})
+        refused = time.monotonic() - started
+        assert codes == [4001] * 50
+        assert gateway.status_code == 401
+        assert severed < 1.0 and refused < 1.0, (severed, refused)
+        print(f"kill switch: 50 sockets on 2 processes closed in {severed * 1000:.0f} ms")
+        creds = (await http.post(f"/admin/tenants/{tenant}/agents/{agents[0]}/credentials",
+                                 headers=admin)).json()
+        r = await http.post("/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"]})
+        assert r.status_code == 503  # no new tokens while stopped
+
+        await asyncio.sleep(3)  # the think finished meanwhile: its Slack call is held
+        assert not [m for m in remotes.slack.messages if m["channel"] == channel]
+        await http.post("/admin/kill-switch", headers=admin, json={"action": "resume"})
+        event = await wait_status(http, admin, tenant, await _event_id(http, admin, tenant),
+                                  {"dispatched"}, 1, within=30)
+    assert event["outcomes"][0]["final"] == "announced"  # type: ignore[index]
+    delivered = [m["text"] for m in remotes.slack.messages if m["channel"] == channel]
+    assert delivered == ["deploy finished"]
+
+
+async def _closed(ws: websockets.ClientConnection) -> int | None:
+    try:
+        await asyncio.wait_for(ws.recv(), 5)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+    return None
+
+
+async def _event_id(http: httpx.AsyncClient, admin: dict[str, str], tenant: str) -> int:
+    events = (await http.get(f"/admin/tenants/{tenant}/events", headers=admin)).json()
+    return int(events[0]["id"])
