@@ -121,7 +121,7 @@ async def test_backlog_waits_for_an_offline_agent_and_runs_exactly_once_in_order
         assert (await http.post(f"/webhooks/github/{tenant}", content=raw,
                                 headers=headers)).status_code == 202
     async with asyncio.timeout(60):  # every run is waiting in the agent's queue
-        while await pool.fetchval(  # noqa: ASYNC110 (polling the database, not an event)
+        while await pool.fetchval(
             "SELECT count(*) FROM events WHERE tenant_id = $1 AND status = 'dispatched'", tenant
         ) < 100:
             await asyncio.sleep(0.2)

@@ -54,7 +54,8 @@ class OnnxMiniLMEmbedder:
         for (index, ids), vector in zip(windows, pooled, strict=True):
             sums[index] += vector * len(ids)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        return (sums / np.clip(norms, 1e-12, None)).astype(np.float32)
+        unit: npt.NDArray[np.float32] = (sums / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return unit
 
     def _pool_windows(self, windows: list[list[int]]) -> npt.NDArray[np.float32]:
         """Mean-pooled (not yet normalised) vectors of word-piece windows, batched by length."""
