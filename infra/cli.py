@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infra.settings import Settings
 
@@ -127,6 +127,7 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
             ("llm", args.llm), ("model", args.model), ("base_url", args.base_url),
             ("script", Path(args.script) if args.script else None),
             ("prompt_file", Path(args.prompt) if args.prompt else None), ("mcp", args.mcp),
+            ("tenant", args.tenant),
         ) if value is not None
     }
     agent_settings = settings.agent.model_copy(update=overrides)
@@ -143,8 +144,11 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
                      runtime.describe())
             running = asyncio.create_task(worker.run())
             stopping = asyncio.create_task(stop.wait())
+            beating = asyncio.create_task(_heartbeats(client, settings, agent_settings,
+                                                      args.agent_id))
             await asyncio.wait([running, stopping], return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
+            beating.cancel()
             if not running.done():  # finish the steps in flight, then stop the MCP servers
                 await worker.shutdown()
             await running
@@ -156,6 +160,23 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
         print(f"switchboard agent run: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+async def _heartbeats(client: Any, settings: Settings, agent: Any, agent_id: str) -> None:
+    """PING the agent's presence workflow every interval while the worker runs."""
+    from infra import presence
+
+    log = logging.getLogger("switchboard")
+    if agent.tenant is None:
+        log.info("no --tenant given: agent %s sends no presence heartbeats", agent_id)
+        return
+    while True:
+        try:
+            await presence.heartbeat(client, settings.temporal.task_queue, agent.tenant, agent_id,
+                                     agent.heartbeat_seconds)
+        except Exception as err:  # Temporal away: try again next beat
+            log.warning("heartbeat of %s not sent: %s", agent_id, type(err).__name__)
+        await asyncio.sleep(agent.heartbeat_seconds)
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:
@@ -344,6 +365,7 @@ def parser() -> argparse.ArgumentParser:
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)
     run = agent_sub.add_parser("run", help="run one agent's worker")
     run.add_argument("--agent-id", required=True)
+    run.add_argument("--tenant", help="the agent's tenant (enables presence heartbeats)")
     run.add_argument("--llm", choices=["demo", "openai", "scripted"],
                      help="the agent's brain (default $SWITCHBOARD_AGENT_LLM or demo)")
     run.add_argument("--model", help="model name (default $SWITCHBOARD_AGENT_MODEL)")

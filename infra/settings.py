@@ -78,6 +78,9 @@ class AgentSettings(BaseSettings):
                     "endpoint; scripted: replay a JSON script (tests, demos)",
     )
     model: str = Field(default="gpt-4o-mini", description="Model name sent to the endpoint")
+    tenant: str | None = Field(
+        default=None, description="The agent's tenant: set it to send presence heartbeats")
+    heartbeat_seconds: float = Field(default=30.0, description="Presence heartbeat interval")
     base_url: str | None = Field(
         default=None, description="OpenAI-compatible base URL; unset means the OpenAI API")
     api_key: SecretStr | None = Field(

@@ -131,7 +131,8 @@ class Stack:
         self.children = [
             Child("api", [*me, "api", "--port", str(self.api_port)], logs / "api.log"),
             Child("worker", [*me, "worker"], logs / "worker.log"),
-            Child(f"agent:{DEMO_AGENT}", [*me, "agent", "run", "--agent-id", DEMO_AGENT],
+            Child(f"agent:{DEMO_AGENT}",
+                  [*me, "agent", "run", "--agent-id", DEMO_AGENT, "--tenant", DEMO_TENANT],
                   logs / "agent-demo.log"),
         ]
         for child in self.children:

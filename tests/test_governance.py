@@ -300,3 +300,27 @@ async def _closed(ws: websockets.ClientConnection) -> int | None:
 async def _event_id(http: httpx.AsyncClient, admin: dict[str, str], tenant: str) -> int:
     events = (await http.get(f"/admin/tenants/{tenant}/events", headers=admin)).json()
     return int(events[0]["id"])
+
+
+async def test_limits_are_per_tenant_and_take_effect_at_once(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory, remotes: Remotes,
+) -> None:
+    agent = f"terse-{uuid.uuid4().hex[:6]}"
+    tenant = await make_tenant(agents=(agent,))
+    r = await http.put(f"/admin/tenants/{tenant}/limits", headers=admin,
+                       json={"messages_per_minute": 2})
+    assert r.json()["messages_per_minute"] == 2 and r.json()["duplicate_window_seconds"] == 10
+    channel = f"C{uuid.uuid4().hex[:8].upper()}"
+    remotes.slack.channels.add(channel)
+    await http.put(f"/admin/tenants/{tenant}/secrets/slack_bot_token", headers=admin,
+                   json={"value": GATEWAY_TOKEN})
+    await http.post(f"/admin/tenants/{tenant}/agents/{agent}/grants", headers=admin,
+                    json={"intent": "slack_post_message", "resource_pattern": "*"})
+    auth = {"Authorization": f"Bearer {await token_for(http, admin, tenant, agent)}"}
+    codes = [(await http.post("/gateway/execute", headers={
+        **auth, "Idempotency-Key": str(uuid.uuid4())}, json={
+        "intent": "slack_post_message", "args": {"channel": channel, "text": f"note {i}"}})
+    ).status_code for i in range(3)]
+    assert codes == [200, 200, 429]
+    assert (await http.put("/admin/tenants/no-such/limits", headers=admin,
+                           json={"messages_per_minute": 5})).status_code == 404

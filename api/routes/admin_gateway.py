@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Literal
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
+from infra.governance import CircuitBreaker, UnknownTenant
 from infra.store import directory, gateway
 
 router = APIRouter(prefix="/admin/tenants", tags=["admin: gateway"], dependencies=[AdminDep])
@@ -87,3 +89,37 @@ async def audit(
     rows = await gateway.list_audit(state.pool, tenant_id, agent_id=agent_id, intent=intent,
                                     decision=decision, before_id=before_id, limit=limit)
     return [AuditRow(**r) for r in rows]
+
+
+class LimitsBody(BaseModel):
+    """A tenant's circuit-breaker limits (omitted fields keep their value)."""
+
+    messages_per_minute: int | None = Field(default=None, ge=1, le=10000)
+    sync_events_per_hour: int | None = Field(default=None, ge=1, le=1000000)
+    duplicate_window_seconds: int | None = Field(default=None, ge=1, le=3600)
+
+
+class LimitsView(BaseModel):
+    """The limits in force for a tenant."""
+
+    messages_per_minute: int
+    sync_events_per_hour: int
+    duplicate_window_seconds: int
+
+
+@router.get("/{tenant_id}/limits", summary="A tenant's circuit-breaker limits")
+async def get_limits(tenant_id: str, state: AppStateDep) -> LimitsView:
+    """Messages per minute per agent, sync events per hour per project, duplicate window."""
+    limits = await CircuitBreaker(state.pool).get_limits(tenant_id)
+    return LimitsView(**dataclasses.asdict(limits))
+
+
+@router.put("/{tenant_id}/limits", summary="Change a tenant's circuit-breaker limits")
+async def set_limits(tenant_id: str, body: LimitsBody, state: AppStateDep) -> LimitsView:
+    """Takes effect on the next call, in every gateway worker."""
+    try:
+        limits = await CircuitBreaker(state.pool).set_limits(
+            tenant_id, **body.model_dump(exclude_none=True))
+    except UnknownTenant:
+        raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}") from None
+    return LimitsView(**dataclasses.asdict(limits))
