@@ -46,6 +46,7 @@ class Connection:
 
     agent: AgentPrincipal
     socket: WebSocket
+    token: str = field(repr=False, default="")
     outstanding: dict[str, AsyncActivityHandle] = field(default_factory=dict)
     worker: Worker | None = None
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -66,15 +67,39 @@ class AgentChannel:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        """Listen for kill-switch changes."""
+        """Listen for kill-switch changes (and keep listening if the connection drops)."""
+        await self._listen()
+        watch = asyncio.create_task(self._watch())
+        self._tasks.add(watch)
+        watch.add_done_callback(self._tasks.discard)
+
+    async def _listen(self) -> None:
         self._listener = await self._pool.acquire()
         await self._listener.add_listener(control.CHANNEL, self._on_control)
         await self._listener.add_listener(AGENTS_CHANNEL, self._on_agents)
 
+    async def _watch(self) -> None:
+        """Re-listen after a lost connection, and apply a stop that happened meanwhile."""
+        while True:
+            await asyncio.sleep(2.0)
+            if self._listener is not None and not self._listener.is_closed():
+                continue
+            try:
+                if self._listener is not None:
+                    with contextlib.suppress(Exception):
+                        await self._pool.release(self._listener)
+                await self._listen()
+                if (await self.is_stopped())[0]:
+                    await self.sever("kill switch: stop_all")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+                log.warning("agent channel cannot listen: %s", type(err).__name__)
+
     async def stop(self) -> None:
         """Close every socket and stop listening."""
         await self.sever("server shutting down", code=1001)
-        if self._listener is not None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._listener is not None and not self._listener.is_closed():
             await self._listener.remove_listener(control.CHANNEL, self._on_control)
             await self._listener.remove_listener(AGENTS_CHANNEL, self._on_agents)
             await self._pool.release(self._listener)

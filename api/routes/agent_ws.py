@@ -53,10 +53,17 @@ async def agent_socket(socket: WebSocket, tenant: str | None = None) -> None:
     # Accept first so that a refusal can say why, with a close code the agent can act on.
     await socket.accept(subprotocol=subprotocol)
     agent = await _admit(state, socket, token, tenant)
-    if agent is None:
+    if agent is None or token is None:
         return
-    conn = Connection(agent=agent, socket=socket)
+    conn = Connection(agent=agent, socket=socket, token=token)
     state.channel.connections.add(conn)
+    # Registered before the kill-switch check, so a stop_all committed meanwhile either is
+    # seen here or finds this socket in the list it closes.
+    stopped, reason = await state.channel.is_stopped()
+    if stopped:
+        state.channel.connections.discard(conn)
+        await socket.close(code=KILL_CLOSE_CODE, reason=f"kill switch: {reason}")
+        return
     try:
         await conn.send({"type": "welcome", "agent_id": agent.agent_id,
                          "tenant_id": agent.tenant_id})
@@ -88,10 +95,6 @@ async def _admit(state: AppState, socket: WebSocket, token: str | None, tenant: 
         refusal = (4403, "token belongs to another tenant")
     elif agent is not None and "agent" not in agent.scopes:
         refusal = (4403, "token lacks the agent scope")
-    elif agent is not None:
-        stopped, reason = await state.channel.is_stopped()
-        if stopped:
-            refusal = (KILL_CLOSE_CODE, f"kill switch: {reason}")
     if refusal is not None:
         await socket.close(code=refusal[0], reason=refusal[1])
         return None
@@ -112,7 +115,7 @@ async def _handle(state: AppState, conn: Connection, message: dict[str, Any]) ->
     elif kind in ("result", "error"):
         await _complete(conn, message)
     elif kind == "gateway":
-        await conn.send(await _gateway(state, agent, message))
+        await conn.send(await _gateway(state, conn, message))
     else:
         await conn.send({"type": "error", "detail": f"unknown message type {kind!r}"})
 
@@ -142,8 +145,12 @@ async def _complete(conn: Connection, message: dict[str, Any]) -> None:
     await handle.complete(result)
 
 
-async def _gateway(state: AppState, agent: AgentPrincipal, message: dict[str, Any]
+async def _gateway(state: AppState, conn: Connection, message: dict[str, Any]
                    ) -> dict[str, Any]:
+    try:  # every gateway call re-validates the token: it may have been revoked meanwhile
+        agent = await state.tokens.verify(conn.token)
+    except TokenError as err:
+        return {"type": "gateway_result", "id": message.get("id"), "error": str(err)}
     key = str(message.get("idempotency_key") or "")
     if "gateway" not in agent.scopes or len(key) < 8:
         return {"type": "gateway_result", "id": message.get("id"),

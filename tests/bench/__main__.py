@@ -1,4 +1,5 @@
-"""``python -m tests.bench [--only ingest|latency] [--events N] [--seconds S]``: the figures."""
+"""``python -m tests.bench [--only ingest|latency|governance] [--events N] [--seconds S]``:
+the figures."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 import warnings
 from pathlib import Path
 
+from tests.bench.governance import bench_governance
 from tests.bench.ingest import bench_ingest
 from tests.bench.latency import bench_latency
 from tests.harness import migrated_database, start_postgres
@@ -19,7 +21,8 @@ from tests.harness import migrated_database, start_postgres
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
-    cli.add_argument("--only", choices=("ingest", "latency"), help="run one benchmark")
+    cli.add_argument("--only", choices=("ingest", "latency", "governance"),
+                     help="run one benchmark")
     cli.add_argument("--events", type=int, default=200, help="latency: events measured")
     cli.add_argument("--seconds", type=float, default=6.0,
                      help="ingest: seconds per timed run (3 rounds x 2 servers)")
@@ -47,6 +50,8 @@ async def run(args: argparse.Namespace) -> list[bool]:
             if args.only in (None, "latency"):
                 results.append(await bench_latency(await migrated_database(url, "bench_latency"),
                                                    args.events))
+            if args.only in (None, "governance"):  # figures only: no target to count
+                await bench_governance(await migrated_database(url, "bench_governance"))
         finally:
             await asyncio.to_thread(pg.stop)
     return results

@@ -1,0 +1,327 @@
+"""Governance costs through the real stack: the kill switch's time to a full stop, and what an
+agent's heartbeat costs Temporal (latency of the signal-with-start, history events per beat).
+
+Figures only; nothing here is a target or an assertion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import math
+import os
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import websockets
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from websockets.exceptions import ConnectionClosed
+
+from infra import database, presence
+from infra.control import ensure_control
+from infra.embedded import wait_for_port
+from tests.bench.fixtures import create_tenant, server_env
+from tests.bench.latency import _temporal
+from tests.bench.stats import heading, ms, percentile
+from tests.harness import free_port, running
+from workers.platform import platform_worker
+from workflows.ids import presence_workflow_id
+from workflows.presence import PresenceWorkflow
+
+KILL_CLOSE_CODE = 4001
+CLOSE_WITHIN = 10.0
+REFUSED_WITHIN = 10.0
+HEARTBEAT_EVERY = 30.0  # what a real agent sends (api/routes/agent_ws.py)
+
+
+def _cpu_check() -> float:
+    """The fixed loop ``python -m tests.bench`` times: this VM's CPU speed varies by the minute."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i
+    return time.perf_counter() - started
+
+
+@dataclass
+class Api:
+    """A running API process (``python -m tests.bench.serve --kind app``)."""
+
+    url: str
+    pid: int
+
+    @property
+    def ws(self) -> str:
+        """Its agent socket URL."""
+        return self.url.replace("http://", "ws://") + "/agents/ws"
+
+
+@contextlib.asynccontextmanager
+async def _api(env: Mapping[str, str], log: Path) -> AsyncIterator[Api]:
+    """Like tests.bench.serve.served, but with the server's log in a file: every stop_all makes
+    each process log a warning, which would bury the figures."""
+    port = free_port()
+    with log.open("wb") as sink:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.bench.serve", "--kind", "app", "--port", str(port),
+            env={**os.environ, **env}, stdin=asyncio.subprocess.DEVNULL,
+            stdout=sink, stderr=sink)
+    try:
+        listening = asyncio.create_task(wait_for_port("127.0.0.1", port, 60))
+        exited = asyncio.create_task(proc.wait())
+        await asyncio.wait({listening, exited}, return_when=asyncio.FIRST_COMPLETED)
+        if exited.done():
+            listening.cancel()
+            tail = (await asyncio.to_thread(log.read_text, errors="replace"))[-2000:]
+            raise RuntimeError(f"API exited with {proc.returncode}:\n{tail}")
+        exited.cancel()
+        listening.result()
+        yield Api(f"http://127.0.0.1:{port}", proc.pid)
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+@dataclass
+class Trial:
+    """One stop_all, timed from just before the POST (perf_counter seconds after t0)."""
+
+    posted: float  # POST /admin/kill-switch answered
+    applied: float  # control_state.changed_at (the apply transaction), wall clock
+    first_closed: float
+    all_closed: float  # every socket closed (inf if one stayed open)
+    refused: float  # first 401 on a gateway call with a pre-stop token
+    codes: Counter[int | None] = field(default_factory=Counter)
+    resumed: float = math.nan  # POST resume -> GET shows running
+
+
+async def _token(http: httpx.AsyncClient, client_id: str, secret: str) -> str:
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    r = await http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                        headers={"Authorization": f"Basic {basic}"})
+    if r.status_code != 200:
+        raise RuntimeError(f"/oauth/token answered {r.status_code}: {r.text}")
+    return str(r.json()["access_token"])
+
+
+async def _connect(url: str, token: str) -> websockets.ClientConnection:
+    ws = await websockets.connect(url, subprotocols=["bearer", token], open_timeout=10)  # type: ignore[list-item]
+    welcome = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    if welcome.get("type") != "welcome":
+        raise RuntimeError(f"agent socket refused: {welcome}")
+    return ws
+
+
+async def _closed_at(ws: websockets.ClientConnection) -> tuple[float, int | None]:
+    """When (perf_counter) the server closed the socket, and with which code."""
+    try:
+        async with asyncio.timeout(CLOSE_WITHIN):
+            while True:
+                await ws.recv()
+    except ConnectionClosed as closed:
+        return time.perf_counter(), closed.rcvd.code if closed.rcvd else None
+    except TimeoutError:
+        await ws.close()
+        return math.inf, None
+
+
+async def _refused_at(http: httpx.AsyncClient, token: str) -> float:
+    """When (perf_counter) a gateway call with ``token`` was first answered 401 (polling)."""
+    deadline = time.perf_counter() + REFUSED_WITHIN
+    auth = {"Authorization": f"Bearer {token}"}
+    while time.perf_counter() < deadline:
+        r = await http.get("/gateway/catalog", headers=auth)
+        if r.status_code == 401:
+            return time.perf_counter()
+    return math.inf
+
+
+async def _switch(http: httpx.AsyncClient, admin: dict[str, str], action: str) -> None:
+    r = await http.post("/admin/kill-switch", headers=admin,
+                        json={"action": action, "reason": "governance benchmark"})
+    if r.status_code != 200:
+        raise RuntimeError(f"kill switch {action} answered {r.status_code}: {r.text}")
+
+
+async def _one_trial(apis: list[Api], https: list[httpx.AsyncClient], admin: dict[str, str],
+                     creds: list[tuple[str, str]], pool: asyncpg.Pool) -> Trial:
+    tokens = await asyncio.gather(*(_token(https[i % 2], *c) for i, c in enumerate(creds)))
+    sockets = await asyncio.gather(*(_connect(apis[i % 2].ws, t) for i, t in enumerate(tokens)))
+    probe = https[1]
+    r = await probe.get("/gateway/catalog", headers={"Authorization": f"Bearer {tokens[0]}"})
+    if r.status_code != 200:
+        raise RuntimeError(f"gateway call before the stop answered {r.status_code}: {r.text}")
+    closing = [asyncio.create_task(_closed_at(ws)) for ws in sockets]
+    await asyncio.sleep(0.05)  # every reader waiting
+    t0, t0_wall = time.perf_counter(), time.time()
+    await _switch(https[0], admin, "stop_all")
+    posted = time.perf_counter()
+    refused = await _refused_at(probe, tokens[0])
+    results = await asyncio.gather(*closing)
+    changed = await pool.fetchval(
+        "SELECT extract(epoch FROM changed_at) FROM control_state")
+    closes = [at for at, _ in results]
+    trial = Trial(posted=posted - t0, applied=float(changed) - t0_wall,
+                  first_closed=min(closes) - t0, all_closed=max(closes) - t0,
+                  refused=refused - t0, codes=Counter(code for _, code in results))
+    # Resume; new tokens must be issued in a later second than the revoke-all.
+    started = time.perf_counter()
+    await _switch(https[0], admin, "resume")
+    async with asyncio.timeout(10):
+        while (await https[0].get("/admin/kill-switch", headers=admin)).json()["stopped"]:
+            await asyncio.sleep(0.01)
+    trial.resumed = time.perf_counter() - started
+    await asyncio.sleep(max(0.0, math.floor(float(changed)) + 1.1 - time.time()))
+    return trial
+
+
+async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: str,
+                       agents: int, trials: int, folder: Path) -> None:
+    senv = server_env(db_url) | {"TEMPORAL_ADDRESS": client.service_client.config.target_host,
+                                 "TEMPORAL_TASK_QUEUE": queue}
+    admin = {"Authorization": f"Bearer {senv['SWITCHBOARD_ADMIN_TOKEN']}"}
+    async with (
+        _api(senv, folder / "api-1.log") as one,
+        _api(senv, folder / "api-2.log") as two,
+        httpx.AsyncClient(base_url=one.url, timeout=30) as h1,
+        httpx.AsyncClient(base_url=two.url, timeout=30) as h2,
+    ):
+        names = [f"gov-{uuid.uuid4().hex[:8]}" for _ in range(agents)]
+        tenant = await create_tenant(one.url, senv["SWITCHBOARD_ADMIN_TOKEN"], agents=names)
+        creds = []
+        for name in names:
+            r = await h1.post(f"/admin/tenants/{tenant}/agents/{name}/credentials",
+                              headers=admin)
+            r.raise_for_status()
+            creds.append((r.json()["client_id"], r.json()["client_secret"]))
+        print(f"  {agents} agent sockets split over 2 API processes; platform worker in this"
+              f" one; {trials} trials after 1 warm-up; t0 just before POST stop_all;"
+              f" 401 polled with GET /gateway/catalog on the other process", flush=True)
+        await _one_trial([one, two], [h1, h2], admin, creds, pool)
+        print(f"  CPU check: {_cpu_check():.3f} s before the trials", flush=True)
+        runs = [await _one_trial([one, two], [h1, h2], admin, creds, pool)
+                for _ in range(trials)]
+    _report_kill(runs, agents)
+
+
+def _line(name: str, values: list[float]) -> str:
+    finite = [v for v in values if math.isfinite(v)]
+    missing = len(values) - len(finite)
+    tail = f"  ({missing} never)" if missing else ""
+    if not finite:
+        return f"  {name:<46} never{tail}"
+    return (f"  {name:<46} p50 {ms(percentile(finite, 50))}  p99 {ms(percentile(finite, 99))}"
+            f"  max {ms(max(finite))}{tail}")
+
+
+def _report_kill(runs: list[Trial], agents: int) -> None:
+    codes: Counter[int | None] = Counter()
+    for run in runs:
+        codes += run.codes
+    print(_line("POST stop_all -> 200", [r.posted for r in runs]))
+    print(_line("POST -> applied (control_state.changed_at)", [r.applied for r in runs]))
+    print(_line("POST -> first socket closed", [r.first_closed for r in runs]))
+    print(_line(f"(a) POST -> all {agents} sockets closed", [r.all_closed for r in runs]))
+    print(_line("(b) POST -> pre-stop token refused (401)", [r.refused for r in runs]))
+    print(_line("full stop: max(a, b)", [max(r.all_closed, r.refused) for r in runs]))
+    print(_line("POST resume -> GET shows running", [r.resumed for r in runs]))
+    shown = ", ".join(f"{code}: {n}" for code, n in sorted(codes.items(), key=str))
+    print(f"  close codes over {len(runs)} trials: {shown}"
+          f" (expected {KILL_CLOSE_CODE} x {agents * len(runs)})")
+
+
+async def _heartbeats(client: Client, queue: str, agents: int, beats: int) -> None:
+    tenant = f"gov-{uuid.uuid4().hex[:8]}"
+    names = [f"gov-beat-{uuid.uuid4().hex[:8]}" for _ in range(agents)]
+    first: list[float] = []
+    for name in names:  # the first heartbeat starts the agent's presence workflow
+        started = time.perf_counter()
+        await presence.heartbeat(client, queue, tenant, name, interval_seconds=HEARTBEAT_EVERY)
+        first.append(time.perf_counter() - started)
+    await asyncio.sleep(0.5)  # let each start's workflow task settle
+    samples: list[float] = []
+    for i in range(beats):
+        started = time.perf_counter()
+        await presence.heartbeat(client, queue, tenant, names[i % agents],
+                                 interval_seconds=HEARTBEAT_EVERY)
+        samples.append(time.perf_counter() - started)
+    print(f"  {agents} agents, {beats} sequential heartbeats round-robin (signal-with-start on a"
+          f" running workflow) after each agent's first (which starts it)", flush=True)
+    print(_line("first heartbeat (starts presence workflow)", first))
+    print(_line("heartbeat on a running workflow", samples))
+
+    per_agent = beats // agents + 1
+    expected = {n: beats // agents + (1 if i < beats % agents else 0) + 1
+                for i, n in enumerate(names)}
+    async with asyncio.timeout(15):  # every signal handled before reading the histories
+        for name in names:
+            handle = client.get_workflow_handle_for(PresenceWorkflow.run,
+                                                    presence_workflow_id(name))
+            while await handle.query(PresenceWorkflow.beats) < expected[name]:
+                await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    events = 0
+    size = 0
+    kinds: Counter[str] = Counter()
+    for name in names:
+        history = await client.get_workflow_handle(presence_workflow_id(name)).fetch_history()
+        events += len(history.events)
+        size += sum(e.ByteSize() for e in history.events)
+        kinds.update(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
+                     for e in history.events)
+    beats_seen = sum(expected.values())
+    per_beat = events / beats_seen
+    print(f"  history: {per_beat:.2f} events per heartbeat ({events} events / {beats_seen}"
+          f" heartbeats over {agents} workflows of ~{per_agent} beats each, start included;"
+          f" {size / beats_seen:.0f} bytes of history per beat)")
+    print("  by type, per heartbeat: " + ", ".join(
+        f"{kind} {n / beats_seen:.2f}" for kind, n in kinds.most_common()))
+    run_beats = 1000  # workflows/presence.py _BEATS_PER_RUN
+    per_day = 86400 / HEARTBEAT_EVERY
+    print(f"  at one heartbeat per {HEARTBEAT_EVERY:g} s per agent: {per_day:.0f} signals and"
+          f" ~{per_day * per_beat:,.0f} history events per agent per day; a run of {run_beats}"
+          f" beats (~{run_beats * HEARTBEAT_EVERY / 3600:.1f} h) ends near"
+          f" {run_beats * per_beat:,.0f} events; 1,000 agents ="
+          f" {1000 / HEARTBEAT_EVERY:.1f} signals/s, {1000 / HEARTBEAT_EVERY * per_beat:.0f}"
+          " events/s")
+
+
+async def bench_governance(db_url: str, *, agents: int = 20, trials: int = 20,
+                           beat_agents: int = 5, beats: int = 300) -> None:
+    """Print kill-switch stop times and heartbeat costs (figures only, no target)."""
+    heading("Governance: kill switch to full stop; heartbeat cost")
+    quiet = logging.getLogger("activities.control")  # "kill switch: STOP ALL" on every trial
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    env = await _temporal()
+    queue = f"bench-platform-{uuid.uuid4().hex[:8]}"
+    pool = await database.create_pool(db_url)
+    try:
+        async with running(platform_worker(env.client, pool, queue)):
+            await ensure_control(env.client, queue)
+            with tempfile.TemporaryDirectory(prefix="switchboard-gov-") as folder:
+                await _kill_switch(env.client, pool, db_url, queue, agents, trials, Path(folder))
+            print("  -- heartbeats --", flush=True)
+            await _heartbeats(env.client, queue, beat_agents, beats)
+    finally:
+        quiet.setLevel(level)
+        await pool.close()
+        await env.shutdown()
