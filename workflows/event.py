@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.ids import run_workflow_id
 
-from workflows.gate import hold_while_stopped
+from workflows.gate import hold_while_stopped, read_gate
 
 
 @workflow.defn(name="EventWorkflow")
@@ -52,11 +52,15 @@ class EventWorkflow:
                 return await self._record(
                     inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
                 )
-            resolved = await workflow.execute_local_activity_method(
-                IdentityActivities.resolve_agents,
-                ResolveInput(event=event),
-                start_to_close_timeout=policies.DB_STEP_TIMEOUT,
-                retry_policy=policies.DB_STEP,
+            # The kill switch is read alongside, not after: both are on the path to the agents.
+            resolved, gate = await asyncio.gather(
+                workflow.execute_local_activity_method(
+                    IdentityActivities.resolve_agents,
+                    ResolveInput(event=event),
+                    start_to_close_timeout=policies.DB_STEP_TIMEOUT,
+                    retry_policy=policies.DB_STEP,
+                ),
+                read_gate(),
             )
         except ActivityError as err:
             reason = f"{err.cause or err}"
@@ -64,7 +68,8 @@ class EventWorkflow:
         if not resolved.agents:
             return await self._record(inp, EventStatus.IGNORED, event=event,
                                       reason=resolved.reason, project_id=resolved.project_id)
-        await hold_while_stopped()
+        if gate.held:
+            await hold_while_stopped()
         children = [
             await workflow.start_child_workflow(
                 AgentRunWorkflow.run,

@@ -14,16 +14,19 @@ GATE_ACTIVITY = "control_gate"
 RECHECK = timedelta(seconds=1)
 
 
+async def read_gate() -> ControlGate:
+    """The kill switch as it is now (a local activity)."""
+    gate: ControlGate = await workflow.execute_local_activity(
+        GATE_ACTIVITY, result_type=ControlGate,
+        start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+    return gate
+
+
 async def hold_while_stopped() -> None:
     """Return once the kill switch is off (at once, nearly always).
 
     A local activity reads the switch; while it is on, a durable timer rechecks every second,
     so held work is visible in the UI and goes out within a second of ``resume``.
     """
-    while True:
-        gate = await workflow.execute_local_activity(
-            GATE_ACTIVITY, result_type=ControlGate,
-            start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
-        if not gate.held:
-            return
+    while (await read_gate()).held:
         await workflow.sleep(RECHECK)
