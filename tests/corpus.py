@@ -38,7 +38,8 @@ def secret(provider: str) -> str:
 
 def body(e: dict[str, Any]) -> bytes:
     """The payload's exact bytes."""
-    return (CORPUS / e["file"]).read_bytes()
+    raw: bytes = (CORPUS / e["file"]).read_bytes()
+    return raw
 
 
 def slack_sign(raw: bytes, signing_secret: str, ts: int | None = None) -> dict[str, str]:

@@ -9,6 +9,7 @@ gateway cannot know whether the remote saw it, and every executor here is safe t
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -191,7 +192,8 @@ class Gateway:
                                 result=result, error=error)
 
 
+@functools.cache
 def tool(intent: Intent[Any]) -> GatewayTool:
-    """An intent as a function the agent's LLM can call."""
+    """An intent as a function the agent's LLM can call (built once per intent)."""
     return GatewayTool(name=intent.name, description=intent.description,
                        parameters=intent.args.model_json_schema())

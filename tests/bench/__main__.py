@@ -1,5 +1,5 @@
-"""``python -m tests.bench [--only ingest|latency|governance] [--events N] [--seconds S]``:
-the figures."""
+"""``python -m tests.bench [--only ingest|latency|governance|context|gateway|pipeline]
+[--events N] [--seconds S]``: the figures."""
 
 from __future__ import annotations
 
@@ -12,16 +12,20 @@ import time
 import warnings
 from pathlib import Path
 
+from tests.bench.context import bench_context
+from tests.bench.gateway import bench_gateway
 from tests.bench.governance import bench_governance
 from tests.bench.ingest import bench_ingest
 from tests.bench.latency import bench_latency
+from tests.bench.pipeline import bench_pipeline
 from tests.harness import migrated_database, start_postgres
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
-    cli.add_argument("--only", choices=("ingest", "latency", "governance"),
+    cli.add_argument("--only", choices=("ingest", "latency", "governance", "context",
+                                          "gateway", "pipeline"),
                      help="run one benchmark")
     cli.add_argument("--events", type=int, default=200, help="latency: events measured")
     cli.add_argument("--seconds", type=float, default=6.0,
@@ -50,8 +54,14 @@ async def run(args: argparse.Namespace) -> list[bool]:
             if args.only in (None, "latency"):
                 results.append(await bench_latency(await migrated_database(url, "bench_latency"),
                                                    args.events))
+            if args.only in (None, "context"):
+                results.append(await bench_context(await migrated_database(url, "bench_context")))
             if args.only in (None, "governance"):  # figures only: no target to count
                 await bench_governance(await migrated_database(url, "bench_governance"))
+            if args.only in (None, "gateway"):  # figures only
+                await bench_gateway(await migrated_database(url, "bench_gateway"))
+            if args.only in (None, "pipeline"):  # figures only
+                await bench_pipeline(await migrated_database(url, "bench_pipeline"))
         finally:
             await asyncio.to_thread(pg.stop)
     return results
