@@ -174,7 +174,7 @@ class ContextSettings(BaseSettings):
     ef_search_max: int = Field(
         default=1000, ge=10, le=1000, description="Most hnsw.ef_search (pgvector's limit)")
     hnsw_candidates: int = Field(
-        default=40, ge=1,
+        default=64, ge=1,
         description="Tenant rows the HNSW scan should yield before re-ranking; ef_search grows "
                     "with the share of other tenants' rows; below it the search is exact")
     stats_ttl_seconds: float = Field(

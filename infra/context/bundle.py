@@ -1,0 +1,40 @@
+"""The context bundle attached to a dispatch: README first, then the most relevant memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from infra.context.chunking import count_tokens, truncate_tokens
+from infra.context.search import Hit
+from workflows.contracts.agents import ContextItem
+
+MIN_ITEM_TOKENS = 32
+
+
+def best_per_document(hits: Iterable[Hit], limit: int) -> list[Hit]:
+    """The closest hit of each document, closest documents first, at most ``limit``."""
+    best: dict[int, Hit] = {}
+    for hit in hits:
+        held = best.get(hit.document_id)
+        if held is None or hit.distance < held.distance:
+            best[hit.document_id] = hit
+    return sorted(best.values(), key=lambda h: (h.distance, h.chunk_id))[:limit]
+
+
+def fit_to_budget(hits: Iterable[Hit], token_budget: int,
+                  caps: dict[int, int] | None = None) -> list[ContextItem]:
+    """Context items in the given order, each cut to what the budget has left (and to its cap
+    in ``caps``, by chunk id); an item that would get fewer than 32 tokens is left out."""
+    items: list[ContextItem] = []
+    left = token_budget
+    for hit in hits:
+        room = min(left, (caps or {}).get(hit.chunk_id, left))
+        if room < min(MIN_ITEM_TOKENS, hit.tokens) or room <= 0:
+            continue
+        item = hit.item()
+        if item.tokens > room:
+            text = truncate_tokens(item.text, room)
+            item = item.model_copy(update={"text": text, "tokens": count_tokens(text)})
+        items.append(item)
+        left -= item.tokens
+    return items

@@ -1,0 +1,139 @@
+"""The knowledge store: documents and threads in, tenant-filtered context out.
+
+Every read takes a tenant id and every statement filters on it: a tenant never sees another
+tenant's documents, chunks or threads, whatever their vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from infra.context.bundle import best_per_document, fit_to_budget
+from infra.context.chunking import Chunker
+from infra.context.documents import DocumentInput, DocumentWriter
+from infra.context.embedders import Embedder
+from infra.context.search import Hit, Method, SearchTuning, TenantSearch
+from infra.context.threads import Message, Threads, ThreadToSummarize
+from infra.settings import ContextSettings
+from workflows.contracts.agents import ContextItem
+
+MEMORY_SOURCES = ("slack_thread", "summary", "clickup_task", "document")
+
+
+class DimensionMismatchError(RuntimeError):
+    """The embedder's vectors do not fit the database column (a migration is needed)."""
+
+
+class KnowledgeStore:
+    """Documents, thread memory and tenant-filtered vector search over one pool."""
+
+    def __init__(self, pool: asyncpg.Pool, embedder: Embedder, settings: ContextSettings) -> None:
+        self._pool = pool
+        self._embedder = embedder
+        self._settings = settings
+        self._writer = DocumentWriter(
+            pool, embedder, Chunker(settings.chunk_tokens, settings.chunk_overlap))
+        self._threads = Threads(pool, self._writer)
+        self._search = TenantSearch(pool, SearchTuning(
+            exact_max_chunks=settings.exact_search_max_chunks, ef_search=settings.ef_search,
+            ef_search_max=settings.ef_search_max, candidates=settings.hnsw_candidates,
+            stats_ttl_seconds=settings.stats_ttl_seconds))
+        self._verified = False
+
+    @property
+    def plans(self) -> dict[str, int]:
+        """How many searches each plan answered: exact, hnsw, fallback (hnsw came up short)."""
+        return dict(self._search.plans)
+
+    @property
+    def exact_search_max_chunks(self) -> int:
+        """Tenants with at most this many matching chunks are searched exactly."""
+        return self._settings.exact_search_max_chunks
+
+    async def verify(self) -> None:
+        """Check the embedder's dimension against the column; raise DimensionMismatchError."""
+        column = await self._pool.fetchval(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = 'context_chunks'::regclass AND attname = 'embedding'")
+        if column != f"vector({self._embedder.dimension})":
+            raise DimensionMismatchError(
+                f"embedder {self._embedder.model} makes {self._embedder.dimension} floats but"
+                f" context_chunks.embedding is {column}: see migration 0006_context.sql")
+        self._verified = True
+
+    async def add_document(self, tenant_id: str, project_id: str | None, source: str,
+                           source_key: str, title: str, url: str | None, text: str) -> int:
+        """Store or update a document (upsert by tenant, source, source_key); return its id."""
+        await self._check()
+        return await self._writer.upsert(DocumentInput(
+            tenant_id=tenant_id, project_id=project_id, source=source, source_key=source_key,
+            title=title, url=url, text=text))
+
+    async def remember_message(self, tenant_id: str, project_id: str | None, channel: str,
+                               thread_ts: str, ts: str, user: str, text: str,
+                               url: str | None = None) -> int:
+        """Store a chat message and refresh its thread document (idempotent); return the
+        thread document's id."""
+        await self._check()
+        return await self._threads.remember(tenant_id, project_id, channel, thread_ts, ts,
+                                            user, text, url)
+
+    async def search(self, tenant_id: str, query: str, k: int = 5,
+                     project_id: str | None = None,
+                     sources: Sequence[str] | None = None) -> list[ContextItem]:
+        """The tenant's ``k`` chunks most relevant to ``query``, most relevant first."""
+        hits = await self.nearest(tenant_id, await self.embed_query(query), k,
+                                  project_id=project_id, sources=sources)
+        return [hit.item() for hit in hits]
+
+    async def nearest(self, tenant_id: str, vector: Sequence[float], k: int = 5, *,
+                      project_id: str | None = None, sources: Sequence[str] | None = None,
+                      method: Method = "auto") -> list[Hit]:
+        """The tenant's ``k`` chunks closest to ``vector``; ``method='exact'`` skips the index."""
+        await self._check()
+        return await self._search.nearest(tenant_id, vector, k, project_id=project_id,
+                                          sources=sources, method=method)
+
+    async def embed_query(self, query: str) -> list[float]:
+        """The query's vector."""
+        return (await self._embedder.embed([query]))[0]
+
+    async def context_for(self, tenant_id: str, project_id: str | None, query: str,
+                          token_budget: int, threads: int = 5) -> list[ContextItem]:
+        """The bundle for a dispatch: the project README's most relevant part (at most half the
+        budget), then the ``threads`` most relevant threads, summaries and tasks of the tenant,
+        cut to ``token_budget`` tokens in all."""
+        vector = await self.embed_query(query)
+        readme: list[Hit] = []
+        if project_id is not None:
+            readme = await self.nearest(tenant_id, vector, 1, project_id=project_id,
+                                        sources=["readme"])
+        memory = await self.nearest(tenant_id, vector, threads * 3, sources=MEMORY_SOURCES)
+        caps = {hit.chunk_id: token_budget // 2 for hit in readme}  # leave room for threads
+        return fit_to_budget([*readme, *best_per_document(memory, threads)], token_budget, caps)
+
+    async def threads_to_summarize(self, min_messages: int | None = None,
+                                   tenant_id: str | None = None,
+                                   limit: int = 100) -> list[ThreadToSummarize]:
+        """Threads over the threshold (default: settings' 51 messages) that grew since their
+        last summary, the most grown first."""
+        threshold = min_messages or self._settings.summary_min_messages
+        return await self._threads.to_summarize(threshold, tenant_id, limit)
+
+    async def thread_messages(self, tenant_id: str, channel: str,
+                              thread_ts: str) -> list[Message]:
+        """A thread's messages in order (what a summarizer reads)."""
+        return await self._threads.messages(tenant_id, channel, thread_ts)
+
+    async def store_summary(self, thread_document_id: int, summary: str,
+                            message_count: int) -> int:
+        """Store the thread's summary as a searchable document linked to it; return its id."""
+        await self._check()
+        return await self._threads.store_summary(thread_document_id, summary, message_count)
+
+    async def _check(self) -> None:
+        """Verify the dimension once per store."""
+        if not self._verified:
+            await self.verify()

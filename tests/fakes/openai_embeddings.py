@@ -1,0 +1,105 @@
+"""A local stand-in for an OpenAI-compatible ``POST /v1/embeddings``.
+
+It answers each input with the vector the test's ``vectors`` function gives for it (returned in
+shuffled order with their ``index``, as the API allows), or with a queued error, and records
+every request. Tests drive it through the real ``openai`` client over real HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+VectorFor = Callable[[str, int], list[float]]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A request the fake received."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class FakeEmbeddings:
+    """The fake server; use as a context manager; queue errors with ``fail``."""
+
+    def __init__(self, vectors: VectorFor) -> None:
+        self.vectors = vectors
+        self.requests: list[Recorded] = []
+        self.errors: deque[tuple[int, dict[str, str]]] = deque()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """The base URL to give the openai client."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def fail(self, status: int, headers: dict[str, str] | None = None) -> None:
+        """Answer the next request with this HTTP error."""
+        self.errors.append((status, headers or {}))
+
+    def __enter__(self) -> FakeEmbeddings:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def _answer(self, recorded: Recorded) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            self.requests.append(recorded)
+            error = self.errors.popleft() if self.errors else None
+        if error is not None:
+            body = {"error": {"message": f"fake error {error[0]}", "type": "fake",
+                              "param": None, "code": None}}
+            return error[0], body, error[1]
+        inputs = recorded.body["input"]
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        dims = int(recorded.body.get("dimensions", 8))
+        data = [{"object": "embedding", "index": i, "embedding": self.vectors(text, dims)}
+                for i, text in enumerate(inputs)]
+        data.reverse()  # the client must put them back in order by index
+        tokens = sum(len(t.split()) for t in inputs)
+        return 200, {"object": "list", "data": data, "model": recorded.body["model"],
+                     "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}, {}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                extra: dict[str, str] = {}
+                if self.path.rstrip("/") != "/v1/embeddings":
+                    status, body = 404, {"error": {"message": "no route"}}
+                else:
+                    status, body, extra = fake._answer(
+                        Recorded(self.path, headers, json.loads(raw or b"{}")))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in extra.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
