@@ -26,6 +26,7 @@ from api.routes import (
     admin_tenants,
     admin_usage,
     agent_ws,
+    context,
     gateway,
     health,
     oauth,
@@ -34,6 +35,7 @@ from api.routes import (
 from api.signing_secrets import SigningSecrets
 from infra import database, temporal
 from infra.auth.tokens import TokenService
+from infra.context import KnowledgeStore, build_embedder
 from infra.crypto import Sealer
 from infra.governance import StuckAgents
 from infra.settings import Settings
@@ -87,6 +89,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
             gateway=Gateway(pool, secrets, settings.gateway, builtin_intents(),
                             on_stuck=StuckAgents(pool)),
             channel=channel,
+            knowledge=KnowledgeStore(pool, build_embedder(settings.context), settings.context),
             doorbell=Doorbell(pool, relay),
             temporal=temporal_client,
         )
@@ -108,7 +111,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
     for router in (webhooks.router, admin_tenants.router, admin_agents.router,
                    admin_projects.router, admin_events.router, admin_usage.router,
                    admin_secrets.router, admin_gateway.router, admin_control.router,
-                   gateway.router, oauth.router, agent_ws.router,
+                   gateway.router, oauth.router, agent_ws.router, context.router,
                    health.router):
         app.include_router(router)
     return app

@@ -16,6 +16,7 @@ from api.providers import ProviderRules
 from api.relay import Doorbell
 from api.signing_secrets import SigningSecrets
 from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
+from infra.context import KnowledgeStore
 from infra.crypto import Sealer
 from infra.settings import Settings
 from infra.temporal import LazyClient
@@ -37,6 +38,7 @@ class AppState:
     doorbell: Doorbell
     temporal: LazyClient
     channel: AgentChannel
+    knowledge: KnowledgeStore
 
 
 async def get_state(request: Request) -> AppState:

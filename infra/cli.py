@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run the platform worker (workflows, pipeline and gateway activities)."""
     from infra import database, temporal
     from infra.control import ensure_control
+    from infra.schedules import ensure_summary_schedule
     from infra.vault import build_secret_store
     from workers.platform import platform_workers
 
@@ -76,6 +78,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             log.info("registered search attributes %s", ", ".join(added))
         workers = platform_workers(client, pool, settings, build_secret_store(settings, pool))
         await ensure_control(client, settings.temporal.task_queue)
+        await ensure_summary_schedule(client, settings.temporal.task_queue,
+                                      timedelta(seconds=settings.context.summarize_every_seconds))
         log.info("platform worker polling %s and %s", settings.temporal.task_queue,
                  settings.gateway.task_queue)
         try:
@@ -177,6 +181,32 @@ async def _heartbeats(client: Any, settings: Settings, agent: Any, agent_id: str
         except Exception as err:  # Temporal away: try again next beat
             log.warning("heartbeat of %s not sent: %s", agent_id, type(err).__name__)
         await asyncio.sleep(agent.heartbeat_seconds)
+
+
+def cmd_context_search(args: argparse.Namespace) -> int:
+    """Search a tenant's memory from the command line (DATABASE_URL must be set)."""
+    from infra import database
+    from infra.context import KnowledgeStore, build_embedder
+
+    settings = Settings()
+    if settings.database.url is None:
+        print("switchboard context search: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    url = settings.database.url
+
+    async def main() -> list[Any]:
+        pool = await database.create_pool(url, min_size=1, max_size=2)
+        try:
+            store = KnowledgeStore(pool, build_embedder(settings.context), settings.context)
+            return await store.search(args.tenant, args.query, k=args.k)
+        finally:
+            await pool.close()
+
+    for item in asyncio.run(main()):
+        link = f" <{item.url}>" if item.url else ""
+        print(f"{item.score:.3f}  [{item.source}] {item.title}{link}")
+        print("       " + item.text.strip().replace("\n", " ")[:200])
+    return 0
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:
@@ -391,6 +421,14 @@ def parser() -> argparse.ArgumentParser:
     kill.add_argument("--resume", action="store_true", help="let agents work again")
     kill.add_argument("--status", action="store_true", help="only show the switch")
     kill.set_defaults(func=cmd_kill)
+
+    ctx = sub.add_parser("context", help="the context engine")
+    ctx_sub = ctx.add_subparsers(dest="context_command", required=True)
+    search = ctx_sub.add_parser("search", help="search a tenant's memory")
+    search.add_argument("--tenant", required=True)
+    search.add_argument("-k", type=int, default=5, help="results (default 5)")
+    search.add_argument("query")
+    search.set_defaults(func=cmd_context_search)
 
     migrate = sub.add_parser("migrate", help="apply database migrations to DATABASE_URL")
     migrate.set_defaults(func=cmd_migrate)

@@ -188,6 +188,8 @@ class ContextSettings(BaseSettings):
     )
     summary_model: str = Field(default="gpt-4o-mini", description="openai summarizer's model")
     summary_tokens: int = Field(default=300, ge=32, description="Longest summary, in tokens")
+    summarize_every_seconds: int = Field(
+        default=300, ge=5, description="How often the summarization schedule scans threads")
 
 
 class Settings(BaseSettings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -17,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from infra import database
 from infra.control import ensure_control
 from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
+from infra.schedules import ensure_summary_schedule
 from infra.settings import GatewaySettings, Settings
 from infra.vault import build_secret_store
 from tests import corpus
@@ -113,6 +115,8 @@ async def platform(
     workers = platform_workers(temporal_client, pool, settings, build_secret_store(settings, pool))
     async with running(workers[0]), running(workers[1]):
         await ensure_control(temporal_client, settings.temporal.task_queue)
+        await ensure_summary_schedule(temporal_client, settings.temporal.task_queue,
+                                      timedelta(minutes=30))
         yield
 
 

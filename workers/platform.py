@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.context import ContextActivities
 from activities.control import ControlActivities
 from activities.events import EventActivities
 from activities.gateway.activity import GatewayActivities
@@ -18,13 +19,15 @@ from activities.gateway.registry import builtin_intents
 from activities.gateway.service import Gateway
 from activities.governance import GovernanceActivities
 from activities.identity import IdentityActivities
+from infra.context import KnowledgeStore, build_embedder, build_summarizer
 from infra.governance import StuckAgents
-from infra.settings import Settings
+from infra.settings import ContextSettings, Settings
 from infra.vault import SecretStore
 from workflows.agent_run import AgentRunWorkflow
 from workflows.control import ControlWorkflow
 from workflows.event import EventWorkflow
 from workflows.presence import PresenceWorkflow
+from workflows.summarize import SummarizeThreadsWorkflow, SummarizeThreadWorkflow
 
 # Our workflow modules and the libraries they use are imported once rather than into every
 # run's fresh sandbox: re-importing them cost ~15 ms per event on the path to the agents. They
@@ -39,24 +42,36 @@ SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
 def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
                     intents: dict[str, Intent[Any]] | None = None,
                     gateway_queue: str = "switchboard.gateway",
-                    gateway: Gateway | None = None) -> Worker:
+                    gateway: Gateway | None = None,
+                    context: ContextActivities | None = None) -> Worker:
     """A worker for EventWorkflow, AgentRunWorkflow and the pipeline activities."""
     events = EventActivities(pool)
     identity = IdentityActivities(pool, intents if intents is not None else builtin_intents(),
                                   gateway_queue)
     governance = GovernanceActivities(pool, gateway)
     control = ControlActivities(pool)
+    context = context or context_activities(pool, ContextSettings())
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[EventWorkflow, AgentRunWorkflow, ControlWorkflow, PresenceWorkflow],
+        workflows=[EventWorkflow, AgentRunWorkflow, ControlWorkflow, PresenceWorkflow,
+                   SummarizeThreadsWorkflow, SummarizeThreadWorkflow],
         workflow_runner=SandboxedWorkflowRunner(restrictions=SANDBOX),
         activities=[
             events.normalize_event, events.record_outcome, identity.resolve_agents,
             governance.record_usage, governance.raise_alert,
             control.apply_control, control.control_gate, control.set_presence,
+            context.gather_context, context.remember_event, context.threads_to_summarize,
+            context.summarize_thread,
         ],
     )
+
+
+def context_activities(pool: asyncpg.Pool, settings: ContextSettings) -> ContextActivities:
+    """The knowledge store and summarizer as activities (the embedding model loads on use)."""
+    embedder = build_embedder(settings)
+    return ContextActivities(pool, KnowledgeStore(pool, embedder, settings),
+                             build_summarizer(settings, embedder))
 
 
 def gateway_worker(client: Client, gateway: Gateway, pool: asyncpg.Pool, task_queue: str
@@ -73,6 +88,7 @@ def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
     gateway = Gateway(pool, secrets, settings.gateway, intents, on_stuck=StuckAgents(pool))
     return [
         platform_worker(client, pool, settings.temporal.task_queue, intents=intents,
-                        gateway_queue=settings.gateway.task_queue, gateway=gateway),
+                        gateway_queue=settings.gateway.task_queue, gateway=gateway,
+                        context=context_activities(pool, settings.context)),
         gateway_worker(client, gateway, pool, settings.gateway.task_queue),
     ]

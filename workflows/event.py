@@ -16,11 +16,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
         AgentOutcome,
         AgentRunInput,
+        ContextBundle,
+        ContextItem,
+        ContextQuery,
         EventInput,
         EventKind,
         EventResult,
         EventStatus,
         NormalizeInput,
+        Provider,
         RecordOutcomeInput,
         ResolveInput,
         StandardEvent,
@@ -47,13 +51,28 @@ class EventWorkflow:
                 start_to_close_timeout=policies.DB_STEP_TIMEOUT,
                 retry_policy=policies.DB_STEP,
             )
-            event = normalized.event
-            if event.kind is EventKind.IGNORE:
-                return await self._record(
-                    inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
-                )
-            # The kill switch is read alongside, not after: both are on the path to the agents.
-            resolved, gate = await asyncio.gather(
+        except ActivityError as err:
+            return await self._record(inp, EventStatus.FAILED, reason=f"{err.cause or err}")
+        event = normalized.event
+        if event.kind is EventKind.IGNORE:
+            return await self._record(
+                inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
+            )
+        # Remembering the message (re-embedding its thread) is off the path to the agents.
+        remembered = workflow.start_activity(
+            "remember_event", event, start_to_close_timeout=policies.SUMMARY_TIMEOUT,
+            retry_policy=policies.DB_STEP,
+        ) if event.provider is Provider.SLACK else None
+        try:
+            return await self._route(inp, event)
+        finally:
+            if remembered is not None:
+                await remembered
+
+    async def _route(self, inp: EventInput, event: StandardEvent) -> EventResult:
+        try:
+            # Resolve, the kill switch and the context are read side by side.
+            resolved, gate, bundle = await asyncio.gather(
                 workflow.execute_local_activity_method(
                     IdentityActivities.resolve_agents,
                     ResolveInput(event=event),
@@ -61,10 +80,16 @@ class EventWorkflow:
                     retry_policy=policies.DB_STEP,
                 ),
                 read_gate(),
+                workflow.execute_local_activity(
+                    "gather_context",
+                    ContextQuery(event=event, token_budget=policies.CONTEXT_TOKENS),
+                    result_type=ContextBundle,
+                    start_to_close_timeout=policies.DB_STEP_TIMEOUT,
+                    retry_policy=policies.DB_STEP,
+                ),
             )
         except ActivityError as err:
-            reason = f"{err.cause or err}"
-            return await self._record(inp, EventStatus.FAILED, reason=reason)
+            return await self._record(inp, EventStatus.FAILED, reason=f"{err.cause or err}")
         if not resolved.agents:
             return await self._record(inp, EventStatus.IGNORED, event=event,
                                       reason=resolved.reason, project_id=resolved.project_id)
@@ -75,7 +100,8 @@ class EventWorkflow:
                 AgentRunWorkflow.run,
                 AgentRunInput(run_id=run_id, target=target, event=event,
                               project_id=resolved.project_id,
-                              gateway_queue=resolved.gateway_queue),
+                              gateway_queue=resolved.gateway_queue,
+                              context=within_budget(bundle.items, target.context_token_budget)),
                 id=run_id,
                 search_attributes=self._run_attributes(event, target.agent_id, resolved.project_id),
             )
@@ -147,3 +173,15 @@ class EventWorkflow:
             status=status, kind=event.kind if event else None, reason=reason,
             outcomes=outcomes or [],
         )
+
+
+def within_budget(items: list[ContextItem], budget: int) -> list[ContextItem]:
+    """The most relevant items that fit an agent's token budget (items are best first)."""
+    kept: list[ContextItem] = []
+    used = 0
+    for item in items:
+        if used + item.tokens > budget:
+            break
+        kept.append(item)
+        used += item.tokens
+    return kept

@@ -57,6 +57,14 @@ GATEWAY = RetryPolicy(
 )
 
 
+# Context retrieved per event: enough for the largest per-agent budget; each agent's run gets
+# the most relevant items that fit its own budget.
+CONTEXT_TOKENS = 4000
+
+# Summarizing a long thread: an LLM call, or an extractive pass embedding every sentence.
+SUMMARY_TIMEOUT = timedelta(minutes=5)
+
+
 def seconds(value: int) -> timedelta:
     """A timeout given in seconds (settings and agent profiles store plain numbers)."""
     return timedelta(seconds=value)

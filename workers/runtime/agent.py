@@ -22,7 +22,13 @@ from workers.runtime.demo import demo_answer
 from workers.runtime.heartbeat import DEFAULT_EVERY, heartbeating
 from workers.runtime.llm import LLM, ToolSpec
 from workers.runtime.messages import conversation
-from workers.runtime.prompts import PromptTemplate, PromptTemplateError, prompt_values, tool_lines
+from workers.runtime.prompts import (
+    PromptTemplate,
+    PromptTemplateError,
+    context_lines,
+    prompt_values,
+    tool_lines,
+)
 from workers.runtime.skills import InvalidSkillArguments, SkillRegistry, UnknownSkill
 from workflows.agent_run import THINK_ACTIVITY, TOOL_ACTIVITY
 from workflows.contracts import ThinkInput, ThinkOutput, ToolInput, ToolResult
@@ -53,7 +59,8 @@ class AgentRuntime:
         """The rendered system prompt of a turn (cached across turns)."""
         offered = [(s.name, s.description) for s in self.skills.skills()]
         offered += [(t.name, t.description) for t in inp.gateway_tools]
-        return self.prompt.render(prompt_values(inp.profile, inp.event, tool_lines(offered)))
+        return self.prompt.render(prompt_values(inp.profile, inp.event, tool_lines(offered),
+                                                context_lines(inp.context)))
 
     def tool_specs(self, inp: ThinkInput) -> list[ToolSpec]:
         """The agent's own skills plus the gateway intents it is granted, as LLM functions."""

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from workflows.contracts import AgentProfile, StandardEvent
+from workflows.contracts import AgentProfile, ContextItem, StandardEvent
 
 PROMPT_VARIABLES = (
     "agent.id", "agent.name", "agent.role",
@@ -129,6 +129,13 @@ def tool_lines(tools: Iterable[tuple[str, str]]) -> str:
     lines = [f"- {name}: {desc.strip().splitlines()[0]}" if desc.strip() else f"- {name}"
              for name, desc in tools]
     return "\n".join(lines) or NONE
+
+
+def context_lines(items: Iterable[ContextItem]) -> str:
+    """Context items as the prompt shows them: source, title and link, then the text."""
+    return "\n\n".join(
+        f"[{i.source}] {i.title}" + (f" <{i.url}>" if i.url else "") + f"\n{i.text.strip()}"
+        for i in items)
 
 
 def prompt_values(profile: AgentProfile, event: StandardEvent, tools: str, context: str = ""

@@ -23,6 +23,13 @@ from workflows.contracts.agents import (
     Usage,
     UsageRecord,
 )
+from workflows.contracts.context import (
+    ContextBundle,
+    ContextQuery,
+    SummaryStored,
+    ThreadRef,
+    ThreadsDue,
+)
 from workflows.contracts.control import (
     ControlGate,
     ControlState,
@@ -56,7 +63,9 @@ __all__ = [
     "AgentRunInput",
     "AgentTarget",
     "AlertInput",
+    "ContextBundle",
     "ContextItem",
+    "ContextQuery",
     "ControlGate",
     "ControlState",
     "EventInput",
@@ -78,8 +87,11 @@ __all__ = [
     "StandardEvent",
     "Step",
     "StopAll",
+    "SummaryStored",
     "ThinkInput",
     "ThinkOutput",
+    "ThreadRef",
+    "ThreadsDue",
     "ToolCall",
     "ToolInput",
     "ToolResult",
