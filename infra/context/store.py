@@ -105,6 +105,9 @@ class KnowledgeStore:
         """The bundle for a dispatch: the project README's most relevant part (at most half the
         budget), then the ``threads`` most relevant threads, summaries and tasks of the tenant,
         cut to ``token_budget`` tokens in all."""
+        if not await self._pool.fetchval(  # nothing remembered yet: skip embedding the query
+                "SELECT EXISTS (SELECT 1 FROM context_chunks WHERE tenant_id = $1)", tenant_id):
+            return []
         vector = await self.embed_query(query)
         readme: list[Hit] = []
         if project_id is not None:
