@@ -38,6 +38,7 @@ from tests.bench.latency import _temporal
 from tests.bench.stats import heading, ms, percentile
 from tests.harness import free_port, running
 from workers.platform import platform_worker
+from workflows import presence as presence_workflow
 from workflows.ids import presence_workflow_id
 from workflows.presence import PresenceWorkflow
 
@@ -294,7 +295,7 @@ async def _heartbeats(client: Client, queue: str, agents: int, beats: int) -> No
           f" {size / beats_seen:.0f} bytes of history per beat)")
     print("  by type, per heartbeat: " + ", ".join(
         f"{kind} {n / beats_seen:.2f}" for kind, n in kinds.most_common()))
-    run_beats = 1000  # workflows/presence.py _BEATS_PER_RUN
+    run_beats = presence_workflow._BEATS_PER_RUN
     per_day = 86400 / HEARTBEAT_EVERY
     print(f"  at one heartbeat per {HEARTBEAT_EVERY:g} s per agent: {per_day:.0f} signals and"
           f" ~{per_day * per_beat:,.0f} history events per agent per day; a run of {run_beats}"
