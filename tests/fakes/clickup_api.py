@@ -12,31 +12,13 @@ import json
 import re
 import threading
 from collections import deque
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Recorded:
-    """A request the fake received."""
-
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
+from tests.fakes._http import Failure, LocalServer, Recorded
 
 
-@dataclass(frozen=True)
-class Failure:
-    """An injected error answer."""
-
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class FakeClickUp:
+class FakeClickUp(LocalServer):
     """The fake server; use as a context manager, read ``requests``, ``tasks`` and ``comments``."""
 
     def __init__(self, token: str, lists: tuple[str, ...] = ("901",),
@@ -49,30 +31,18 @@ class FakeClickUp:
         self.failures: deque[Failure] = deque()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
+        super().__init__(self._handler())
 
     @property
     def base_url(self) -> str:
         """The API base URL to give the executor."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/v2"
+        return f"{self.origin}/api/v2"
 
     def fail_next(self, status: int, err: str = "Internal server error", times: int = 1,
                   headers: dict[str, str] | None = None) -> None:
         """Answer the next ``times`` authorized requests with this error."""
         for _ in range(times):
             self.failures.append(Failure(status, {"err": err, "ECODE": "FAKE_001"}, headers or {}))
-
-    def __enter__(self) -> FakeClickUp:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     def _route(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-import threading
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from tests.fakes._http import LocalServer
 
 # Tests must not depend on the machine's git identity or config.
 GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
@@ -60,7 +60,7 @@ class GitRequest:
     authorized: bool
 
 
-class FakeGitRemote:
+class FakeGitRemote(LocalServer):
     """The remote; use as a context manager, create repos, read ``requests``."""
 
     def __init__(self, root: Path, token: str) -> None:
@@ -70,14 +70,12 @@ class FakeGitRemote:
         self.token_in_url = False
         self.failures: deque[int] = deque()
         self._expected = "Basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
+        super().__init__(self._handler())
 
     @property
     def base_url(self) -> str:
         """The git base URL: repositories are ``{base_url}/{owner}/{name}.git``."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
     def create_repo(self, full_name: str) -> Path:
         """Create an empty bare repository that accepts pushes; return its git dir."""
@@ -89,16 +87,6 @@ class FakeGitRemote:
     def fail_next(self, status: int, times: int = 1) -> None:
         """Answer the next ``times`` authorized requests with this HTTP status."""
         self.failures.extend([status] * times)
-
-    def __enter__(self) -> FakeGitRemote:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     def _cgi(self, method: str, path: str, query: str, headers: dict[str, str],
              body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:

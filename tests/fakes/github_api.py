@@ -14,10 +14,11 @@ import json
 import re
 import threading
 from collections import deque
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes._http import Failure, LocalServer
 
 DOCS = "https://docs.github.com/rest"
 SECONDARY_LIMIT = ("You have exceeded a secondary rate limit. "
@@ -34,16 +35,7 @@ class Recorded:
     body: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Failure:
-    """An injected error answer."""
-
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class FakeGitHub:
+class FakeGitHub(LocalServer):
     """The fake server; use as a context manager, read ``requests``, ``issues`` and ``comments``."""
 
     def __init__(self, token: str, repos: tuple[str, ...] = ("acme/frontend",)) -> None:
@@ -55,14 +47,12 @@ class FakeGitHub:
         self.failures: deque[Failure] = deque()
         self._ids = itertools.count(1_000_001)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
+        super().__init__(self._handler())
 
     @property
     def base_url(self) -> str:
         """The API base URL to give PyGithub."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
     def fail_next(self, status: int, message: str = "Server Error", times: int = 1,
                   headers: dict[str, str] | None = None) -> None:
@@ -74,16 +64,6 @@ class FakeGitHub:
     def add_issue(self, repo: str, number: int, title: str = "Login is broken") -> None:
         """Seed an existing issue."""
         self.issues[(repo, number)] = self._issue(repo, number, title, "", [])
-
-    def __enter__(self) -> FakeGitHub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     def _user(self) -> dict[str, Any]:
         return {"login": "switchboard-bot", "id": 4242, "type": "Bot",

@@ -11,24 +11,15 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes._http import LocalServer, Recorded
 
 VectorFor = Callable[[str, int], list[float]]
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """A request the fake received."""
-
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-
-class FakeEmbeddings:
+class FakeEmbeddings(LocalServer):
     """The fake server; use as a context manager; queue errors with ``fail``."""
 
     def __init__(self, vectors: VectorFor) -> None:
@@ -36,28 +27,16 @@ class FakeEmbeddings:
         self.requests: list[Recorded] = []
         self.errors: deque[tuple[int, dict[str, str]]] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
+        super().__init__(self._handler())
 
     @property
     def base_url(self) -> str:
         """The base URL to give the openai client."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"{self.origin}/v1"
 
     def fail(self, status: int, headers: dict[str, str] | None = None) -> None:
         """Answer the next request with this HTTP error."""
         self.errors.append((status, headers or {}))
-
-    def __enter__(self) -> FakeEmbeddings:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     def _answer(self, recorded: Recorded) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:

@@ -11,9 +11,10 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes._http import LocalServer, Recorded
 
 
 @dataclass(frozen=True)
@@ -24,15 +25,6 @@ class FakeReply:
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     echo_auth: bool = False
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """A request the fake received."""
-
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
 
 
 def completion(content: str | None = None, tool_calls: list[tuple[str, str, Any]] | None = None,
@@ -59,21 +51,19 @@ def error_body(message: str, kind: str = "invalid_request_error") -> dict[str, A
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
 
-class FakeOpenAI:
+class FakeOpenAI(LocalServer):
     """The fake server; use as a context manager, queue replies, read ``requests``."""
 
     def __init__(self) -> None:
         self.replies: deque[FakeReply] = deque()
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
+        super().__init__(self._handler())
 
     @property
     def base_url(self) -> str:
         """The base URL to give the openai client."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"{self.origin}/v1"
 
     def answer(self, content: str, **kw: Any) -> None:
         """Queue a final answer."""
@@ -87,16 +77,6 @@ class FakeOpenAI:
              *, echo_auth: bool = False) -> None:
         """Queue an error answer."""
         self.replies.append(FakeReply(status, error_body(message), headers or {}, echo_auth))
-
-    def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     def _next(self, recorded: Recorded) -> FakeReply:
         with self._lock:

@@ -13,19 +13,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
-
-@dataclass(frozen=True)
-class Recorded:
-    """A request the fake received (JSON or form body, decoded to a dict)."""
-
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
+from tests.fakes._http import LocalServer, Recorded
 
 
 @dataclass(frozen=True)
@@ -37,7 +29,7 @@ class Failure:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
     """The fake server; use as a context manager, read ``requests`` and ``messages``."""
 
     def __init__(self, token: str, channels: tuple[str, ...] = ("C0FRONTEND",),
@@ -49,14 +41,12 @@ class FakeSlack:
         self.requests: list[Recorded] = []
         self.failures: deque[Failure] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
+        super().__init__(self._handler())
 
     @property
     def base_url(self) -> str:
         """The Web API base URL to give slack-sdk (with its trailing slash)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+        return f"{self.origin}/api/"
 
     def fail_next(self, status: int, error: str = "internal_error", times: int = 1,
                   headers: dict[str, str] | None = None, *, html: bool = False) -> None:
@@ -68,16 +58,6 @@ class FakeSlack:
             "ok": False, "error": error}
         for _ in range(times):
             self.failures.append(Failure(status, body, headers or {}))
-
-    def __enter__(self) -> FakeSlack:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body.get("channel", ""))

@@ -23,10 +23,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.fakes._http import LocalServer
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
 
 
-class FakeVault:
+class FakeVault(LocalServer):
     """The fake server; use as a context manager, then point hvac at ``url``."""
 
     def __init__(self, *, mount: str = "secret", root_token: str | None = None,
@@ -69,14 +70,12 @@ class FakeVault:
         if root_token is not None:
             self._tokens[root_token] = None
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
+        super().__init__(self._handler())
 
     @property
     def url(self) -> str:
         """The address to give hvac (``VAULT_ADDR``)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
     def expire_tokens(self) -> None:
         """Expire every issued token, as their TTL running out would."""
@@ -90,16 +89,6 @@ class FakeVault:
             if found is None or not found.versions or found.versions[-1]["deletion_time"]:
                 return None
             return found.versions[-1]["data"]
-
-    def __enter__(self) -> FakeVault:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     # -- the routes ---------------------------------------------------------------------------
 
