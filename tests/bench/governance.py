@@ -12,9 +12,6 @@ import contextlib
 import json
 import logging
 import math
-import os
-import signal
-import sys
 import tempfile
 import time
 import uuid
@@ -32,9 +29,9 @@ from websockets.exceptions import ConnectionClosed
 
 from infra import database, presence
 from infra.control import ensure_control
-from infra.embedded import wait_for_port
 from tests.bench.fixtures import create_tenant, server_env
 from tests.bench.latency import _temporal
+from tests.bench.serve import served
 from tests.bench.stats import heading, ms, percentile
 from tests.harness import free_port, running
 from workers.platform import platform_worker
@@ -72,33 +69,10 @@ class Api:
 
 @contextlib.asynccontextmanager
 async def _api(env: Mapping[str, str], log: Path) -> AsyncIterator[Api]:
-    """Like tests.bench.serve.served, but with the server's log in a file: every stop_all makes
-    each process log a warning, which would bury the figures."""
-    port = free_port()
-    with log.open("wb") as sink:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.bench.serve", "--kind", "app", "--port", str(port),
-            env={**os.environ, **env}, stdin=asyncio.subprocess.DEVNULL,
-            stdout=sink, stderr=sink)
-    try:
-        listening = asyncio.create_task(wait_for_port("127.0.0.1", port, 60))
-        exited = asyncio.create_task(proc.wait())
-        await asyncio.wait({listening, exited}, return_when=asyncio.FIRST_COMPLETED)
-        if exited.done():
-            listening.cancel()
-            tail = (await asyncio.to_thread(log.read_text, errors="replace"))[-2000:]
-            raise RuntimeError(f"API exited with {proc.returncode}:\n{tail}")
-        exited.cancel()
-        listening.result()
-        yield Api(f"http://127.0.0.1:{port}", proc.pid)
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+    """An API process with its log in a file: every stop_all makes each process log a
+    warning, which would bury the figures."""
+    async with served("app", free_port(), env, log=log) as server:
+        yield Api(server.url, server.pid)
 
 
 @dataclass

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 
@@ -58,14 +59,20 @@ class Served:
 
 @contextlib.asynccontextmanager
 async def served(
-    kind: str, port: int, env: Mapping[str, str], *, relay: bool = False
+    kind: str, port: int, env: Mapping[str, str], *, relay: bool = False,
+    log: Path | None = None,
 ) -> AsyncIterator[Served]:
-    """Start a server process, wait until it listens, yield it, stop it."""
+    """Start a server process, wait until it listens, yield it, stop it.
+
+    With ``log``, the server's output goes to that file instead of this terminal.
+    """
     argv = [sys.executable, "-m", "tests.bench.serve", "--kind", kind, "--port", str(port)]
-    proc = await asyncio.create_subprocess_exec(
-        *argv, *(["--relay"] if relay else []), env={**os.environ, **env},
-        stdin=asyncio.subprocess.DEVNULL,
-    )
+    with contextlib.ExitStack() as files:
+        sink = files.enter_context(log.open("wb")) if log is not None else None
+        proc = await asyncio.create_subprocess_exec(
+            *argv, *(["--relay"] if relay else []), env={**os.environ, **env},
+            stdin=asyncio.subprocess.DEVNULL, stdout=sink, stderr=sink,
+        )
     try:
         # uvicorn binds only once the lifespan (pool, migrations) has started.
         listening = asyncio.create_task(wait_for_port("127.0.0.1", port, 60))
@@ -73,7 +80,9 @@ async def served(
         await asyncio.wait({listening, exited}, return_when=asyncio.FIRST_COMPLETED)
         if exited.done():
             listening.cancel()
-            raise RuntimeError(f"{kind} server exited with {proc.returncode}")
+            tail = "" if log is None else (
+                "\n" + (await asyncio.to_thread(log.read_text, errors="replace"))[-2000:])
+            raise RuntimeError(f"{kind} server exited with {proc.returncode}{tail}")
         listening.result()
         yield Served(f"http://127.0.0.1:{port}", port, proc.pid)
     finally:
