@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import subprocess
@@ -25,26 +24,14 @@ from infra.auth.tokens import TokenService
 from infra.crypto import Sealer
 from infra.settings import AgentSettings, Settings
 from tests import corpus
-from tests.conftest import GATEWAY_TOKEN, Remotes, TenantFactory
+from tests.admin import agent_token, bearer, grant, slack_channel, store_secret
+from tests.conftest import Remotes, TenantFactory
 from tests.harness import free_port, running
 from tests.test_pipeline import wait_status
 from workers.agent import runtime_worker
 from workers.runtime import ScriptedLLM, build_runtime
 
 SWITCHBOARD = Path(sys.executable).parent / "switchboard"
-
-
-async def token_for(http: httpx.AsyncClient, admin: dict[str, str], tenant: str,
-                    agent: str) -> str:
-    """A fresh access token for an agent."""
-    creds = (await http.post(f"/admin/tenants/{tenant}/agents/{agent}/credentials",
-                             headers=admin)).json()
-    basic = base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode()
-    r = await http.post("/oauth/token", data={"grant_type": "client_credentials"},
-                        headers={"Authorization": f"Basic {basic}"})
-    assert r.status_code == 200, r.text
-    token: str = r.json()["access_token"]
-    return token
 
 
 def ws_url(base: str, tenant: str | None = None) -> str:
@@ -75,7 +62,7 @@ async def test_socket_refuses_missing_bad_expired_revoked_and_foreign_tokens(
     agent = f"ws-{uuid.uuid4().hex[:8]}"
     tenant = await make_tenant(agents=(agent,))
     other = await make_tenant()
-    good = await token_for(http, admin, tenant, agent)
+    good = await agent_token(http, admin, tenant, agent)
     bearer = {"additional_headers": {"Authorization": f"Bearer {good}"}}
     assert await close_code(ws_url(api_url), **bearer) is None  # accepted, stays open
     assert await close_code(ws_url(api_url, tenant), subprotocols=["bearer", good]) is None
@@ -102,8 +89,7 @@ async def test_silent_agent_goes_offline_leaves_routing_is_alerted_and_comes_bac
     channel = f"CADM{uuid.uuid4().hex[:6].upper()}"
     remotes.slack.channels.add(channel)
     await http.patch(f"/admin/tenants/{tenant}", headers=admin, json={"admin_channel": channel})
-    await http.put(f"/admin/tenants/{tenant}/secrets/slack_bot_token", headers=admin,
-                   json={"value": GATEWAY_TOKEN})
+    await store_secret(http, admin, tenant, "slack_bot_token")
     queue = settings.temporal.task_queue
     await presence.heartbeat(temporal_client, queue, tenant, quiet, interval_seconds=0.5)
 
@@ -139,13 +125,8 @@ async def test_breaker_refuses_the_11th_message_and_pauses_a_stuck_agent(
 ) -> None:
     agent = f"chatty-{uuid.uuid4().hex[:6]}"
     tenant = await make_tenant(agents=(agent,))
-    channel = f"C{uuid.uuid4().hex[:8].upper()}"
-    remotes.slack.channels.add(channel)
-    await http.put(f"/admin/tenants/{tenant}/secrets/slack_bot_token", headers=admin,
-                   json={"value": GATEWAY_TOKEN})
-    await http.post(f"/admin/tenants/{tenant}/agents/{agent}/grants", headers=admin,
-                    json={"intent": "slack_post_message", "resource_pattern": "*"})
-    auth = {"Authorization": f"Bearer {await token_for(http, admin, tenant, agent)}"}
+    channel = await slack_channel(http, admin, remotes, tenant, agent)
+    auth = bearer(await agent_token(http, admin, tenant, agent))
 
     async def post(text: str) -> httpx.Response:
         return await http.post("/gateway/execute", headers={
@@ -162,9 +143,8 @@ async def test_breaker_refuses_the_11th_message_and_pauses_a_stuck_agent(
     looper = f"looper-{uuid.uuid4().hex[:6]}"
     await http.post(f"/admin/tenants/{tenant}/agents", headers=admin,
                     json={"id": looper, "name": looper})
-    await http.post(f"/admin/tenants/{tenant}/agents/{looper}/grants", headers=admin,
-                    json={"intent": "slack_post_message", "resource_pattern": "*"})
-    token = await token_for(http, admin, tenant, looper)
+    await grant(http, admin, tenant, looper, "slack_post_message")
+    token = await agent_token(http, admin, tenant, looper)
     async with websockets.connect(ws_url(api_url), subprotocols=["bearer", token]) as ws:
         await ws.recv()  # welcome
         replies: list[dict[str, object]] = []
@@ -235,13 +215,8 @@ async def test_kill_switch_severs_50_sockets_on_2_api_processes_and_holds_slack_
     agents = [f"swarm-{uuid.uuid4().hex[:6]}" for _ in range(50)]
     poster = f"poster-{uuid.uuid4().hex[:6]}"
     tenant = await make_tenant(agents=(*agents, poster), default_agents=(poster,))
-    channel = f"C{uuid.uuid4().hex[:8].upper()}"
-    remotes.slack.channels.add(channel)
-    await http.put(f"/admin/tenants/{tenant}/secrets/slack_bot_token", headers=admin,
-                   json={"value": GATEWAY_TOKEN})
-    await http.post(f"/admin/tenants/{tenant}/agents/{poster}/grants", headers=admin,
-                    json={"intent": "slack_post_message", "resource_pattern": "*"})
-    tokens = await asyncio.gather(*(token_for(http, admin, tenant, a) for a in agents))
+    channel = await slack_channel(http, admin, remotes, tenant, poster)
+    tokens = await asyncio.gather(*(agent_token(http, admin, tenant, a) for a in agents))
     sockets = [await websockets.connect(ws_url(api_url if i % 2 else second_api),
                                         subprotocols=["bearer", t])
                for i, t in enumerate(tokens)]
@@ -310,13 +285,8 @@ async def test_limits_are_per_tenant_and_take_effect_at_once(
     r = await http.put(f"/admin/tenants/{tenant}/limits", headers=admin,
                        json={"messages_per_minute": 2})
     assert r.json()["messages_per_minute"] == 2 and r.json()["duplicate_window_seconds"] == 10
-    channel = f"C{uuid.uuid4().hex[:8].upper()}"
-    remotes.slack.channels.add(channel)
-    await http.put(f"/admin/tenants/{tenant}/secrets/slack_bot_token", headers=admin,
-                   json={"value": GATEWAY_TOKEN})
-    await http.post(f"/admin/tenants/{tenant}/agents/{agent}/grants", headers=admin,
-                    json={"intent": "slack_post_message", "resource_pattern": "*"})
-    auth = {"Authorization": f"Bearer {await token_for(http, admin, tenant, agent)}"}
+    channel = await slack_channel(http, admin, remotes, tenant, agent)
+    auth = bearer(await agent_token(http, admin, tenant, agent))
     codes = [(await http.post("/gateway/execute", headers={
         **auth, "Idempotency-Key": str(uuid.uuid4())}, json={
         "intent": "slack_post_message", "args": {"channel": channel, "text": f"note {i}"}})

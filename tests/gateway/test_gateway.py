@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import uuid
@@ -20,6 +19,7 @@ from activities.gateway.service import Gateway
 from infra.settings import AgentSettings, Settings
 from infra.vault import build_secret_store
 from tests import corpus
+from tests.admin import agent_token, bearer, grant, slack_channel, store_secret
 from tests.conftest import GATEWAY_TOKEN, Remotes, TenantFactory
 from tests.fakes.git_http import git, make_workspace
 from tests.harness import running
@@ -27,25 +27,6 @@ from tests.test_pipeline import wait_status
 from workers.agent import runtime_worker
 from workers.runtime import ScriptedLLM, build_runtime
 from workflows.contracts import GatewayCall, ToolCall
-
-
-async def agent_token(http: httpx.AsyncClient, admin: dict[str, str], tenant: str,
-                      agent: str) -> dict[str, str]:
-    """Bearer headers of a fresh access token for an agent."""
-    creds = (await http.post(f"/admin/tenants/{tenant}/agents/{agent}/credentials",
-                             headers=admin)).json()
-    basic = base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode()
-    r = await http.post("/oauth/token", data={"grant_type": "client_credentials"},
-                        headers={"Authorization": f"Basic {basic}"})
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-async def store_secret(http: httpx.AsyncClient, admin: dict[str, str], tenant: str,
-                       name: str) -> None:
-    """Put the fakes' token in the tenant's vault under ``name``."""
-    r = await http.put(f"/admin/tenants/{tenant}/secrets/{name}", headers=admin,
-                       json={"value": GATEWAY_TOKEN})
-    assert r.status_code == 204, r.text
 
 
 async def test_push_is_refused_without_a_grant_and_lands_with_one(
@@ -57,7 +38,7 @@ async def test_push_is_refused_without_a_grant_and_lands_with_one(
     bare = remotes.git.create_repo(repo)
     sha = make_workspace(remotes.workspaces / tenant / "frontend")
     await store_secret(http, admin, tenant, "github_token")
-    auth = await agent_token(http, admin, tenant, agent)
+    auth = bearer(await agent_token(http, admin, tenant, agent))
     body = {"intent": "github_push",
             "args": {"repo": repo, "branch": "feat/login", "workspace": f"{tenant}/frontend"}}
 
@@ -66,9 +47,7 @@ async def test_push_is_refused_without_a_grant_and_lands_with_one(
     assert (r.status_code, r.json()["error"]) == (403, "denied")
     assert (await http.get("/gateway/catalog", headers=auth)).json() == []
 
-    r = await http.post(f"/admin/tenants/{tenant}/agents/{agent}/grants", headers=admin,
-                        json={"intent": "github_push", "resource_pattern": f"{tenant}/*"})
-    assert r.status_code == 201
+    await grant(http, admin, tenant, agent, "github_push", f"{tenant}/*")
     r = await http.post("/gateway/execute", json=body,
                         headers={**auth, "Idempotency-Key": "push-attempt-2"})
     assert r.status_code == 200, r.text
@@ -99,11 +78,8 @@ async def test_agent_replies_through_the_gateway_and_the_secret_leaks_nowhere(
     caplog.set_level(logging.DEBUG)
     agent = f"helper-{uuid.uuid4().hex[:6]}"
     tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
-    await store_secret(http, admin, tenant, "slack_bot_token")
-    await http.post(f"/admin/tenants/{tenant}/agents/{agent}/grants", headers=admin,
-                    json={"intent": "reply", "resource_pattern": "C*"})
-    channel = f"C{uuid.uuid4().hex[:8].upper()}"
-    remotes.slack.channels.add(channel)
+    channel = await slack_channel(http, admin, remotes, tenant, agent, intent="reply",
+                                  pattern="C*")
     script = tmp_path / "script.json"
     script.write_text(json.dumps([
         {"tool_calls": [{"name": "reply", "arguments": {"text": "On it: checking the login."}}]},
@@ -144,8 +120,7 @@ async def test_denied_intent_is_an_observation_the_agent_sees(
 ) -> None:
     agent = f"eager-{uuid.uuid4().hex[:6]}"
     tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
-    await http.post(f"/admin/tenants/{tenant}/agents/{agent}/grants", headers=admin,
-                    json={"intent": "github_comment", "resource_pattern": "acme/docs"})
+    await grant(http, admin, tenant, agent, "github_comment", "acme/docs")
     llm = ScriptedLLM([
         {"tool_calls": [{"name": "github_comment", "arguments": {
             "repo": "Codertocat/Hello-World", "number": 1, "body": "fixed"}}]},
@@ -168,11 +143,7 @@ async def test_retried_gateway_activity_does_not_repeat_its_side_effect(
 ) -> None:
     agent = f"poster-{uuid.uuid4().hex[:6]}"
     tenant = await make_tenant(agents=(agent,))
-    await store_secret(http, admin, tenant, "slack_bot_token")
-    await http.post(f"/admin/tenants/{tenant}/agents/{agent}/grants", headers=admin,
-                    json={"intent": "slack_post_message", "resource_pattern": "*"})
-    channel = f"C{uuid.uuid4().hex[:8].upper()}"
-    remotes.slack.channels.add(channel)
+    channel = await slack_channel(http, admin, remotes, tenant, agent)
     gateway = Gateway(pool, build_secret_store(settings, pool), settings.gateway,
                       builtin_intents())
     call = GatewayCall(tenant_id=tenant, agent_id=agent, idempotency_key=f"run/x/{uuid.uuid4()}",
@@ -196,11 +167,7 @@ async def test_rate_limited_call_is_retried_by_temporal_and_acts_once(
 ) -> None:
     agent = f"poster-{uuid.uuid4().hex[:6]}"
     tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
-    await store_secret(http, admin, tenant, "slack_bot_token")
-    await http.post(f"/admin/tenants/{tenant}/agents/{agent}/grants", headers=admin,
-                    json={"intent": "slack_post_message", "resource_pattern": "*"})
-    channel = f"C{uuid.uuid4().hex[:8].upper()}"
-    remotes.slack.channels.add(channel)
+    channel = await slack_channel(http, admin, remotes, tenant, agent)
     llm = ScriptedLLM([
         {"tool_calls": [{"name": "slack_post_message",
                          "arguments": {"channel": channel, "text": "release notes"}}]},
