@@ -183,11 +183,8 @@ class _Bridge:
 
     async def heartbeat_outstanding(self) -> None:
         """Keep tasks that are out with the agent alive while its socket is."""
-        while self._conn in self._conn_set():
+        while self._conn.socket.client_state.name == "CONNECTED":
             for handle in list(self._conn.outstanding.values()):
                 with contextlib.suppress(Exception):
                     await handle.heartbeat()
             await asyncio.sleep(HEARTBEAT_EVERY)
-
-    def _conn_set(self) -> set[Connection]:
-        return {self._conn} if self._conn.socket.client_state.name == "CONNECTED" else set()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 from importlib import resources
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -77,7 +76,3 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
             log.info("applied migration %s", version)
     return applied
 
-
-def row_dict(record: asyncpg.Record | None) -> dict[str, Any] | None:
-    """A record as a plain dict (None stays None)."""
-    return dict(record) if record is not None else None

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
+
 from infra import database, embedded
 from infra.settings import Settings
 from infra.store import directory
@@ -147,10 +149,7 @@ class Stack:
             self.env["SWITCHBOARD_MASTER_KEY"] = load_or_create_secret(
                 self.data_dir / "master.key", "key")
 
-    async def _seed_demo(self, pool: object) -> None:
-        import asyncpg
-
-        assert isinstance(pool, asyncpg.Pool)
+    async def _seed_demo(self, pool: asyncpg.Pool) -> None:
         if await directory.create_tenant(pool, DEMO_TENANT, "Demo tenant", [DEMO_AGENT]):
             _say(f"created tenant {DEMO_TENANT!r} (default agent {DEMO_AGENT!r})")
         if await directory.create_agent(pool, DEMO_TENANT, DEMO_AGENT, "Demo agent",

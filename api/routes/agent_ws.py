@@ -15,8 +15,6 @@ Close codes: 4401 refused token, 4403 wrong tenant or scope, 4001 kill switch.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from typing import Any
 
@@ -125,10 +123,6 @@ async def _complete(conn: Connection, message: dict[str, Any]) -> None:
     if handle is None:
         await conn.send({"type": "error", "detail": "no such task (finished, or timed out)"})
         return
-    try:
-        task_token = base64.urlsafe_b64decode(str(message.get("task_id")))
-    except (binascii.Error, ValueError):
-        task_token = b""
     if message["type"] == "error":
         await handle.fail(ApplicationError(str(message.get("detail", "agent error"))))
         return
@@ -141,7 +135,6 @@ async def _complete(conn: Connection, message: dict[str, Any]) -> None:
         conn.outstanding[str(message.get("task_id"))] = handle
         await conn.send({"type": "error", "detail": f"invalid result: {err}"})
         return
-    del task_token
     await handle.complete(result)
 
 
