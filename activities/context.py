@@ -10,7 +10,6 @@ from temporalio import activity
 from infra.context import KnowledgeStore, Summarizer, ThreadToSummarize, summarize_thread
 from workflows.contracts import (
     ContextBundle,
-    ContextQuery,
     EventKind,
     Provider,
     StandardEvent,
@@ -42,15 +41,14 @@ class ContextActivities:
             [h.external_id for h in hints])
         return project
 
-    @activity.defn(name="gather_context")
-    async def gather_context(self, query: ContextQuery) -> ContextBundle:
-        """The most relevant threads, summaries and the project README for an event."""
-        event = query.event
+    async def gather(self, event: StandardEvent, token_budget: int) -> ContextBundle:
+        """The most relevant threads, summaries and the project README for an event (read by
+        the plan_dispatch activity)."""
         text = "\n".join(t for t in (event.title, event.text) if t)
-        if not text or query.token_budget <= 0:
+        if not text or token_budget <= 0:
             return ContextBundle()
         items = await self._store.context_for(event.tenant_id, await self._project(event), text,
-                                              query.token_budget)
+                                              token_budget)
         return ContextBundle(items=items)
 
     @activity.defn(name="remember_event")

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway.base import Intent
@@ -20,7 +19,7 @@ from activities.gateway.service import tool
 from infra.aliases import expand_alias
 from infra.store.gateway import grants_of
 from infra.store.routing import RoutingView, load_routing_view
-from workflows.contracts import AgentTarget, ResolveInput, ResolveOutput
+from workflows.contracts import AgentTarget, ResolveOutput, StandardEvent
 
 
 def _explicit_targets(view: RoutingView, names: list[str]) -> list[str]:
@@ -68,8 +67,8 @@ def choose_agents(view: RoutingView, mentions: list[str], assignees: list[str]) 
     return ResolveOutput(agents=targets, project_id=project_id, reason=why)
 
 
-class IdentityActivities:
-    """Resolver activities; each chosen agent also gets the gateway intents it is granted."""
+class Resolver:
+    """Resolves an event's agents; each chosen agent also gets the gateway intents it is granted."""
 
     def __init__(self, pool: asyncpg.Pool, intents: Mapping[str, Intent[Any]],
                  gateway_queue: str) -> None:
@@ -77,10 +76,8 @@ class IdentityActivities:
         self._intents = intents
         self._gateway_queue = gateway_queue
 
-    @activity.defn(name="resolve_agents")
-    async def resolve_agents(self, inp: ResolveInput) -> ResolveOutput:
+    async def resolve(self, event: StandardEvent) -> ResolveOutput:
         """Resolve the agents an event is meant for."""
-        event = inp.event
         hints = [(h.provider.value, h.external_id) for h in event.project_hints]
         view = await load_routing_view(
             self._pool, event.tenant_id, event.provider.value,

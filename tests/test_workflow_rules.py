@@ -1,5 +1,5 @@
-"""Workflow modules stay deterministic by rule: the platform worker passes them through the
-sandbox for speed, so these checks (with the replay tests) are what keeps them honest.
+"""Workflow modules stay deterministic by rule: the platform worker runs them without the
+SDK sandbox for speed, so these checks (with the replay tests) are what keeps them honest.
 
 STYLE habit 1: workflow modules import only temporalio, our contracts/ids/policies/search and
 activity references; no I/O, no settings, no clock, no randomness.

@@ -1,4 +1,9 @@
-"""The platform worker's sandbox still refuses non-deterministic calls in workflow code."""
+"""The SDK's strict sandbox is our determinism check, even though the platform worker runs
+workflows without it (for speed; see workers/platform.py).
+
+Every platform workflow must load under it, the replay tests (tests/test_pipeline.py,
+tests/test_agent_loop.py) replay real histories under it, and it does refuse a clock read.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,18 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from tests.harness import running
 from tests.sandbox_workflow import ReadsTheClock
-from workers.platform import SANDBOX
+from workers.platform import WORKFLOWS
 
 
-async def test_wall_clock_in_a_workflow_is_refused(temporal_client: Client) -> None:
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda w: w.__name__)
+async def test_platform_workflow_loads_under_the_strict_sandbox(workflow: type) -> None:
+    SandboxedWorkflowRunner().prepare_workflow(workflow.__temporal_workflow_definition)  # type: ignore[attr-defined]
+
+
+async def test_the_strict_sandbox_refuses_a_clock_read(temporal_client: Client) -> None:
     queue = f"sandbox-{uuid.uuid4().hex[:8]}"
     worker = Worker(temporal_client, task_queue=queue, workflows=[ReadsTheClock],
-                    workflow_runner=SandboxedWorkflowRunner(restrictions=SANDBOX),
+                    workflow_runner=SandboxedWorkflowRunner(),
                     workflow_failure_exception_types=[Exception])
     async with running(worker):
         with pytest.raises(WorkflowFailureError) as failure:

@@ -9,16 +9,15 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.dispatch import DispatchActivities
     from activities.events import EventActivities
-    from activities.identity import IdentityActivities
     from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
     from workflows.contracts import (
         AgentOutcome,
         AgentRunInput,
-        ContextBundle,
         ContextItem,
-        ContextQuery,
+        DispatchInput,
         EventInput,
         EventKind,
         EventResult,
@@ -26,12 +25,11 @@ with workflow.unsafe.imports_passed_through():
         NormalizeInput,
         Provider,
         RecordOutcomeInput,
-        ResolveInput,
         StandardEvent,
     )
     from workflows.ids import run_workflow_id
 
-from workflows.gate import hold_while_stopped, read_gate
+from workflows.gate import hold_while_stopped
 
 
 @workflow.defn(name="EventWorkflow")
@@ -41,9 +39,9 @@ class EventWorkflow:
     @workflow.run
     async def run(self, inp: EventInput) -> EventResult:
         """Process one inbox row."""
-        # Normalize and resolve are quick database reads on the path to the agents' first
-        # think: local activities run them inside this workflow task (recorded as markers,
-        # retried by the worker) instead of a round trip through the server each.
+        # Every step here is a quick database read or write: local activities run them inside
+        # the workflow task (recorded as markers, retried by the worker) instead of a round trip
+        # through the server each; the reads sit on the path to the agents' first think.
         try:
             normalized = await workflow.execute_local_activity_method(
                 EventActivities.normalize_event,
@@ -71,29 +69,20 @@ class EventWorkflow:
 
     async def _route(self, inp: EventInput, event: StandardEvent) -> EventResult:
         try:
-            # Resolve, the kill switch and the context are read side by side.
-            resolved, gate, bundle = await asyncio.gather(
-                workflow.execute_local_activity_method(
-                    IdentityActivities.resolve_agents,
-                    ResolveInput(event=event),
-                    start_to_close_timeout=policies.DB_STEP_TIMEOUT,
-                    retry_policy=policies.DB_STEP,
-                ),
-                read_gate(),
-                workflow.execute_local_activity(
-                    "gather_context",
-                    ContextQuery(event=event, token_budget=policies.CONTEXT_TOKENS),
-                    result_type=ContextBundle,
-                    start_to_close_timeout=policies.DB_STEP_TIMEOUT,
-                    retry_policy=policies.DB_STEP,
-                ),
+            # The agents, the kill switch and the context, read side by side in one step.
+            plan = await workflow.execute_local_activity_method(
+                DispatchActivities.plan_dispatch,
+                DispatchInput(event=event, context_tokens=policies.CONTEXT_TOKENS),
+                start_to_close_timeout=policies.DB_STEP_TIMEOUT,
+                retry_policy=policies.DB_STEP,
             )
         except ActivityError as err:
             return await self._record(inp, EventStatus.FAILED, reason=f"{err.cause or err}")
+        resolved = plan.resolved
         if not resolved.agents:
             return await self._record(inp, EventStatus.IGNORED, event=event,
                                       reason=resolved.reason, project_id=resolved.project_id)
-        if gate.held:
+        if plan.gate.held:
             await hold_while_stopped()
         children = [
             await workflow.start_child_workflow(
@@ -101,7 +90,8 @@ class EventWorkflow:
                 AgentRunInput(run_id=run_id, target=target, event=event,
                               project_id=resolved.project_id,
                               gateway_queue=resolved.gateway_queue,
-                              context=within_budget(bundle.items, target.context_token_budget)),
+                              context=within_budget(plan.context.items,
+                                                     target.context_token_budget)),
                 id=run_id,
                 search_attributes=self._run_attributes(event, target.agent_id, resolved.project_id),
             )
@@ -160,7 +150,7 @@ class EventWorkflow:
             if project_id is not None:
                 updates.append(search.PROJECT.value_set(project_id))
             workflow.upsert_search_attributes(updates)
-        await workflow.execute_activity_method(
+        await workflow.execute_local_activity_method(
             EventActivities.record_outcome,
             RecordOutcomeInput(
                 inbox_id=inp.inbox_id, status=status, kind=event.kind if event else None,

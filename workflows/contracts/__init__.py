@@ -25,7 +25,6 @@ from workflows.contracts.agents import (
 )
 from workflows.contracts.context import (
     ContextBundle,
-    ContextQuery,
     SummaryStored,
     ThreadRef,
     ThreadsDue,
@@ -47,12 +46,13 @@ from workflows.contracts.events import (
     StandardEvent,
 )
 from workflows.contracts.pipeline import (
+    DispatchInput,
+    DispatchPlan,
     EventInput,
     EventResult,
     NormalizeInput,
     NormalizeOutput,
     RecordOutcomeInput,
-    ResolveInput,
     ResolveOutput,
 )
 
@@ -65,9 +65,10 @@ __all__ = [
     "AlertInput",
     "ContextBundle",
     "ContextItem",
-    "ContextQuery",
     "ControlGate",
     "ControlState",
+    "DispatchInput",
+    "DispatchPlan",
     "EventInput",
     "EventKind",
     "EventResult",
@@ -82,7 +83,6 @@ __all__ = [
     "ProjectHint",
     "Provider",
     "RecordOutcomeInput",
-    "ResolveInput",
     "ResolveOutput",
     "StandardEvent",
     "Step",

@@ -5,14 +5,6 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from workflows.contracts.agents import ContextItem
-from workflows.contracts.events import StandardEvent
-
-
-class ContextQuery(BaseModel):
-    """What to retrieve context for."""
-
-    event: StandardEvent
-    token_budget: int = Field(description="The largest budget of the event's agents")
 
 
 class ContextBundle(BaseModel):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from workflows.contracts.agents import AgentOutcome, AgentTarget
+from workflows.contracts.context import ContextBundle
+from workflows.contracts.control import ControlGate
 from workflows.contracts.events import EventKind, EventStatus, Provider, StandardEvent
 
 
@@ -29,10 +31,11 @@ class NormalizeOutput(BaseModel):
     event: StandardEvent
 
 
-class ResolveInput(BaseModel):
-    """Input of the resolve activity."""
+class DispatchInput(BaseModel):
+    """Input of the plan_dispatch activity."""
 
     event: StandardEvent
+    context_tokens: int = Field(description="Context to retrieve: the largest agent budget")
 
 
 class ResolveOutput(BaseModel):
@@ -42,6 +45,14 @@ class ResolveOutput(BaseModel):
     project_id: str | None = Field(default=None, description="The event's project, if mapped")
     gateway_queue: str = Field(default="switchboard.gateway", description="Where intents run")
     reason: str = Field(description="How the agents were chosen, for the event row and the UI")
+
+
+class DispatchPlan(BaseModel):
+    """Everything dispatch needs, read side by side: the agents, the kill switch, the context."""
+
+    resolved: ResolveOutput
+    gate: ControlGate
+    context: ContextBundle
 
 
 class RecordOutcomeInput(BaseModel):
