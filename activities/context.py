@@ -43,7 +43,7 @@ class ContextActivities:
 
     async def gather(self, event: StandardEvent, token_budget: int) -> ContextBundle:
         """The most relevant threads, summaries and the project README for an event (read by
-        the plan_dispatch activity)."""
+        the prepare_event activity)."""
         text = "\n".join(t for t in (event.title, event.text) if t)
         if not text or token_budget <= 0:
             return ContextBundle()

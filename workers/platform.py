@@ -11,7 +11,6 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.context import ContextActivities
 from activities.control import ControlActivities
-from activities.dispatch import DispatchActivities
 from activities.events import EventActivities
 from activities.gateway.activity import GatewayActivities
 from activities.gateway.base import Intent
@@ -45,19 +44,18 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
                     gateway: Gateway | None = None,
                     context: ContextActivities | None = None) -> Worker:
     """A worker for EventWorkflow, AgentRunWorkflow and the pipeline activities."""
-    events = EventActivities(pool)
     resolver = Resolver(pool, intents if intents is not None else builtin_intents(), gateway_queue)
     governance = GovernanceActivities(pool, gateway)
     control = ControlActivities(pool)
     context = context or context_activities(pool, ContextSettings())
-    dispatch = DispatchActivities(pool, resolver, context)
+    events = EventActivities(pool, resolver, context)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=UnsandboxedWorkflowRunner(),
         activities=[
-            events.normalize_event, events.record_outcome, dispatch.plan_dispatch,
+            events.prepare_event, events.record_outcome,
             governance.record_usage, governance.raise_alert,
             control.apply_control, control.control_gate, control.set_presence,
             context.remember_event, context.threads_to_summarize,

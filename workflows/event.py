@@ -9,7 +9,6 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.dispatch import DispatchActivities
     from activities.events import EventActivities
     from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
@@ -17,12 +16,11 @@ with workflow.unsafe.imports_passed_through():
         AgentOutcome,
         AgentRunInput,
         ContextItem,
-        DispatchInput,
+        DispatchPlan,
         EventInput,
-        EventKind,
         EventResult,
         EventStatus,
-        NormalizeInput,
+        PrepareInput,
         Provider,
         RecordOutcomeInput,
         StandardEvent,
@@ -41,18 +39,19 @@ class EventWorkflow:
         """Process one inbox row."""
         # Every step here is a quick database read or write: local activities run them inside
         # the workflow task (recorded as markers, retried by the worker) instead of a round trip
-        # through the server each; the reads sit on the path to the agents' first think.
+        # through the server each. Normalizing and planning the dispatch (agents, kill switch,
+        # context) is one of them, as it sits on the path to the agents' first think.
         try:
-            normalized = await workflow.execute_local_activity_method(
-                EventActivities.normalize_event,
-                NormalizeInput(inbox_id=inp.inbox_id),
+            prepared = await workflow.execute_local_activity_method(
+                EventActivities.prepare_event,
+                PrepareInput(inbox_id=inp.inbox_id, context_tokens=policies.CONTEXT_TOKENS),
                 start_to_close_timeout=policies.DB_STEP_TIMEOUT,
                 retry_policy=policies.DB_STEP,
             )
         except ActivityError as err:
             return await self._record(inp, EventStatus.FAILED, reason=f"{err.cause or err}")
-        event = normalized.event
-        if event.kind is EventKind.IGNORE:
+        event, plan = prepared.event, prepared.plan
+        if plan is None:
             return await self._record(
                 inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
             )
@@ -62,22 +61,13 @@ class EventWorkflow:
             retry_policy=policies.DB_STEP,
         ) if event.provider is Provider.SLACK else None
         try:
-            return await self._route(inp, event)
+            return await self._dispatch(inp, event, plan)
         finally:
             if remembered is not None:
                 await remembered
 
-    async def _route(self, inp: EventInput, event: StandardEvent) -> EventResult:
-        try:
-            # The agents, the kill switch and the context, read side by side in one step.
-            plan = await workflow.execute_local_activity_method(
-                DispatchActivities.plan_dispatch,
-                DispatchInput(event=event, context_tokens=policies.CONTEXT_TOKENS),
-                start_to_close_timeout=policies.DB_STEP_TIMEOUT,
-                retry_policy=policies.DB_STEP,
-            )
-        except ActivityError as err:
-            return await self._record(inp, EventStatus.FAILED, reason=f"{err.cause or err}")
+    async def _dispatch(self, inp: EventInput, event: StandardEvent, plan: DispatchPlan
+                        ) -> EventResult:
         resolved = plan.resolved
         if not resolved.agents:
             return await self._record(inp, EventStatus.IGNORED, event=event,

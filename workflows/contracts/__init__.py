@@ -46,12 +46,11 @@ from workflows.contracts.events import (
     StandardEvent,
 )
 from workflows.contracts.pipeline import (
-    DispatchInput,
     DispatchPlan,
     EventInput,
     EventResult,
-    NormalizeInput,
-    NormalizeOutput,
+    PreparedEvent,
+    PrepareInput,
     RecordOutcomeInput,
     ResolveOutput,
 )
@@ -67,7 +66,6 @@ __all__ = [
     "ContextItem",
     "ControlGate",
     "ControlState",
-    "DispatchInput",
     "DispatchPlan",
     "EventInput",
     "EventKind",
@@ -76,8 +74,8 @@ __all__ = [
     "GatewayCall",
     "GatewayTool",
     "ItemRef",
-    "NormalizeInput",
-    "NormalizeOutput",
+    "PrepareInput",
+    "PreparedEvent",
     "PresenceChange",
     "PresenceInput",
     "ProjectHint",

@@ -19,22 +19,10 @@ class EventInput(BaseModel):
     dedup_key: str
 
 
-class NormalizeInput(BaseModel):
-    """Input of the normalize activity."""
+class PrepareInput(BaseModel):
+    """Input of the prepare_event activity."""
 
     inbox_id: int
-
-
-class NormalizeOutput(BaseModel):
-    """Output of the normalize activity."""
-
-    event: StandardEvent
-
-
-class DispatchInput(BaseModel):
-    """Input of the plan_dispatch activity."""
-
-    event: StandardEvent
     context_tokens: int = Field(description="Context to retrieve: the largest agent budget")
 
 
@@ -53,6 +41,14 @@ class DispatchPlan(BaseModel):
     resolved: ResolveOutput
     gate: ControlGate
     context: ContextBundle
+
+
+class PreparedEvent(BaseModel):
+    """Output of the prepare_event activity: the normalized event and, unless it is ignored,
+    its dispatch plan."""
+
+    event: StandardEvent
+    plan: DispatchPlan | None = None
 
 
 class RecordOutcomeInput(BaseModel):
