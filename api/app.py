@@ -39,6 +39,7 @@ from infra.context import KnowledgeStore, build_embedder
 from infra.crypto import Sealer
 from infra.governance import StuckAgents
 from infra.settings import Settings
+from infra.store.inbox import InboxWriter
 from infra.vault import build_secret_store
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
         app.state.switchboard = AppState(
             settings=settings,
             pool=pool,
+            inbox=InboxWriter(pool),
             sealer=sealer,
             signing_secrets=SigningSecrets(pool, sealer, settings.api.secret_cache_seconds),
             providers=rules_by_provider(settings.api.slack_max_skew_seconds),

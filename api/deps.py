@@ -19,6 +19,7 @@ from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
 from infra.context import KnowledgeStore
 from infra.crypto import Sealer
 from infra.settings import Settings
+from infra.store.inbox import InboxWriter
 from infra.temporal import LazyClient
 from infra.vault import SecretStore
 
@@ -29,6 +30,7 @@ class AppState:
 
     settings: Settings
     pool: asyncpg.Pool
+    inbox: InboxWriter
     sealer: Sealer
     signing_secrets: SigningSecrets
     providers: dict[str, ProviderRules]

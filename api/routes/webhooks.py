@@ -12,13 +12,12 @@ import time
 from typing import Any
 
 import asyncpg
-import orjson
+import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.deps import get_state
 from api.errors import ApiError
-from infra.store.inbox import insert_delivery
 from workflows.ids import event_workflow_id
 
 log = logging.getLogger(__name__)
@@ -41,14 +40,17 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _parse_json(body: bytes) -> dict[str, Any]:
+def _parse_json(body: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
+    """Check that the body is one valid JSON object; build only the fields the door reads."""
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        body.decode()  # msgspec does not check the UTF-8 of strings it only skips over
+        return decoder.decode(body)
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"body is not valid UTF-8: {exc}") from None
+    except msgspec.ValidationError:
+        raise ApiError(400, "malformed_json", "body must be a JSON object") from None
+    except msgspec.DecodeError as exc:
         raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise ApiError(400, "malformed_json", "body must be a JSON object")
-    return payload
 
 
 @router.post(
@@ -82,14 +84,14 @@ async def receive_webhook(provider: str, tenant: str, request: Request) -> Respo
         )
     secret = await state.signing_secrets.get(tenant, provider)
     rules.verify(request.headers, body, secret, time.time())
-    payload = _parse_json(body)
+    payload = _parse_json(body, rules.decoder)
     handshake = rules.handshake(request.headers, payload)
     if handshake is not None:
         return _json(handshake.body, handshake.status)
     dedup_key = rules.dedup_key(request.headers, payload, body)
     event_name = rules.event_name(request.headers, payload)
     try:
-        inbox_id = await insert_delivery(state.pool, tenant, provider, dedup_key, event_name, body)
+        inbox_id = await state.inbox.insert(tenant, provider, dedup_key, event_name, body)
     except asyncpg.ForeignKeyViolationError:  # the tenant was deleted a moment ago
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant!r}") from None
     except asyncpg.PostgresError as exc:
@@ -108,4 +110,4 @@ async def receive_webhook(provider: str, tenant: str, request: Request) -> Respo
 
 
 def _json(body: dict[str, Any], status: int) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")

@@ -113,8 +113,10 @@ async def test_bad_signatures_are_401_and_store_nothing(
     assert await inbox_rows(pool, tenant) == 0
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe"], ids=["syntax", "array",
-                                                                             "not-utf8"])
+@pytest.mark.parametrize("raw", [
+    b"{not json", b"[1, 2]", b"\xff\xfe",
+    b'{"issue": {"labels": [1, 2,, 3]}}', b'{"issue": {"title": "caf\xe9"}}', b'{"zen": "x"} {}',
+], ids=["syntax", "array", "not-utf8", "syntax-deep-inside", "not-utf8-deep-inside", "trailing"])
 async def test_malformed_json_signed_correctly_is_400(
     http: httpx.AsyncClient, pool: asyncpg.Pool, make_tenant: TenantFactory, raw: bytes
 ) -> None:

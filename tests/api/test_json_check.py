@@ -1,0 +1,73 @@
+"""The webhook door's JSON check accepts exactly what a strict parser accepts.
+
+The door builds only the few fields it reads (api/providers.py) and skips over the rest; these
+tests make sure that skipping still rejects every malformed body. Thousands of corrupted corpus
+bodies (characters deleted, inserted, replaced) go through the door's check and through orjson,
+a strict RFC 8259 parser; both must agree on each one.
+"""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import pytest
+
+from api.errors import ApiError
+from api.providers import rules_by_provider
+from api.routes.webhooks import _parse_json
+from tests import corpus
+
+JUNK = [b"", b",", b"]", b"}", b"{", b"[", b'"', b"\\", b":", b"\xff", b"\xed\xa0\x80", b"\xc3",
+        b"tru", b"nul", b"01", b"-", b"1e", b".5", b"\x00", b"\n", b"\\u12", b"\\ud800", b"NaN"]
+
+
+def _corrupted(seed: int, count: int) -> list[tuple[str, bytes]]:
+    rnd = random.Random(seed)
+    bodies = [(e["provider"], corpus.body(e)) for e in corpus.entries()]
+    out = []
+    for _ in range(count):
+        provider, body = rnd.choice(bodies)
+        raw = bytearray(body)
+        for _ in range(rnd.randint(1, 2)):
+            at, op = rnd.randrange(len(raw)), rnd.random()
+            if op < 0.33:
+                del raw[at]
+            elif op < 0.66:
+                raw[at:at] = rnd.choice(JUNK)
+            else:
+                raw[at:at + 1] = rnd.choice(JUNK)
+        out.append((provider, bytes(raw)))
+    return out
+
+
+def _door_accepts(provider: str, raw: bytes) -> bool:
+    try:
+        _parse_json(raw, rules_by_provider(300)[provider].decoder)
+    except ApiError as err:
+        assert err.status == 400
+        return False
+    return True
+
+
+def _strict_accepts(raw: bytes) -> bool | None:
+    """orjson's verdict; None where it is stricter than the JSON grammar (huge numbers)."""
+    try:
+        return isinstance(orjson.loads(raw), dict)
+    except orjson.JSONDecodeError as err:
+        return None if "infinity" in str(err) else False
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_corrupted_bodies_are_judged_as_a_strict_parser_judges_them(seed: int) -> None:
+    cases = _corrupted(seed, 1500)
+    disagree = [(p, raw[:80]) for p, raw in cases
+                if (strict := _strict_accepts(raw)) is not None
+                and _door_accepts(p, raw) != strict]
+    assert not disagree, f"{len(disagree)} disagreements, e.g. {disagree[:3]}"
+    rejected = sum(not _door_accepts(p, raw) for p, raw in cases)
+    assert rejected > len(cases) // 2  # the corruptions do break most bodies
+
+
+def test_every_corpus_body_passes() -> None:
+    assert all(_door_accepts(e["provider"], corpus.body(e)) for e in corpus.entries())
