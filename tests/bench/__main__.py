@@ -28,8 +28,8 @@ def parser() -> argparse.ArgumentParser:
                                           "gateway", "pipeline"),
                      help="run one benchmark")
     cli.add_argument("--events", type=int, default=200, help="latency: events measured")
-    cli.add_argument("--seconds", type=float, default=6.0,
-                     help="ingest: seconds per timed run (3 rounds x 2 servers)")
+    cli.add_argument("--seconds", type=float, default=4.0,
+                     help="ingest: seconds per timed run (9 rounds x 2 servers)")
     return cli
 
 

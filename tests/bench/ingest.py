@@ -16,7 +16,7 @@ from tests.harness import free_port
 TARGET_RATIO = 0.80
 CONCURRENCY = 16
 WARMUP_SECONDS = 2.0
-ROUNDS = 3
+ROUNDS = 9
 
 
 @dataclass
@@ -55,14 +55,16 @@ async def bench_ingest(db_url: str, seconds: float) -> bool:
         print(f"  github/issues.opened.json ({len(signed_issue_opened()[1])} B), fresh"
               f" X-GitHub-Delivery per request, signature precomputed; each server in its own"
               f" process; {CONCURRENCY} in flight; {ROUNDS} rounds x {seconds:g} s after"
-              f" {WARMUP_SECONDS:g} s warm-up;"
+              f" {WARMUP_SECONDS:g} s warm-up, the order alternating each round;"
               f" app relay OFF (acknowledgement only)")
         print("  warm-up:")
         for side in (base, ours):
             await side.drive(WARMUP_SECONDS)
         print("  timed runs:")
-        for _ in range(ROUNDS):
-            for side in (base, ours):
+        for round_ in range(ROUNDS):
+            # Each round pairs the two servers back to back, so that this VM's CPU speed
+            # (which drifts by up to 2x from minute to minute) is about the same for both.
+            for side in (base, ours) if round_ % 2 == 0 else (ours, base):
                 side.runs.append(await side.drive(seconds))
         stored = await _stored(db_url, tenant)
     return _report(base, ours, stored)
@@ -95,8 +97,10 @@ def _report(base: Side, ours: Side, stored: tuple[int, int]) -> bool:
     print(verdict("every app response 202, each one an inbox row", durable,
                   f"responses {dict(ours.statuses)}, {inbox} inbox rows"
                   f" (baseline: {base.statuses[202]} x 202, {bare} rows)"))
-    ratio = median([r.rate for r in ours.runs]) / median([r.rate for r in base.runs])
+    ratios = [o.rate / b.rate for o, b in zip(ours.runs, base.runs, strict=True)]
+    ratio = median(ratios)
     fast = ratio >= TARGET_RATIO
-    print(verdict(f"app/baseline throughput >= {TARGET_RATIO:.2f}", fast,
+    print(f"  app/baseline per round: {', '.join(f'{r:.2f}' for r in ratios)}")
+    print(verdict(f"app/baseline throughput >= {TARGET_RATIO:.2f} (median of the rounds)", fast,
                   f"{ratio:.2f}" + ("" if fast else f" ({TARGET_RATIO - ratio:.2f} short)")))
     return durable and fast
