@@ -11,8 +11,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
 QUEUE_WAIT = "task queue wait (matching -> poller)"
-WORKER = "workflow tasks in our worker"
-ACTIVITY = "normalize + resolve activities"
+WORKER = "workflow tasks + local activities"
+ACTIVITY = "activities through the server"
 SERVER = "server steps (start, child start, scheduling)"
 CATEGORIES = (QUEUE_WAIT, WORKER, ACTIVITY, SERVER)
 

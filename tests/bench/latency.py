@@ -158,7 +158,8 @@ def _report(samples: list[Sample], paths: list[tuple[float, float, dict[str, flo
     print(_line("  202 -> EventWorkflow started (relay)", [p[0] - s.acked_wall for s, p in pairs]))
     print(_line("  EventWorkflow started -> think scheduled", [p[1] - p[0] for p in paths]))
     for category in history.CATEGORIES:
-        print(_line(f"    {category}", [p[2].get(category, 0.0) for p in paths]))
+        if any(category in p[2] for p in paths):  # e.g. no activity goes through the server
+            print(_line(f"    {category}", [p[2].get(category, 0.0) for p in paths]))
     print(_line("  think scheduled -> think started", [s.think_wall - p[1] for s, p in pairs]))
     p99 = percentile(total, 99)
     ok = p99 < TARGET_P99
