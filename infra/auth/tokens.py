@@ -104,9 +104,11 @@ class TokenService:
     async def issue(self, tenant_id: str, agent_id: str, scopes: list[str]) -> tuple[str, int]:
         """A signed access token and its lifetime in seconds."""
         kid, key = await self._signing_key()
-        now = int(time.time())
+        # iat keeps its fraction of a second (RFC 7519 allows it): revoke-all cuts at the
+        # database's now(), and a token issued a moment after it, in the same second, is valid.
+        now = time.time()
         claims = {"iss": ISSUER, "sub": agent_id, "tenant": tenant_id, "scope": " ".join(scopes),
-                  "iat": now, "exp": now + self.ttl, "jti": uuid.uuid4().hex}
+                  "iat": round(now, 6), "exp": int(now) + self.ttl, "jti": uuid.uuid4().hex}
         return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid}), self.ttl
 
     async def _public_key(self, kid: str) -> Ed25519PublicKey:
