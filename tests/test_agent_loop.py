@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 from temporalio.api.enums.v1 import EventType, PendingActivityState
@@ -30,12 +31,12 @@ from workflows.agent_run import AgentRunWorkflow
 SWITCHBOARD = Path(sys.executable).parent / "switchboard"
 
 
-async def post_issue(http: httpx.AsyncClient, tenant: str) -> dict[str, object]:
+async def post_issue(http: httpx.AsyncClient, tenant: str) -> dict[str, Any]:
     """Send the corpus GitHub issue; return the 202 body."""
     raw, headers = corpus.live_request(corpus.entry("github.issues.opened"))
     r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
     assert r.status_code == 202, r.text
-    body: dict[str, object] = r.json()
+    body: dict[str, Any] = r.json()
     return body
 
 
@@ -72,9 +73,9 @@ async def test_scripted_agent_calls_a_real_mcp_tool_then_answers_in_two_turns(
     async with build_runtime(settings, agent) as runtime, \
             running(runtime_worker(temporal_client, runtime)):
         accepted = await post_issue(http, tenant)
-        event = await wait_status(http, admin, tenant, accepted["inbox_id"],  # type: ignore[arg-type]
+        event = await wait_status(http, admin, tenant, accepted["inbox_id"],
                                   {"dispatched"}, 1)
-    [outcome] = event["outcomes"]  # type: ignore[misc]
+    [outcome] = event["outcomes"]
     assert (outcome["status"], outcome["turns"], outcome["tool_calls"]) == ("answered", 2, 1)
     assert "21:00" in outcome["final"]
     steps = await step_attempts(temporal_client, outcome["run_id"])
@@ -140,12 +141,12 @@ async def test_agent_worker_killed_mid_run_resumes_without_repeating_a_finished_
         worker.wait()
         assert "feat/login" in git(repo, "branch", "--list")
         worker = start()
-        event = await wait_status(http, admin, tenant, accepted["inbox_id"],  # type: ignore[arg-type]
+        event = await wait_status(http, admin, tenant, accepted["inbox_id"],
                                   {"dispatched"}, 1, within=90)
     finally:
         worker.kill()
         worker.wait()
-    [outcome] = event["outcomes"]  # type: ignore[misc]
+    [outcome] = event["outcomes"]
     assert outcome["status"] == "answered", outcome
     assert "feat/login" in outcome["final"] and "error" not in outcome["final"].lower()
     steps = await step_attempts(temporal_client, run_id)

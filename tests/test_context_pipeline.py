@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -28,7 +29,7 @@ OTHER_TOPIC = ["Lunch on Friday is at the Thai place", "Great, I will book a tab
 
 
 async def slack_message(http: httpx.AsyncClient, tenant: str, channel: str, text: str,
-                        ts: str, thread_ts: str | None = None) -> dict[str, object]:
+                        ts: str, thread_ts: str | None = None) -> dict[str, Any]:
     """Send a signed Slack message; return the 202 body."""
     event = {"type": "message", "user": "U1", "text": text, "ts": ts, "channel": channel,
              "channel_type": "channel", **({"thread_ts": thread_ts} if thread_ts else {})}
@@ -37,7 +38,7 @@ async def slack_message(http: httpx.AsyncClient, tenant: str, channel: str, text
     r = await http.post(f"/webhooks/slack/{tenant}", content=raw, headers={
         "Content-Type": "application/json", **corpus.slack_sign(raw, corpus.secret("slack"))})
     assert r.status_code == 202, r.text
-    body: dict[str, object] = r.json()
+    body: dict[str, Any] = r.json()
     return body
 
 
@@ -50,7 +51,7 @@ async def thread(http: httpx.AsyncClient, admin: dict[str, str], client: Client,
         accepted.append(await slack_message(http, tenant, channel, text, ts,
                                             None if i == 0 else root))
     for body in accepted:  # an EventWorkflow completes only once its message is remembered
-        await wait_status(http, admin, tenant, body["inbox_id"],  # type: ignore[arg-type]
+        await wait_status(http, admin, tenant, body["inbox_id"],
                           {"ignored"}, within=120)
         async with asyncio.timeout(120):
             await client.get_workflow_handle(str(body["workflow_id"])).result()

@@ -18,6 +18,7 @@ import pytest
 import websockets
 from temporalio.client import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from infra import presence
 from infra.auth.tokens import TokenService
@@ -144,7 +145,8 @@ async def test_breaker_refuses_the_11th_message_and_pauses_a_stuck_agent(
                     json={"id": looper, "name": looper})
     await grant(http, admin, tenant, looper, "slack_post_message")
     token = await agent_token(http, admin, tenant, looper)
-    async with websockets.connect(ws_url(api_url), subprotocols=["bearer", token]) as ws:
+    protocols = [Subprotocol("bearer"), Subprotocol(token)]
+    async with websockets.connect(ws_url(api_url), subprotocols=protocols) as ws:
         await ws.recv()  # welcome
         replies: list[dict[str, object]] = []
         with pytest.raises(ConnectionClosed) as closed:  # the stuck agent's socket is closed
@@ -217,7 +219,7 @@ async def test_kill_switch_severs_50_sockets_on_2_api_processes_and_holds_slack_
     channel = await slack_channel(http, admin, remotes, tenant, poster)
     tokens = await asyncio.gather(*(agent_token(http, admin, tenant, a) for a in agents))
     sockets = [await websockets.connect(ws_url(api_url if i % 2 else second_api),
-                                        subprotocols=["bearer", t])
+                                        subprotocols=[Subprotocol("bearer"), Subprotocol(t)])
                for i, t in enumerate(tokens)]
     for ws in sockets:
         assert json.loads(await ws.recv())["type"] == "welcome"
@@ -258,7 +260,7 @@ async def test_kill_switch_severs_50_sockets_on_2_api_processes_and_holds_slack_
         await http.post("/admin/kill-switch", headers=admin, json={"action": "resume"})
         event = await wait_status(http, admin, tenant, await _event_id(http, admin, tenant),
                                   {"dispatched"}, 1, within=30)
-    assert event["outcomes"][0]["final"] == "announced"  # type: ignore[index]
+    assert event["outcomes"][0]["final"] == "announced"
     delivered = [m["text"] for m in remotes.slack.messages if m["channel"] == channel]
     assert delivered == ["deploy finished"]
 

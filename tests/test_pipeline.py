@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -22,13 +23,13 @@ from workflows.event import EventWorkflow
 
 async def wait_status(http: httpx.AsyncClient, admin: dict[str, str], tenant: str,
                       inbox_id: int, statuses: set[str], outcomes: int = 0,
-                      within: float = 20) -> dict[str, object]:
+                      within: float = 20) -> dict[str, Any]:
     """Poll the admin API until the event reaches one of ``statuses`` (and has its outcomes)."""
     async with asyncio.timeout(within):
         while True:
             r = await http.get(f"/admin/tenants/{tenant}/events/{inbox_id}", headers=admin)
-            event: dict[str, object] = r.json()
-            if event["status"] in statuses and len(event["outcomes"]) >= outcomes:  # type: ignore[arg-type]
+            event: dict[str, Any] = r.json()
+            if event["status"] in statuses and len(event["outcomes"]) >= outcomes:
                 return event
             await asyncio.sleep(0.05)
 
@@ -41,7 +42,7 @@ IGNORED = [e for e in corpus.entries()
 @pytest.mark.parametrize("e", ROUTABLE, ids=lambda e: e["id"])
 async def test_corpus_webhook_reaches_the_agent_normalized(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
-    temporal_client: Client, e: dict[str, object],
+    temporal_client: Client, e: dict[str, Any],
 ) -> None:
     agent_id = f"agent-{uuid.uuid4().hex[:8]}"
     tenant = await make_tenant(agents=(agent_id,), default_agents=(agent_id,))
@@ -53,10 +54,10 @@ async def test_corpus_webhook_reaches_the_agent_normalized(
         [think] = await agent.wait_for(1)
         event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)
     assert think.event.tenant_id == tenant
-    assert think.event.kind.value in e["expect"]["acceptable_kinds"]  # type: ignore[index]
+    assert think.event.kind.value in e["expect"]["acceptable_kinds"]
     assert think.run_id == f"run/{r.json()['workflow_id'].removeprefix('event/')}/{agent_id}"
     assert event["agent_ids"] == [agent_id]
-    assert "demo agent" in event["outcomes"][0]["final"]  # type: ignore[index]
+    assert "demo agent" in event["outcomes"][0]["final"]
     result = await temporal_client.get_workflow_handle(
         r.json()["workflow_id"], result_type=EventResult).result()
     assert result.status is EventStatus.DISPATCHED
@@ -65,7 +66,7 @@ async def test_corpus_webhook_reaches_the_agent_normalized(
 @pytest.mark.parametrize("e", IGNORED, ids=lambda e: e["id"])
 async def test_events_nobody_should_act_on_are_recorded_as_ignored(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
-    e: dict[str, object],
+    e: dict[str, Any],
 ) -> None:
     tenant = await make_tenant(agents=("x-" + uuid.uuid4().hex[:8],))
     raw, headers = corpus.live_request(e)
@@ -99,7 +100,7 @@ async def test_alias_mention_reaches_its_members_only_and_skips_paused_agents(
     async with workers[0], workers[1], workers[2], workers[3]:
         r = await http.post(f"/webhooks/slack/{tenant}", content=raw, headers=headers)
         event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 2)
-    assert sorted(event["agent_ids"]) == sorted([member, nested])  # type: ignore[arg-type]
+    assert sorted(event["agent_ids"]) == sorted([member, nested])
     assert len(agents[member].seen) == len(agents[nested].seen) == 1
     assert agents[paused].seen == agents[outsider].seen == []
     assert paused in str(event["reason"])

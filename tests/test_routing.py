@@ -65,7 +65,7 @@ async def test_ai_squad_in_a_mapped_channel_reaches_its_members_only(
         raw, headers = slack_message("anyone around?", "C_WEB")
         r = await http.post(f"/webhooks/slack/{tenant}", content=raw, headers=headers)
         plain = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)
-    assert sorted(squad["agent_ids"]) == sorted([member, nested])  # type: ignore[arg-type]
+    assert sorted(squad["agent_ids"]) == sorted([member, nested])
     assert plain["agent_ids"] == [project_default]
     assert [len(recorders[a].seen) for a in agents] == [1, 1, 1, 0]
     assert recorders[member].seen[0].profile.name == member
@@ -100,7 +100,7 @@ async def test_work_for_an_agent_whose_worker_never_comes_expires_and_is_alerted
     raw, headers = corpus.live_request(corpus.entry("github.issues.opened"))
     r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
     event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)
-    [outcome] = event["outcomes"]  # type: ignore[misc]
+    [outcome] = event["outcomes"]
     assert outcome["status"] == "expired" and "within 1 s" in outcome["error"]
     alerts = (await http.get(f"/admin/tenants/{tenant}/alerts", headers=admin)).json()
     assert [(a["kind"], a["subject"]) for a in alerts] == [("run_expired", outcome["run_id"])]

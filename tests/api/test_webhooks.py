@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -168,7 +169,7 @@ async def test_oversized_body_is_413(
     r = await post(http, "github", tenant, raw, headers)
     assert (r.status_code, r.json()["error"]) == (413, "body_too_large")
 
-    async def chunks():  # no Content-Length: the limit holds while streaming too
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit holds too
         for _ in range(20):
             yield b"x" * 65536
 

@@ -248,8 +248,7 @@ async def _heartbeats(client: Client, queue: str, agents: int, beats: int) -> No
                 for i, n in enumerate(names)}
     async with asyncio.timeout(15):  # every signal handled before reading the histories
         for name in names:
-            handle = client.get_workflow_handle_for(PresenceWorkflow.run,
-                                                    presence_workflow_id(name))
+            handle = client.get_workflow_handle(presence_workflow_id(name))
             while await handle.query(PresenceWorkflow.beats) < expected[name]:
                 await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)

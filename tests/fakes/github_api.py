@@ -102,9 +102,10 @@ class FakeGitHub(LocalServer):
                                     body.get("labels", []))
                 self.issues[(repo, n)] = issue
                 return 201, issue
-            issue = self.issues.get((repo, int(number))) if number else None
-            if issue is None:
+            found = self.issues.get((repo, int(number))) if number else None
+            if found is None:
                 return 404, {"message": "Not Found", "documentation_url": DOCS}
+            issue = found
             if method == "GET" and not comments:
                 return 200, issue
             if method == "POST" and comments:

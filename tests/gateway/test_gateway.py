@@ -95,7 +95,7 @@ async def test_agent_replies_through_the_gateway_and_the_secret_leaks_nowhere(
         r = await http.post(f"/webhooks/slack/{tenant}", content=raw, headers={
             "Content-Type": "application/json", **corpus.slack_sign(raw, corpus.secret("slack"))})
         event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)
-    [outcome] = event["outcomes"]  # type: ignore[misc]
+    [outcome] = event["outcomes"]
     assert outcome["status"] == "answered" and outcome["tool_calls"] == 1
     [posted] = [m for m in remotes.slack.messages if m["channel"] == channel]
     assert posted["thread_ts"] == "1700000000.000200"
@@ -131,7 +131,7 @@ async def test_denied_intent_is_an_observation_the_agent_sees(
         raw, headers = corpus.live_request(corpus.entry("github.issues.opened"))
         r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
         event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)
-    [outcome] = event["outcomes"]  # type: ignore[misc]
+    [outcome] = event["outcomes"]
     assert "denied: agent" in outcome["final"] and "Codertocat/Hello-World" in outcome["final"]
     [row] = (await http.get(f"/admin/tenants/{tenant}/audit", headers=admin)).json()
     assert (row["decision"], row["source"]) == ("denied", "workflow")
@@ -179,7 +179,7 @@ async def test_rate_limited_call_is_retried_by_temporal_and_acts_once(
         raw, headers = corpus.live_request(corpus.entry("github.issues.opened"))
         r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
         event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)
-    assert event["outcomes"][0]["final"] == "posted"  # type: ignore[index]
+    assert event["outcomes"][0]["final"] == "posted"
     assert [m["text"] for m in remotes.slack.messages if m["channel"] == channel] == [
         "release notes"]
     audit = (await http.get(f"/admin/tenants/{tenant}/audit", headers=admin)).json()
