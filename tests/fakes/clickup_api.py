@@ -15,7 +15,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes._http import Failure, LocalServer, Recorded
+from tests.fakes._http import Failure, FakeHandler, LocalServer, Recorded
 
 
 class FakeClickUp(LocalServer):
@@ -62,34 +62,19 @@ class FakeClickUp(LocalServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(FakeHandler):
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                body = json.loads(raw or b"{}")
+                headers = self.lower_headers()
+                body = json.loads(self.read_body() or b"{}")
                 fake.requests.append(Recorded(self.path, headers, body))
                 if headers.get("authorization") != fake.token:
-                    self._send(401, {"err": "Token invalid", "ECODE": "OAUTH_025"})
+                    self.answer_json(401, {"err": "Token invalid", "ECODE": "OAUTH_025"})
                     return
                 with fake._lock:
                     failure = fake.failures.popleft() if fake.failures else None
                 if failure is not None:
-                    self._send(failure.status, failure.body, failure.headers)
+                    self.answer_json(failure.status, failure.body, failure.headers)
                     return
-                self._send(*fake._route(self.path.split("?")[0], body))
-
-            def _send(self, status: int, body: dict[str, Any],
-                      headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+                self.answer_json(*fake._route(self.path.split("?")[0], body))
 
         return Handler

@@ -15,9 +15,8 @@ from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
-from tests.fakes._http import LocalServer
+from tests.fakes._http import FakeHandler, LocalServer
 
 # Tests must not depend on the machine's git identity or config.
 GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
@@ -115,7 +114,7 @@ class FakeGitRemote(LocalServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(FakeHandler):
             def do_GET(self) -> None:
                 self._serve()
 
@@ -124,7 +123,7 @@ class FakeGitRemote(LocalServer):
 
             def _body(self) -> bytes:
                 if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
-                    return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                    return self.read_body()
                 chunks = []
                 while size := int(self.rfile.readline().split(b";")[0], 16):
                     chunks.append(self.rfile.read(size))
@@ -134,28 +133,18 @@ class FakeGitRemote(LocalServer):
 
             def _serve(self) -> None:
                 path, _, query = self.path.partition("?")
-                headers = {k.lower(): v for k, v in self.headers.items()}
+                headers = self.lower_headers()
                 authorized = headers.get("authorization") == fake._expected
                 fake.requests.append(GitRequest(self.command, path, query, authorized))
                 fake.token_in_url |= fake.token in self.path
                 body = self._body()
                 if not authorized:
-                    self._send(401, [("WWW-Authenticate", 'Basic realm="fake-git"')], b"")
+                    self.answer(401, b"", [("WWW-Authenticate", 'Basic realm="fake-git"')])
                     return
                 if fake.failures:
-                    self._send(fake.failures.popleft(), [], b"injected failure\n")
+                    self.answer(fake.failures.popleft(), b"injected failure\n")
                     return
-                self._send(*fake._cgi(self.command, path, query, headers, body))
-
-            def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+                status, extra, payload = fake._cgi(self.command, path, query, headers, body)
+                self.answer(status, payload, extra)
 
         return Handler

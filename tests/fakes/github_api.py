@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes._http import Failure, LocalServer
+from tests.fakes._http import Failure, FakeHandler, LocalServer
 
 DOCS = "https://docs.github.com/rest"
 SECONDARY_LIMIT = ("You have exceeded a secondary rate limit. "
@@ -122,7 +122,7 @@ class FakeGitHub(LocalServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(FakeHandler):
             def do_GET(self) -> None:
                 self._serve()
 
@@ -130,9 +130,8 @@ class FakeGitHub(LocalServer):
                 self._serve()
 
             def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                body = json.loads(raw or b"{}")
+                headers = self.lower_headers()
+                body = json.loads(self.read_body() or b"{}")
                 path = self.path.split("?")[0]
                 fake.requests.append(Recorded(self.command, path, headers, body))
                 if headers.get("authorization") not in (f"token {fake.token}",
@@ -148,16 +147,6 @@ class FakeGitHub(LocalServer):
 
             def _send(self, status: int, body: dict[str, Any],
                       headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+                self.answer_json(status, body, headers, "application/json; charset=utf-8")
 
         return Handler

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes._http import LocalServer, Recorded
+from tests.fakes._http import FakeHandler, LocalServer, Recorded
 
 VectorFor = Callable[[str, int], list[float]]
 
@@ -59,26 +59,13 @@ class FakeEmbeddings(LocalServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(FakeHandler):
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                extra: dict[str, str] = {}
+                raw = self.read_body()
                 if self.path.rstrip("/") != "/v1/embeddings":
-                    status, body = 404, {"error": {"message": "no route"}}
-                else:
-                    status, body, extra = fake._answer(
-                        Recorded(self.path, headers, json.loads(raw or b"{}")))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in extra.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+                    self.answer_json(404, {"error": {"message": "no route"}})
+                    return
+                self.answer_json(*fake._answer(
+                    Recorded(self.path, self.lower_headers(), json.loads(raw or b"{}"))))
 
         return Handler

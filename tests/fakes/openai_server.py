@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes._http import LocalServer, Recorded
+from tests.fakes._http import FakeHandler, LocalServer, Recorded
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,10 @@ class FakeOpenAI(LocalServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(FakeHandler):
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                headers = {k.lower(): v for k, v in self.headers.items()}
+                raw = self.read_body()
+                headers = self.lower_headers()
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._send(FakeReply(404, error_body(f"no route {self.path}")))
                     return
@@ -102,16 +102,6 @@ class FakeOpenAI(LocalServer):
                 self._send(reply)
 
             def _send(self, reply: FakeReply) -> None:
-                data = json.dumps(reply.body).encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in reply.headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+                self.answer_json(reply.status, reply.body, reply.headers)
 
         return Handler

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.fakes._http import LocalServer, Recorded
+from tests.fakes._http import FakeHandler, LocalServer, Recorded
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,10 @@ class FakeSlack(LocalServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(FakeHandler):
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
-                headers = {k.lower(): v for k, v in self.headers.items()}
+                raw = self.read_body().decode()
+                headers = self.lower_headers()
                 is_json = headers.get("content-type", "").startswith("application/json")
                 body = json.loads(raw or "{}") if is_json else dict(parse_qsl(raw))
                 fake.requests.append(Recorded(self.path, headers, body))
@@ -99,17 +99,10 @@ class FakeSlack(LocalServer):
 
             def _send(self, status: int, body: dict[str, Any] | str,
                       headers: dict[str, str] | None = None) -> None:
-                html = isinstance(body, str)
-                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html" if html else "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+                if isinstance(body, str):  # an HTML error page, as Slack's edge sends
+                    self.answer(status, body.encode(),
+                                [("Content-Type", "text/html"), *(headers or {}).items()])
+                else:
+                    self.answer_json(status, body, headers)
 
         return Handler

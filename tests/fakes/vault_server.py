@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.fakes._http import LocalServer
+from tests.fakes._http import FakeHandler, LocalServer
 
 
 @dataclass(frozen=True)
@@ -183,23 +183,17 @@ class FakeVault(LocalServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(FakeHandler):
             def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                raw = self.read_body()
                 body = json.loads(raw) if raw else {}
                 status, answer = fake._route(self.command, self.path,
                                              self.headers.get("X-Vault-Token"), body)
-                data = json.dumps(answer).encode() if answer is not None else b""
-                self.send_response(status)
-                if answer is not None:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                if answer is None:
+                    self.answer(status, b"")
+                else:
+                    self.answer_json(status, answer)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_LIST = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
 
         return Handler
