@@ -30,8 +30,8 @@ from websockets.exceptions import ConnectionClosed
 from infra import database, presence
 from infra.control import ensure_control
 from tests.bench.fixtures import create_tenant, server_env
-from tests.bench.latency import _temporal
 from tests.bench.serve import served
+from tests.bench.stack import temporal
 from tests.bench.stats import heading, ms, percentile
 from tests.harness import free_port, running
 from workers.platform import platform_worker
@@ -285,7 +285,7 @@ async def bench_governance(db_url: str, *, agents: int = 20, trials: int = 20,
     quiet = logging.getLogger("activities.control")  # "kill switch: STOP ALL" on every trial
     level = quiet.level
     quiet.setLevel(logging.ERROR)
-    env = await _temporal()
+    env = await temporal()
     queue = f"bench-platform-{uuid.uuid4().hex[:8]}"
     pool = await database.create_pool(db_url)
     try:

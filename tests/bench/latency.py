@@ -7,25 +7,15 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import httpx
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from infra import database
-from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
 from tests.bench import history
-from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
-from tests.bench.serve import served
+from tests.bench.stack import Stack, bench_agent_id, dispatching_stack, temporal
 from tests.bench.stats import heading, ms, percentile, verdict
-from tests.harness import free_port, running
-from workers.platform import platform_worker
-from workflows import search
 from workflows.agent_run import THINK_ACTIVITY
 from workflows.contracts import ThinkInput, ThinkOutput
-from workflows.ids import agent_task_queue, event_workflow_id, run_workflow_id
+from workflows.ids import event_workflow_id, run_workflow_id
 
 TARGET_P99 = 0.100
 WARMUP_EVENTS = 10
@@ -67,19 +57,14 @@ class TimedAgent:
             future.set_result(stamp)
         return ThinkOutput(final=f"benchmark agent {self.agent_id} saw {inp.event.title!r}")
 
-    def worker(self, client: Client) -> Worker:
-        """A worker polling this agent's own task queue."""
-        return Worker(client, task_queue=agent_task_queue(self.agent_id),
-                      activities=[self.think])
 
-
-async def _one(http: httpx.AsyncClient, agent: TimedAgent, tenant: str, path: str,
-               headers: dict[str, str], body: bytes) -> Sample:
+async def _one(stack: Stack, agent: TimedAgent) -> Sample:
     delivery = str(uuid.uuid4())
     thought = agent.expect(
-        run_workflow_id(event_workflow_id(tenant, "github", delivery), agent.agent_id))
+        run_workflow_id(event_workflow_id(stack.tenant, "github", delivery), agent.agent_id))
     sent = time.perf_counter()
-    r = await http.post(path, content=body, headers=headers | {"X-GitHub-Delivery": delivery})
+    r = await stack.http.post(stack.path, content=stack.body,
+                              headers=stack.headers | {"X-GitHub-Delivery": delivery})
     acked, acked_wall = time.perf_counter(), time.time()
     if r.status_code != 202:
         raise RuntimeError(f"webhook answered {r.status_code}: {r.text}")
@@ -91,20 +76,10 @@ async def _one(http: httpx.AsyncClient, agent: TimedAgent, tenant: str, path: st
     return Sample(delivery, sent, acked, think, acked_wall, think_wall)
 
 
-async def _temporal() -> WorkflowEnvironment:
-    extra: list[str] = []
-    for value in TEMPORAL_DYNAMIC_CONFIG:
-        extra += ["--dynamic-config-value", value]
-    return await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_binary()), dev_server_extra_args=extra,
-        data_converter=pydantic_data_converter, search_attributes=search.ALL,
-    )
-
-
 async def bench_latency(db_url: str, events: int) -> bool:
     """Send ``events`` webhooks one after another; print received-to-think percentiles."""
     heading("Latency: webhook received -> agent think activity started")
-    env = await _temporal()
+    env = await temporal()
     try:
         return await _measure(env.client, db_url, events)
     finally:
@@ -112,35 +87,18 @@ async def bench_latency(db_url: str, events: int) -> bool:
 
 
 async def _measure(client: Client, db_url: str, events: int) -> bool:
-    queue, agent_id = f"bench-platform-{uuid.uuid4().hex[:8]}", f"bench-{uuid.uuid4().hex[:8]}"
-    senv = server_env(db_url) | {"TEMPORAL_ADDRESS": client.service_client.config.target_host,
-                                 "TEMPORAL_TASK_QUEUE": queue}
-    pool = await database.create_pool(db_url)
-    agent = TimedAgent(agent_id)
-    try:
-        async with (
-            served("app", free_port(), senv, relay=True) as api,
-            running(platform_worker(client, pool, queue)),
-            running(agent.worker(client)),
-            httpx.AsyncClient(base_url=api.url, timeout=30) as http,
-        ):
-            tenant = await create_tenant(api.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
-                                         agents=[agent_id], default=True)
-            headers, body = signed_issue_opened()
-            path = f"/webhooks/github/{tenant}"
-            print(f"  API in its own process (relay on); platform worker and a bench agent"
-                  f" worker in this one; {events} sequential events after {WARMUP_EVENTS}"
-                  f" warm-up; t0 just before the POST", flush=True)
-            for _ in range(WARMUP_EVENTS):
-                await _one(http, agent, tenant, path, headers, body)
-            samples = [await _one(http, agent, tenant, path, headers, body)
-                       for _ in range(events)]
-            paths = [await history.critical_path(client, event_id, run_workflow_id(event_id,
-                                                                                   agent_id))
-                     for event_id in (event_workflow_id(tenant, "github", s.delivery)
-                                      for s in samples)]
-    finally:
-        await pool.close()
+    agent = TimedAgent(bench_agent_id())
+    async with dispatching_stack(client, db_url, agent.agent_id, agent.think) as stack:
+        print(f"  API in its own process (relay on); platform worker and a bench agent"
+              f" worker in this one; {events} sequential events after {WARMUP_EVENTS}"
+              f" warm-up; t0 just before the POST", flush=True)
+        for _ in range(WARMUP_EVENTS):
+            await _one(stack, agent)
+        samples = [await _one(stack, agent) for _ in range(events)]
+        paths = [await history.critical_path(client, event_id,
+                                             run_workflow_id(event_id, agent.agent_id))
+                 for event_id in (event_workflow_id(stack.tenant, "github", s.delivery)
+                                  for s in samples)]
     return _report(samples, paths)
 
 

@@ -24,18 +24,12 @@ import httpx
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from infra import database
-from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
-from tests.bench.latency import _temporal
-from tests.bench.serve import served
+from tests.bench.stack import Stack, bench_agent_id, dispatching_stack, temporal
 from tests.bench.stats import heading, ms, percentile
-from tests.harness import free_port, running
-from workers.platform import platform_worker
 from workflows.agent_run import THINK_ACTIVITY
 from workflows.contracts import ThinkInput, ThinkOutput, Usage
-from workflows.ids import agent_task_queue, event_workflow_id, run_workflow_id
+from workflows.ids import event_workflow_id, run_workflow_id
 
 EVENTS = 300
 CONCURRENCY = 8
@@ -77,11 +71,6 @@ class CountingAgent:
         return ThinkOutput(final=answer, usage=Usage(model="bench", input_tokens=1,
                                                      output_tokens=len(answer.split())))
 
-    def worker(self, client: Client) -> Worker:
-        """A worker polling this agent's own task queue."""
-        return Worker(client, task_queue=agent_task_queue(self.agent_id),
-                      activities=[self.think])
-
 
 def _children(pid: int) -> list[int]:
     """Every process below ``pid`` (from /proc)."""
@@ -116,22 +105,21 @@ def _line(name: str, values: list[float]) -> str:
 async def bench_pipeline(db_url: str) -> None:
     """Post EVENTS webhooks a few at a time; print events/s and the think dispatch latency."""
     heading("Pipeline: events/s, webhook -> think completed, one agent worker")
-    env = await _temporal()
+    env = await temporal()
     try:
         await _measure(env.client, db_url)
     finally:
         await env.shutdown()
 
 
-async def _post_all(http: httpx.AsyncClient, path: str, headers: dict[str, str], body: bytes,
-                    deliveries: list[str]) -> float:
+async def _post_all(stack: Stack, deliveries: list[str]) -> float:
     """POST every delivery with CONCURRENCY senders; return when the last 202 came back."""
     pending = iter(deliveries)
 
     async def sender() -> None:
         for delivery in pending:
-            r = await http.post(path, content=body,
-                                headers=headers | {"X-GitHub-Delivery": delivery})
+            r = await stack.http.post(stack.path, content=stack.body,
+                                      headers=stack.headers | {"X-GitHub-Delivery": delivery})
             if r.status_code != 202:
                 raise RuntimeError(f"webhook answered {r.status_code}: {r.text}")
 
@@ -139,15 +127,14 @@ async def _post_all(http: httpx.AsyncClient, path: str, headers: dict[str, str],
     return time.perf_counter()
 
 
-async def _through(http: httpx.AsyncClient, agent: CountingAgent, tenant: str, path: str,
-                   headers: dict[str, str], body: bytes, count: int
+async def _through(stack: Stack, agent: CountingAgent, count: int
                    ) -> tuple[list[str], float, float, float]:
     """Send ``count`` fresh deliveries; return them, t0, all-acked and last-think stamps."""
     deliveries = [str(uuid.uuid4()) for _ in range(count)]
-    agent.expect({run_workflow_id(event_workflow_id(tenant, "github", d), agent.agent_id)
+    agent.expect({run_workflow_id(event_workflow_id(stack.tenant, "github", d), agent.agent_id)
                   for d in deliveries})
     started = time.perf_counter()
-    acked = await _post_all(http, path, headers, body, deliveries)
+    acked = await _post_all(stack, deliveries)
     try:
         await asyncio.wait_for(agent.all_done.wait(), DONE_WITHIN)
     except TimeoutError:
@@ -157,43 +144,26 @@ async def _through(http: httpx.AsyncClient, agent: CountingAgent, tenant: str, p
 
 
 async def _measure(client: Client, db_url: str) -> None:
-    queue, agent_id = f"bench-platform-{uuid.uuid4().hex[:8]}", f"bench-{uuid.uuid4().hex[:8]}"
-    senv = server_env(db_url) | {"TEMPORAL_ADDRESS": client.service_client.config.target_host,
-                                 "TEMPORAL_TASK_QUEUE": queue}
-    pool = await database.create_pool(db_url)
-    agent = CountingAgent(agent_id)
-    try:
-        async with (
-            served("app", free_port(), senv, relay=True) as api,
-            running(platform_worker(client, pool, queue)),
-            running(agent.worker(client)),
-            httpx.AsyncClient(base_url=api.url, timeout=30,
-                              limits=httpx.Limits(max_connections=CONCURRENCY)) as http,
-        ):
-            tenant = await create_tenant(api.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
-                                         agents=[agent_id], default=True)
-            headers, body = signed_issue_opened()
-            path = f"/webhooks/github/{tenant}"
-            print(f"  API in its own process (relay on); one platform worker and ONE bench agent"
-                  f" worker (think answers at once) in this one; {EVENTS} events posted by"
-                  f" {CONCURRENCY} concurrent senders after {WARMUP_EVENTS} warm-up", flush=True)
-            await _through(http, agent, tenant, path, headers, body, WARMUP_EVENTS)
-            started_wall = time.time()
-            temporal = _temporal_pids()
-            api_cpu, own_cpu = api.cpu_seconds(), time.process_time()
-            temporal_cpu = _cpu_seconds(temporal)
-            deliveries, started, acked, last = await _through(http, agent, tenant, path,
-                                                              headers, body, EVENTS)
-            events = [event_workflow_id(tenant, "github", d) for d in deliveries]
-            api_cpu = api.cpu_seconds() - api_cpu
-            own_cpu = time.process_time() - own_cpu
-            temporal_cpu = _cpu_seconds(temporal) - temporal_cpu
-            begun, closed = await _times(client, events)
-            sample = await asyncio.gather(*(
-                _think_dispatch(client, run_workflow_id(e, agent_id))
-                for e in events[:: max(1, len(events) // HISTORY_SAMPLE)][:HISTORY_SAMPLE]))
-    finally:
-        await pool.close()
+    agent = CountingAgent(bench_agent_id())
+    async with dispatching_stack(client, db_url, agent.agent_id, agent.think,
+                                 limits=httpx.Limits(max_connections=CONCURRENCY)) as stack:
+        print(f"  API in its own process (relay on); one platform worker and ONE bench agent"
+              f" worker (think answers at once) in this one; {EVENTS} events posted by"
+              f" {CONCURRENCY} concurrent senders after {WARMUP_EVENTS} warm-up", flush=True)
+        await _through(stack, agent, WARMUP_EVENTS)
+        started_wall = time.time()
+        temporal_pids = _temporal_pids()
+        api_cpu, own_cpu = stack.api.cpu_seconds(), time.process_time()
+        temporal_cpu = _cpu_seconds(temporal_pids)
+        deliveries, started, acked, last = await _through(stack, agent, EVENTS)
+        events = [event_workflow_id(stack.tenant, "github", d) for d in deliveries]
+        api_cpu = stack.api.cpu_seconds() - api_cpu
+        own_cpu = time.process_time() - own_cpu
+        temporal_cpu = _cpu_seconds(temporal_pids) - temporal_cpu
+        begun, closed = await _times(client, events)
+        sample = await asyncio.gather(*(
+            _think_dispatch(client, run_workflow_id(e, agent.agent_id))
+            for e in events[:: max(1, len(events) // HISTORY_SAMPLE)][:HISTORY_SAMPLE]))
 
     elapsed = last - started
     print(f"  first POST -> last 202:                     {acked - started:7.2f} s"

@@ -1,0 +1,78 @@
+"""The stack the pipeline benchmarks drive: a Temporal dev server, the API with its relay in its
+own process, the platform worker and one bench agent's worker in this one, and a tenant whose
+default agent it is."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from infra import database
+from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
+from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
+from tests.bench.serve import Served, served
+from tests.harness import free_port, running
+from workers.platform import platform_worker
+from workflows import search
+from workflows.ids import agent_task_queue
+
+
+async def temporal() -> WorkflowEnvironment:
+    """A Temporal dev server from the installed binary, configured as ``switchboard up`` does."""
+    extra: list[str] = []
+    for value in TEMPORAL_DYNAMIC_CONFIG:
+        extra += ["--dynamic-config-value", value]
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_binary()), dev_server_extra_args=extra,
+        data_converter=pydantic_data_converter, search_attributes=search.ALL,
+    )
+
+
+def bench_agent_id() -> str:
+    """A fresh agent id for one benchmark."""
+    return f"bench-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A running stack and what a benchmark posts to it."""
+
+    api: Served
+    http: httpx.AsyncClient
+    tenant: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@contextlib.asynccontextmanager
+async def dispatching_stack(client: Client, db_url: str, agent_id: str,
+                            think: Callable[..., Any], **http_options: Any
+                            ) -> AsyncIterator[Stack]:
+    """The stack, with ``think`` as agent ``agent_id``'s think activity on its own queue."""
+    queue = f"bench-platform-{uuid.uuid4().hex[:8]}"
+    senv = server_env(db_url) | {"TEMPORAL_ADDRESS": client.service_client.config.target_host,
+                                 "TEMPORAL_TASK_QUEUE": queue}
+    pool = await database.create_pool(db_url)
+    try:
+        async with (
+            served("app", free_port(), senv, relay=True) as api,
+            running(platform_worker(client, pool, queue)),
+            running(Worker(client, task_queue=agent_task_queue(agent_id), activities=[think])),
+            httpx.AsyncClient(base_url=api.url, timeout=30, **http_options) as http,
+        ):
+            tenant = await create_tenant(api.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
+                                         agents=[agent_id], default=True)
+            headers, body = signed_issue_opened()
+            yield Stack(api, http, tenant, f"/webhooks/github/{tenant}", headers, body)
+    finally:
+        await pool.close()
