@@ -1,6 +1,6 @@
 """Throughput of the whole pipeline with one agent worker: webhooks in, thinks done, per second.
 
-The real stack as in tests/bench/latency.py: a Temporal dev server, the API with its relay in its
+The real stack (tests/bench/stack.py): a Temporal dev server, the API with its relay in its
 own process, the platform worker in this one, and ONE agent worker whose think answers at once.
 ``EVENTS`` signed GitHub ``issues.opened`` deliveries (fresh delivery ids; the bench agent is the
 tenant's default agent) are posted by a few concurrent senders; the clock runs from the first POST
