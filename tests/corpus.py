@@ -1,4 +1,9 @@
-"""The shared webhook corpus: real payloads, their headers and what they should become."""
+"""The webhook fixtures: providers' published payloads, their headers and what they should become.
+
+The payloads live in ``tests/fixtures/webhooks/`` (sources in its ``index.json``). Signature
+headers are computed here over each file's exact bytes with the index's test secrets, so a
+fixture and its signature can never disagree.
+"""
 
 from __future__ import annotations
 
@@ -10,28 +15,40 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "webhooks"
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "webhooks"
 
 
 @cache
 def index() -> dict[str, Any]:
-    """The corpus index.json."""
+    """The fixture index.json, every entry's headers completed with its signatures."""
     data: dict[str, Any] = json.loads((CORPUS / "index.json").read_text())
+    secrets = data["test_secrets"]
+    for e in data["entries"]:
+        raw = (CORPUS / e["file"]).read_bytes()
+        provider = e["provider"]
+        if provider == "slack":
+            signed = slack_sign(raw, secrets["slack"], int(data["slack_timestamp"]))
+        elif provider == "github":
+            sha1 = hmac.new(secrets["github"].encode(), raw, hashlib.sha1).hexdigest()
+            signed = {"X-Hub-Signature": f"sha1={sha1}", **github_sign(raw, secrets["github"])}
+        else:
+            signed = clickup_sign(raw, secrets["clickup"])
+        e["headers"] = e["headers"] | signed
     return data
 
 
 def entries(provider: str | None = None) -> list[dict[str, Any]]:
-    """Corpus entries, optionally of one provider."""
+    """Fixture entries, optionally of one provider."""
     return [e for e in index()["entries"] if provider is None or e["provider"] == provider]
 
 
 def entry(entry_id: str) -> dict[str, Any]:
-    """One corpus entry by id."""
+    """One fixture entry by id."""
     return next(e for e in entries() if e["id"] == entry_id)
 
 
 def secret(provider: str) -> str:
-    """The test secret the corpus signatures were made with."""
+    """The test secret the fixture signatures are made with."""
     value: str = index()["test_secrets"][provider]
     return value
 

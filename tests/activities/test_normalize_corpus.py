@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from activities.normalize import extract_mentions, normalize
+from tests import corpus
 from workflows.contracts import EventKind, Provider, StandardEvent
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "webhooks"
-# The corpus lives beside the repository; without it the corpus cases are skipped (empty set).
-ENTRIES: list[dict[str, Any]] = (
-    json.loads((CORPUS / "index.json").read_text())["entries"]
-    if (CORPUS / "index.json").is_file()
-    else []
-)
+ENTRIES = corpus.entries()
 
 
 def _normalize_entry(entry: dict[str, Any]) -> StandardEvent:
-    body = json.loads((CORPUS / entry["file"]).read_bytes())
+    body = json.loads(corpus.body(entry))
     event_name = entry["headers"].get("X-GitHub-Event") if entry["provider"] == "github" else None
     return normalize(Provider(entry["provider"]), "tenant-1", body, event_name)
 
@@ -65,10 +59,16 @@ def test_corpus_entry(entry: dict[str, Any]) -> None:
     assert not missing, f"facts not found in the event: {missing}"
 
 
-def test_corpus_is_not_empty() -> None:
-    if not ENTRIES:
-        pytest.skip(f"webhook corpus not found at {CORPUS}")
-    assert {e["provider"] for e in ENTRIES} == {"github", "slack", "clickup"}
+def test_corpus_covers_every_provider_and_event() -> None:
+    assert {e["id"] for e in ENTRIES} >= {
+        "github.issues.opened", "github.issues.assigned", "github.issues.labeled",
+        "github.issue_comment.created", "github.pull_request.opened",
+        "github.pull_request.closed", "github.push.branch", "github.star.created", "github.ping",
+        "slack.app_mention", "slack.message.channel", "slack.message.bot_message_subtype",
+        "slack.reaction_added", "slack.url_verification",
+        "clickup.taskCreated", "clickup.taskUpdated.content", "clickup.taskStatusUpdated",
+        "clickup.taskPriorityUpdated", "clickup.taskCommentPosted", "clickup.listCreated",
+    }
 
 
 # --- GitHub -------------------------------------------------------------------------------------
