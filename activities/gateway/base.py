@@ -81,4 +81,6 @@ class Intent(Generic[A]):
     resource: Callable[[A], str]
     secret: str | None
     execute: Executor[A]
-    message: Callable[[A], str] | None = None  # the outgoing text the circuit breaker counts
+    # The outgoing text the circuit breaker counts once delivered, keyed with the intent's name
+    # and resource (its destination): the same words in another channel are another message.
+    message: Callable[[A], str] | None = None

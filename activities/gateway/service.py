@@ -118,9 +118,12 @@ class Gateway:
             await audit("denied", "refused", "no matching grant")
             return Outcome(denied=True, error=(
                 f"agent {call.agent_id} has no grant for {call.call.name} on {resource}"))
+        counted = False
         if intent.message is not None and not system:
             verdict = await self._breaker.check_message(
-                call.tenant_id, call.agent_id, intent.message(args), key=call.idempotency_key)
+                call.tenant_id, call.agent_id, intent.message(args), key=call.idempotency_key,
+                destination=f"{intent.name}:{resource}")
+            counted = verdict.counted
             if not verdict.allowed:
                 await audit("denied", "refused", verdict.reason)
                 if verdict.stuck and self._on_stuck is not None:
@@ -128,6 +131,17 @@ class Gateway:
                 return Outcome(error=verdict.reason, denied=verdict.stuck,
                                retryable=not verdict.stuck, retry_after=verdict.retry_after,
                                limited=not verdict.stuck)
+        outcome = await self._once(call, intent, args, resource, audit)
+        if counted and (outcome.error is not None or outcome.replayed):
+            # Only what reached the remote counts: a post refused with a 502 and sent again,
+            # or elsewhere, is one message, not a stuck agent.
+            await self._breaker.uncount_message(call.tenant_id, call.agent_id,
+                                                call.idempotency_key)
+        return outcome
+
+    async def _once(self, call: GatewayCall, intent: Intent[Any], args: BaseModel,
+                    resource: str, audit: Any) -> Outcome:
+        """Act under the call's idempotency key: once, or replay what the first call got."""
         prior = await store.claim_call(self._pool, call.tenant_id, call.agent_id,
                                        call.idempotency_key, call.call.name, resource)
         if prior is not None and prior.state != "running":

@@ -57,6 +57,9 @@ _WINDOW = (
     "  AND b.subject = $3 AND b.idempotency_key = $10 AND b.at > t.ts - $7::interval) AS seen"
     " FROM t")
 
+_UNCOUNT = ("DELETE FROM breaker_log WHERE tenant_id = $1 AND kind = $2 AND subject = $3"
+            " AND idempotency_key = $4")
+
 _RECORD = ("INSERT INTO breaker_log (tenant_id, kind, subject, at, message_hash,"
            " idempotency_key) VALUES ($1, $2, $3, $4, $5, $6)")
 
@@ -64,7 +67,8 @@ _RECORD = ("INSERT INTO breaker_log (tenant_id, kind, subject, at, message_hash,
 class CircuitBreaker:
     """Decides whether an agent may send a message, or a project sync another event, now.
 
-    An allowed call is recorded and counts against later ones; a refused one is not recorded.
+    An allowed call is recorded and counts against later ones; a refused one is not recorded,
+    and a message that was not delivered is withdrawn by the caller (``uncount_message``).
     A call with an idempotency ``key`` already counted (a retry of the same gateway call) is
     allowed again without counting twice, so a Temporal retry is never taken for a stuck agent.
     """
@@ -73,10 +77,16 @@ class CircuitBreaker:
         self._pool = pool
 
     async def check_message(self, tenant_id: str, agent_id: str, text: str,
-                            now: datetime | None = None, *, key: str | None = None) -> Verdict:
-        """At most N messages per agent per minute; the same text twice in a row is stuck."""
+                            now: datetime | None = None, *, key: str | None = None,
+                            destination: str = "") -> Verdict:
+        """At most N messages per agent per minute; the same text to the same place is stuck.
+
+        An allowed message is counted at once (``Verdict.counted``), so that two workers
+        cannot both let the same message through; if it is then not delivered, withdraw it
+        with ``uncount_message``: only what reached its destination counts.
+        """
         _require_aware(now)
-        digest = message_hash(text)
+        digest = message_hash(text, destination)
         async with self._pool.acquire() as conn, conn.transaction():
             limits = await self._lock(conn, tenant_id, "message", agent_id)
             dup = timedelta(seconds=limits.duplicate_window_seconds)
@@ -88,6 +98,10 @@ class CircuitBreaker:
                 await conn.execute(_RECORD, tenant_id, "message", agent_id, window.now, digest,
                                    key)
         return verdict
+
+    async def uncount_message(self, tenant_id: str, agent_id: str, key: str) -> None:
+        """Withdraw the message counted under ``key``: it was refused or failed at the remote."""
+        await self._pool.execute(_UNCOUNT, tenant_id, "message", agent_id, key)
 
     async def check_sync_event(self, tenant_id: str, project_id: str,
                                now: datetime | None = None, *, key: str | None = None

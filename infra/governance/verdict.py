@@ -29,9 +29,12 @@ class Verdict:
     reason: str | None = None
     retry_after: timedelta | None = None
     stuck: bool = False
+    counted: bool = False
+    """This check recorded the message: withdraw it (``uncount_message``) if it is not sent."""
 
 
 ALLOWED = Verdict(allowed=True)
+COUNTED = Verdict(allowed=True, counted=True)
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,12 @@ class Window:
     """An entry with the same idempotency key exists: a retry of a call already counted."""
 
 
-def message_hash(text: str) -> bytes:
-    """SHA-256 of the text stripped and with every run of whitespace collapsed to one space."""
-    return hashlib.sha256(" ".join(text.split()).encode()).digest()
+def message_hash(text: str, destination: str = "") -> bytes:
+    """SHA-256 of the destination and the text, whitespace runs collapsed to one space.
+
+    The same words sent to another channel, issue or task are another message.
+    """
+    return hashlib.sha256(f"{destination}\0{' '.join(text.split())}".encode()).digest()
 
 
 def judge_message(window: Window, limits: Limits, agent_id: str) -> tuple[Verdict, bool]:
@@ -67,7 +73,7 @@ def judge_message(window: Window, limits: Limits, agent_id: str) -> tuple[Verdic
         return Verdict(allowed=False, retry_after=wait, reason=(
             f"agent {agent_id} sent {window.counted} messages in the last 60 s "
             f"(limit {limits.messages_per_minute} per minute); retry in {_seconds(wait)} s")), False
-    return ALLOWED, True
+    return COUNTED, True
 
 
 def judge_sync_event(window: Window, limits: Limits, project_id: str) -> tuple[Verdict, bool]:

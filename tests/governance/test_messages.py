@@ -122,6 +122,7 @@ def test_the_hash_ignores_surrounding_and_repeated_whitespace_only() -> None:
     assert message_hash(" Build\t is\n\ngreen ") == message_hash("Build is green")
     assert message_hash("Build is green") != message_hash("build is green")
     assert len(message_hash("x")) == 32
+    assert message_hash("x", "slack_post_message:C1") != message_hash("x", "slack_post_message:C2")
 
 
 async def test_a_naive_now_is_refused(breaker: CircuitBreaker, tenant: str) -> None:
