@@ -7,13 +7,16 @@ import hmac
 import json
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from infra.cli import main
 from tests import corpus
+from tests.fixtures import collect_github
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -100,3 +103,44 @@ def test_fixtures_are_the_collected_bytes_and_name_their_source() -> None:
     for e in corpus.entries():
         assert hashlib.sha256(corpus.body(e)).hexdigest() == e["sha256"], e["id"]
         assert e["source"].get("package") or e["source"].get("repo") or e["source"].get("url")
+
+
+def _package(tmp_path: Path, examples: dict[str, list[Any]]) -> Path:
+    """An unpacked npm package of the same shape as @octokit/webhooks-examples."""
+    package = tmp_path / "package"
+    (package / "api.github.com").mkdir(parents=True)
+    (package / "package.json").write_text(json.dumps({"version": "7.6.1"}))
+    catalog = [{"name": name, "examples": found} for name, found in examples.items()]
+    (package / collect_github.CATALOG).write_text(json.dumps(catalog))
+    return package
+
+
+def test_collector_rebuilds_the_github_fixtures_byte_for_byte(tmp_path: Path) -> None:
+    examples: dict[str, list[Any]] = {}
+    for e in corpus.entries("github"):
+        found = examples.setdefault(e["source"]["event"], [])
+        found.extend([{"action": "padding"}] * (e["source"]["examples_index"] + 1 - len(found)))
+        found[e["source"]["examples_index"]] = json.loads(corpus.body(e))
+    webhooks = tmp_path / "webhooks"
+    shutil.copytree(corpus.CORPUS, webhooks)
+    for e in corpus.entries("github"):
+        (webhooks / e["file"]).unlink()
+
+    written = collect_github.collect(_package(tmp_path, examples), webhooks)
+
+    assert sorted(written) == sorted(e["file"] for e in corpus.entries("github"))
+    for e in corpus.entries("github"):
+        assert (webhooks / e["file"]).read_bytes() == corpus.body(e), e["id"]
+    assert (webhooks / "index.json").read_bytes() == (corpus.CORPUS / "index.json").read_bytes()
+
+
+def test_collector_refuses_an_example_of_another_action(tmp_path: Path) -> None:
+    e = corpus.entry("github.issues.opened")
+    examples = {"issues": [{"action": "edited"}] * (e["source"]["examples_index"] + 1)}
+    webhooks = tmp_path / "webhooks"
+    shutil.copytree(corpus.CORPUS, webhooks)
+    index = json.loads((webhooks / "index.json").read_text())
+    index["entries"] = [x for x in index["entries"] if x["id"] == e["id"]]
+    (webhooks / "index.json").write_text(json.dumps(index))
+    with pytest.raises(SystemExit, match="action 'edited', not 'opened'"):
+        collect_github.collect(_package(tmp_path, examples), webhooks)
