@@ -60,6 +60,22 @@ class Integration(BaseModel):
     updated_at: datetime
 
 
+async def _check_defaults(state: AppStateDep, tenant_id: str, agent_ids: list[str], *,
+                          new_tenant: bool) -> None:
+    """422 for a default agent of another tenant; for an existing tenant, for any not its own.
+
+    A new tenant has no agents yet: agents created right after it may be named beforehand.
+    """
+    owners = await directory.owners_of(state.pool, agent_ids)
+    if new_tenant:
+        bad = [a for a in agent_ids if a in owners]
+    else:
+        bad = [a for a in agent_ids if owners.get(a) != tenant_id]
+    if bad:
+        raise ApiError(422, "unknown_agent",
+                       f"tenant {tenant_id!r} has no agent {', '.join(sorted(set(bad)))}")
+
+
 async def _existing(state: AppStateDep, tenant_id: str) -> None:
     if await directory.get_tenant(state.pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
@@ -67,7 +83,8 @@ async def _existing(state: AppStateDep, tenant_id: str) -> None:
 
 @router.post("", status_code=201, summary="Create a tenant")
 async def create_tenant(body: TenantCreate, state: AppStateDep) -> Tenant:
-    """Create a tenant; 409 if the id is taken."""
+    """Create a tenant; 409 if the id is taken, 422 if a default agent is another tenant's."""
+    await _check_defaults(state, body.id, body.default_agents, new_tenant=True)
     row = await directory.create_tenant(state.pool, body.id, body.name, body.default_agents)
     if row is None:
         raise ApiError(409, "tenant_exists", f"tenant {body.id!r} already exists")
@@ -89,11 +106,18 @@ async def get_tenant(tenant_id: str, state: AppStateDep) -> Tenant:
     return Tenant(**row)
 
 
-@router.patch("/{tenant_id}", summary="Rename a tenant or set its default agents")
+@router.patch("/{tenant_id}", summary="Rename a tenant, set its default agents or admin channel")
 async def update_tenant(tenant_id: str, body: TenantUpdate, state: AppStateDep) -> Tenant:
-    """Change a tenant."""
-    row = await directory.update_tenant(state.pool, tenant_id, body.name, body.default_agents,
-                                        body.admin_channel)
+    """Change the fields sent; ``"admin_channel": null`` clears the channel.
+
+    422 if a default agent is not one of the tenant's own agents.
+    """
+    await _existing(state, tenant_id)
+    changes = {k: v for k, v in body.model_dump(include=body.model_fields_set).items()
+               if v is not None or k == "admin_channel"}
+    if "default_agents" in changes:
+        await _check_defaults(state, tenant_id, changes["default_agents"], new_tenant=False)
+    row = await directory.update_tenant(state.pool, tenant_id, changes)
     if row is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
     return Tenant(**row)

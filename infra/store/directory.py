@@ -13,6 +13,7 @@ _AGENT = (
     "id, tenant_id, name, role, status, max_turns, avatar_url, owner, queue_expiry_seconds,"
     " created_at"
 )
+_TENANT_FIELDS = {"name", "default_agents", "admin_channel"}
 _AGENT_FIELDS = {"name", "role", "status", "max_turns", "avatar_url", "owner",
                  "queue_expiry_seconds"}
 
@@ -46,17 +47,29 @@ async def list_tenants(pool: asyncpg.Pool) -> list[dict[str, Any]]:
 
 
 async def update_tenant(
-    pool: asyncpg.Pool, tenant_id: str, name: str | None, default_agents: list[str] | None,
-    admin_channel: str | None = None,
+    pool: asyncpg.Pool, tenant_id: str, changes: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """Change a tenant's name, default agents or admin channel; None if it does not exist."""
+    """Change a tenant's name, default agents or admin channel (None clears the channel).
+
+    Only the fields in ``changes`` change. None if the tenant does not exist.
+    """
+    if unknown := set(changes) - _TENANT_FIELDS:
+        raise ValueError(f"unknown tenant fields: {sorted(unknown)}")
+    if not changes:
+        return await get_tenant(pool, tenant_id)
+    sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(changes, start=2))
     row = await pool.fetchrow(
-        f"UPDATE tenants SET name = COALESCE($2, name),"
-        f" default_agents = COALESCE($3, default_agents),"
-        f" admin_channel = COALESCE($4, admin_channel) WHERE id = $1 RETURNING {_TENANT}",
-        tenant_id, name, default_agents, admin_channel,
+        f"UPDATE tenants SET {sets} WHERE id = $1 RETURNING {_TENANT}",
+        tenant_id, *changes.values(),
     )
     return dict(row) if row is not None else None
+
+
+async def owners_of(pool: asyncpg.Pool, agent_ids: list[str]) -> dict[str, str]:
+    """The tenant of each of these agents that exists (agent ids are unique across tenants)."""
+    rows = await pool.fetch(
+        "SELECT id, tenant_id FROM agents WHERE id = ANY($1::text[])", agent_ids)
+    return {r["id"]: r["tenant_id"] for r in rows}
 
 
 async def set_integration_secret(
