@@ -187,7 +187,7 @@ def second_api(settings: Settings) -> Iterator[str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/readyz", timeout=3).status_code == 200:
                 break
         except httpx.HTTPError:
             time.sleep(0.2)

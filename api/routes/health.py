@@ -1,20 +1,59 @@
-"""Liveness and a landing page that points at the docs."""
+"""Liveness (/healthz), readiness (/readyz) and a landing page that points at the docs.
+
+Liveness says only that the process serves requests: restart it if this fails. Readiness says
+whether it can do its work: the database is reachable (every webhook is written to the inbox
+first). Temporal is reported too but does not make the API unready: webhooks are still taken
+into the inbox while it is away, and the relay starts them when it is back.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Literal
+
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from api.deps import AppStateDep
 
+log = logging.getLogger(__name__)
+
 router = APIRouter(tags=["health"])
 
+CHECK_SECONDS = 2.0
+RETRY_AFTER_SECONDS = 5
 
-class Health(BaseModel):
-    """Whether this process can reach its database."""
+Check = Literal["ok", "unreachable"]
 
-    status: str
-    database: bool
+
+class Alive(BaseModel):
+    """The process is serving requests."""
+
+    status: Literal["alive"] = "alive"
+
+
+class Checks(BaseModel):
+    """What this process depends on, and whether it answered."""
+
+    database: Check
+    temporal: Check
+
+
+class Ready(BaseModel):
+    """Ready to take work."""
+
+    status: Literal["ready"] = "ready"
+    checks: Checks
+
+
+class NotReady(BaseModel):
+    """Not ready: which dependency is missing (503, with Retry-After)."""
+
+    error: Literal["not_ready"] = "not_ready"
+    detail: str
+    checks: Checks
 
 
 class Landing(BaseModel):
@@ -31,11 +70,43 @@ async def landing() -> Landing:
     return Landing(name="Switchboard", docs="/docs", webhooks="/webhooks/{provider}/{tenant}")
 
 
-@router.get("/healthz", summary="Liveness and database reachability")
-async def healthz(state: AppStateDep) -> Health:
-    """200 with database true when the inbox can be written."""
+@router.get("/healthz", summary="Liveness: the process serves requests")
+async def healthz() -> Alive:
+    """200 while the process serves requests, whatever its dependencies do."""
+    return Alive()
+
+
+async def _database(state: AppStateDep) -> Check:
     try:
-        await state.pool.fetchval("SELECT 1")
-        return Health(status="ok", database=True)
-    except Exception:
-        return Health(status="degraded", database=False)
+        async with asyncio.timeout(CHECK_SECONDS):
+            await state.pool.fetchval("SELECT 1")
+    except Exception as err:  # any failure means: not reachable now
+        log.info("readiness: database unreachable: %s", type(err).__name__)
+        return "unreachable"
+    return "ok"
+
+
+async def _temporal(state: AppStateDep) -> Check:
+    try:
+        async with asyncio.timeout(CHECK_SECONDS):
+            client = await state.temporal.get()
+            healthy = await client.service_client.check_health(
+                timeout=timedelta(seconds=CHECK_SECONDS))
+    except Exception as err:  # any failure means: not reachable now
+        log.info("readiness: Temporal unreachable: %s", type(err).__name__)
+        state.temporal.forget()
+        return "unreachable"
+    return "ok" if healthy else "unreachable"
+
+
+@router.get("/readyz", summary="Readiness: the database is reachable",
+            responses={503: {"model": NotReady, "description": "not ready; retry later"}})
+async def readyz(state: AppStateDep, response: Response) -> Ready | NotReady:
+    """200 when the database answers; 503 with Retry-After naming what does not."""
+    database, temporal = await asyncio.gather(_database(state), _temporal(state))
+    checks = Checks(database=database, temporal=temporal)
+    if database == "ok":
+        return Ready(checks=checks)
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return NotReady(detail="the database is unreachable", checks=checks)

@@ -1,4 +1,5 @@
-"""With the database gone, webhooks get 503 (retry later), never a 500, and nothing is claimed."""
+"""With the database gone, webhooks get 503 (retry later), never a 500, and nothing is claimed;
+the process stays alive (/healthz 200) but says it is not ready (/readyz 503)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,11 @@ async def test_webhook_while_database_is_down_is_503_with_retry_after(tmp_path: 
     try:
         async with api_server(settings, run_relay=False) as base, \
                 httpx.AsyncClient(base_url=base) as http:
-            assert (await http.get("/healthz")).json()["database"] is True
+            ready = await http.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"]["database"] == "ok"
+            # Temporal is down here: reported, but webhooks are still taken into the inbox.
+            assert ready.json()["checks"]["temporal"] == "unreachable"
             warm = await http.post("/webhooks/github/warm", content=raw, headers=headers)
             assert warm.status_code == 202  # its signing secret is now cached
             await asyncio.to_thread(pg.stop)
@@ -38,6 +43,13 @@ async def test_webhook_while_database_is_down_is_503_with_retry_after(tmp_path: 
                 assert r.status_code == 503, r.text
                 assert r.headers["Retry-After"] == "5"
                 assert "retry" in r.json()["detail"]
-            assert (await http.get("/healthz")).json()["database"] is False
+            alive = await http.get("/healthz")
+            assert (alive.status_code, alive.json()["status"]) == (200, "alive")
+            ready = await http.get("/readyz")
+            assert ready.status_code == 503, ready.text
+            assert ready.headers["Retry-After"] == "5"
+            body = ready.json()
+            assert (body["error"], body["checks"]["database"]) == ("not_ready", "unreachable")
+            assert "database" in body["detail"]
     finally:
         pg.stop()

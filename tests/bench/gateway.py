@@ -189,9 +189,9 @@ async def _catalog(http: httpx.AsyncClient, auth: dict[str, str], gateway: Gatew
     over_http = await _timed(HTTP_REQUESTS,
                              lambda i: get("/gateway/catalog", auth, len(CATALOG_GRANTS)))
     floor = await _timed(HTTP_REQUESTS, lambda i: get("/", {}))
-    healthz = await _timed(HTTP_REQUESTS, lambda i: get("/healthz", {}))
+    readyz = await _timed(HTTP_REQUESTS, lambda i: get("/readyz", {}))
     in_process = await _timed(CALLS, lambda i: gateway.catalog(tenant, agent_id))
     print(_line("GET /gateway/catalog over HTTP", over_http))
     print(_line("  floor: GET / (no database) over HTTP", floor))
-    print(_line("  floor: GET /healthz (SELECT 1) over HTTP", healthz))
+    print(_line("  floor: GET /readyz (SELECT 1, Temporal health) over HTTP", readyz))
     print(_line("  Gateway.catalog in this process (no HTTP)", in_process))
