@@ -3,6 +3,10 @@
 Order: PostgreSQL (migrated, demo tenant seeded), Temporal, then our own processes: the API
 (with the relay), the platform worker and the demo agent. A child that dies is restarted with
 backoff; Ctrl-C or SIGTERM stops the children in reverse order, then Temporal, then PostgreSQL.
+
+Each child gets an environment of its own (see ``child_env``): the root secrets reach only the
+API and the platform worker. Each child's output goes to its log file in the data dir line by
+line (and to our terminal), so a log keeps every line even if ``up`` itself is killed.
 """
 
 from __future__ import annotations
@@ -19,14 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+import httpx
 
-from infra import database, embedded
+from infra import child_env, database, embedded
 from infra.settings import Settings
 from infra.store import directory
 
 DEMO_TENANT = "demo"
 DEMO_AGENT = "demo"
 _STOP_GRACE = 10.0
+_READY_WITHIN = 60.0
 
 
 def _say(message: str) -> None:
@@ -51,6 +57,7 @@ class Child:
     name: str
     argv: list[str]
     log_file: Path
+    env: dict[str, str]
     proc: asyncio.subprocess.Process | None = None
     restarts: list[float] = field(default_factory=list)
 
@@ -65,7 +72,9 @@ class Stack:
         self.api_port = api_port
         self.temporal_port = temporal_port
         self.ui_port = ui_port
-        self.env = dict(os.environ)
+        self.secrets: dict[str, str] = {}  # the root secrets, for the API and the worker
+        self.token_from_env = "SWITCHBOARD_ADMIN_TOKEN" in os.environ
+        self.temporal_env: dict[str, str] = {}  # TEMPORAL_* decided here (embedded server)
         self.postgres: embedded.EmbeddedPostgres | None = None
         self.temporal: Child | None = None
         self.children: list[Child] = []
@@ -91,7 +100,7 @@ class Stack:
     async def _start(self) -> None:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         self._local_secrets()
-        db_url = os.environ.get("DATABASE_URL")
+        db_url = self.secrets.get("DATABASE_URL")
         if db_url is None:
             _say("starting PostgreSQL 16 + pgvector (embedded) ...")
             self.postgres = embedded.EmbeddedPostgres(self.data_dir / "postgres")
@@ -108,7 +117,7 @@ class Stack:
             await self._seed_demo(pool)
         finally:
             await pool.close()
-        self.env["DATABASE_URL"] = db_url
+        self.secrets["DATABASE_URL"] = db_url
 
         if "TEMPORAL_ADDRESS" not in os.environ:
             host = "127.0.0.1"
@@ -121,33 +130,54 @@ class Stack:
                 ui_port=self.ui_port,
             )
             self.temporal = Child("temporal", [str(embedded.temporal_binary()), *args],
-                                  self.data_dir / "logs" / "temporal.log")
+                                  self.data_dir / "logs" / "temporal.log",
+                                  child_env.temporal_env(os.environ))
             await self._spawn(self.temporal, echo=False)
             await embedded.wait_for_port(host, self.temporal_port, within=60)
-            self.env["TEMPORAL_ADDRESS"] = f"{host}:{self.temporal_port}"
+            self.temporal_env["TEMPORAL_ADDRESS"] = f"{host}:{self.temporal_port}"
         else:
             _say(f"using Temporal at {os.environ['TEMPORAL_ADDRESS']}")
 
         me = [sys.executable, "-m", "infra.cli"]
         logs = self.data_dir / "logs"
+        platform = {**os.environ, **self.temporal_env}
         self.children = [
-            Child("api", [*me, "api", "--port", str(self.api_port)], logs / "api.log"),
-            Child("worker", [*me, "worker"], logs / "worker.log"),
+            Child("api", [*me, "api", "--port", str(self.api_port)], logs / "api.log",
+                  child_env.platform_env(platform, self.secrets, admin=True)),
+            Child("worker", [*me, "worker"], logs / "worker.log",
+                  child_env.platform_env(platform, self.secrets, admin=False)),
             Child(f"agent:{DEMO_AGENT}",
                   [*me, "agent", "run", "--agent-id", DEMO_AGENT, "--tenant", DEMO_TENANT],
-                  logs / "agent-demo.log"),
+                  logs / "agent-demo.log", child_env.agent_env(os.environ, self.temporal_env)),
         ]
         for child in self.children:
             await self._spawn(child)
-        await embedded.wait_for_port(self.settings.api.host, self.api_port, within=60)
+        await self._wait_until_ready()
+
+    async def _wait_until_ready(self) -> None:
+        """Wait until the API answers /readyz with 200 (its database is reachable)."""
+        url = f"http://{self.settings.api.host}:{self.api_port}/readyz"
+        deadline = time.monotonic() + _READY_WITHIN
+        async with httpx.AsyncClient(timeout=5) as http:
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get(url)).status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the API is not ready at {url} after {_READY_WITHIN:.0f}s")
+                await asyncio.sleep(0.2)
 
     def _local_secrets(self) -> None:
-        if "SWITCHBOARD_ADMIN_TOKEN" not in os.environ:
-            self.env["SWITCHBOARD_ADMIN_TOKEN"] = load_or_create_secret(
-                self.data_dir / "admin-token", "token")
-        if "SWITCHBOARD_MASTER_KEY" not in os.environ:
-            self.env["SWITCHBOARD_MASTER_KEY"] = load_or_create_secret(
-                self.data_dir / "master.key", "key")
+        """Take the root secrets out of our own environment (PostgreSQL inherits it) into
+        ``self.secrets``; the admin token and master key are read or made in the data dir
+        when not given."""
+        for name in child_env.ROOT_SECRETS:
+            if (given := os.environ.pop(name, None)) is not None:
+                self.secrets[name] = given
+        for name, file, make in (("SWITCHBOARD_ADMIN_TOKEN", "admin-token", "token"),
+                                 ("SWITCHBOARD_MASTER_KEY", "master.key", "key")):
+            if name not in self.secrets:
+                self.secrets[name] = load_or_create_secret(self.data_dir / file, make)
 
     async def _seed_demo(self, pool: asyncpg.Pool) -> None:
         if await directory.create_tenant(pool, DEMO_TENANT, "Demo tenant", [DEMO_AGENT]):
@@ -157,9 +187,10 @@ class Stack:
             _say(f"created agent {DEMO_AGENT!r}")
 
     async def _spawn(self, child: Child, echo: bool = True) -> None:
-        out = await asyncio.to_thread(open, child.log_file, "ab")
+        # Unbuffered: the pump writes whole lines, each reaches the file at once.
+        out = await asyncio.to_thread(open, child.log_file, "ab", 0)
         child.proc = await asyncio.create_subprocess_exec(
-            *child.argv, env=self.env, stdin=asyncio.subprocess.DEVNULL,
+            *child.argv, env=child.env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE if echo else out, stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
         )
@@ -180,7 +211,7 @@ class Stack:
 
     def _banner(self) -> None:
         api = f"http://{self.settings.api.host}:{self.api_port}"
-        token_hint = ("$SWITCHBOARD_ADMIN_TOKEN" if "SWITCHBOARD_ADMIN_TOKEN" in os.environ
+        token_hint = ("$SWITCHBOARD_ADMIN_TOKEN" if self.token_from_env
                       else f"$(cat {self.data_dir / 'admin-token'})")
         lines = [
             "Switchboard is up.",

@@ -1,8 +1,10 @@
 """``switchboard up`` as a new user runs it: the real console script, the real embedded stack.
 
 One story, start to finish: start on an empty data dir, deliver a signed GitHub webhook, watch
-the demo agent answer it, stop with SIGTERM and leave nothing behind, start again on the same
-data dir and find the event and the admin token still there.
+the demo agent answer it (and find the line in its log file already), check that only the API
+and the platform worker hold the root secrets in their environment, stop with SIGTERM and leave
+nothing behind, start again on the same data dir and find the event and the admin token still
+there.
 """
 
 from __future__ import annotations
@@ -28,14 +30,66 @@ SWITCHBOARD = Path(sys.executable).parent / "switchboard"
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0
 ENTRY = "github.issues.opened"
+UNRELATED = "UNRELATED_TO_SWITCHBOARD_CANARY"
 
 
 def _clean_env() -> dict[str, str]:
-    """The environment minus anything that would replace the embedded defaults."""
+    """The environment minus anything that would replace the embedded defaults.
+
+    Plus a variable no child needs: ``up`` must not pass its whole environment on.
+    """
     return {
-        k: v for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS") and not k.startswith("SWITCHBOARD_")
+        **{k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS") and not k.startswith("SWITCHBOARD_")},
+        UNRELATED: "1",
     }
+
+
+def _environ(pid: int) -> dict[str, str]:
+    """A process' environment as the kernel shows it to any process of the same user."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.decode(errors="replace").partition("=")[::2]
+                for item in raw.split(b"\0") if item)
+
+
+def _role(cmdline: str) -> str:
+    for needle, role in ((" infra.cli api", "api"), (" infra.cli worker", "worker"),
+                         (" infra.cli agent run", "agent"), ("start-dev", "temporal")):
+        if needle in cmdline:
+            return role
+    return "postgres" if "postgres" in cmdline else "other"
+
+
+def _assert_secrets_only_where_needed(up: Up, tree: set[int], token: str, key: str) -> None:
+    """The admin token only in the API; the master key and the database URL only in the API
+    and the platform worker; none of ``up``'s own environment it was not asked to pass on."""
+    seen: dict[str, dict[str, str]] = {}
+    problems: list[str] = []
+    for pid in tree:
+        with contextlib.suppress(OSError):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            env = _environ(pid)
+            role = _role(cmdline)
+            seen.setdefault(role, env)
+            holds = {name for name, value in (("admin token", token), ("master key", key))
+                     if value in env.values()}
+            if "DATABASE_URL" in env or any(v.startswith("postgresql://") for v in env.values()):
+                holds.add("database URL")
+            allowed = {"api": {"admin token", "master key", "database URL"},
+                       "worker": {"master key", "database URL"}}.get(role, set())
+            if holds - allowed:
+                problems.append(f"{role} (pid {pid}) holds {sorted(holds - allowed)}")
+            # PostgreSQL is started by pgserver with up's environment (minus the root secrets).
+            if role != "postgres" and UNRELATED in env:
+                problems.append(f"{role} (pid {pid}) got up's whole environment")
+    assert not problems, up.why("\n".join(sorted(set(problems))))
+    assert {"api", "worker", "agent", "temporal", "postgres"} <= set(seen), up.why(str(seen))
+    assert seen["api"]["SWITCHBOARD_ADMIN_TOKEN"] == token
+    assert seen["worker"]["SWITCHBOARD_MASTER_KEY"] == key
+    agent = seen["agent"]
+    assert agent["TEMPORAL_ADDRESS"] == seen["api"]["TEMPORAL_ADDRESS"]
+    assert not [k for k in agent if k.startswith(("DATABASE_", "VAULT_"))], up.why(str(agent))
+    assert agent.get("PYTHONUNBUFFERED") == "1" and "PATH" in agent
 
 
 def _pids_matching(needle: str) -> dict[int, str]:
@@ -262,8 +316,12 @@ def test_up_serves_the_demo_and_keeps_its_data(tmp_path: Path) -> None:
         assert event["agent_ids"] == ["demo"], up.why(str(event))
         finals = [o.get("final") or "" for o in event["outcomes"]]
         assert any("demo agent" in f for f in finals), up.why(f"outcomes: {event['outcomes']}")
-        up.wait_for_line(lambda line: line.lstrip().startswith("agent:demo |")
-                         and "handled" in line, "'handled' line from agent:demo", timeout=10)
+        handled = up.wait_for_line(lambda line: line.lstrip().startswith("agent:demo |")
+                                   and "handled" in line, "'handled' line from agent:demo",
+                                   timeout=10)
+        # What the terminal shows is already in the log file: were `up` killed now, it stays.
+        logged = (data / "logs" / "agent-demo.log").read_text()
+        assert handled.split(" | ", 1)[1] in logged, up.why(f"agent-demo.log holds:\n{logged}")
 
         r = http.get("/docs")
         assert r.status_code == 200 and "swagger" in r.text.lower(), up.why(r.text[:200])
@@ -273,6 +331,8 @@ def test_up_serves_the_demo_and_keeps_its_data(tmp_path: Path) -> None:
 
         tree = up.record_children()
         assert len(tree) >= 5, up.why(f"expected postgres, temporal, api, worker, agent: {tree}")
+        key = (data / "master.key").read_text().strip()
+        _assert_secrets_only_where_needed(up, tree, token, key)
         assert any(f"-D {data / 'postgres'}" in c for c in _pids_matching(str(data)).values()), \
             up.why("no postgres process on the data dir")
         _assert_stopped(up, ports, tree)
