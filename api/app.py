@@ -14,6 +14,8 @@ from activities.gateway.service import Gateway
 from api.agent_channel import AgentChannel
 from api.deps import AppState
 from api.errors import install_error_handlers
+from api.inputs import RefuseNul
+from api.openapi import SwitchboardAPI
 from api.providers import rules_by_provider
 from api.relay import Doorbell, Relay
 from api.routes import (
@@ -50,6 +52,8 @@ durable inbox, and runs it as a Temporal workflow: normalize, resolve the agents
 
 * **Webhooks**: `POST /webhooks/{provider}/{tenant}`, signed with the tenant's secret.
 * **Admin**: every `/admin` route needs `Authorization: Bearer $SWITCHBOARD_ADMIN_TOKEN`.
+* **Errors**: every error answers `{"error": <code>, "detail": <what was wrong>}`; a NUL character
+  in any string, or an id past 2^63 - 1, is refused with a 422.
 """
 
 
@@ -106,10 +110,11 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
             await channel.stop()
             await pool.close()
 
-    app = FastAPI(
+    app = SwitchboardAPI(
         title="Switchboard", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
     )
     install_error_handlers(app)
+    app.add_middleware(RefuseNul)
     for router in (webhooks.router, admin_tenants.router, admin_agents.router,
                    admin_projects.router, admin_events.router, admin_usage.router,
                    admin_secrets.router, admin_gateway.router, admin_control.router,

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from activities.gateway.service import Gateway
 from api.agent_channel import AgentChannel
@@ -52,34 +53,39 @@ async def get_state(request: Request) -> AppState:
 AppStateDep = Annotated[AppState, Depends(get_state)]
 
 
-def require_admin(request: Request, state: AppStateDep) -> None:
+# Bearer schemes, named so that the OpenAPI document says which token each route takes (and so
+# which routes answer 401 and 403); the checks stay ours, for our error shape.
+_admin_bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
+                           description="SWITCHBOARD_ADMIN_TOKEN")
+_agent_bearer = HTTPBearer(auto_error=False, scheme_name="AgentToken",
+                           description="An agent access token from POST /oauth/token")
+BearerCredentials = HTTPAuthorizationCredentials | None
+
+
+def require_admin(state: AppStateDep,
+                  credentials: Annotated[BearerCredentials, Depends(_admin_bearer)]) -> None:
     """Accept only ``Authorization: Bearer <SWITCHBOARD_ADMIN_TOKEN>``."""
     expected = state.settings.admin_token
     if expected is None:
         raise ApiError(403, "admin_disabled", "SWITCHBOARD_ADMIN_TOKEN is not set on the server")
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if credentials is None:
         raise ApiError(401, "unauthorized", "missing Authorization: Bearer <admin token>")
-    if not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
+    if not hmac.compare_digest(credentials.credentials.encode(),
+                               expected.get_secret_value().encode()):
         raise ApiError(401, "unauthorized", "the admin token is not valid")
 
 
 AdminDep = Depends(require_admin)
 
 
-def bearer_token(request: Request) -> str | None:
-    """The bearer token of a request, if it carries one."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-async def require_agent(request: Request, state: AppStateDep) -> AgentPrincipal:
+async def require_agent(
+    state: AppStateDep, credentials: Annotated[BearerCredentials, Depends(_agent_bearer)]
+) -> AgentPrincipal:
     """The agent a valid access token speaks for; 401 for a missing, bad, expired or revoked one."""
-    token = bearer_token(request)
-    if token is None:
+    if credentials is None:
         raise ApiError(401, "unauthorized", "missing Authorization: Bearer <agent access token>")
     try:
-        return await state.tokens.verify(token)
+        return await state.tokens.verify(credentials.credentials.strip())
     except TokenError as err:
         raise ApiError(401, "unauthorized", str(err)) from None
 

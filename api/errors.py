@@ -8,9 +8,30 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
+
+# What asyncpg raises when the database goes away under a request: refused or lost connections,
+# a shutdown or crash of the server (OperatorInterventionError: 57P01-57P03), a client whose
+# connection was closed mid-operation (InternalClientError), a server out of connections.
+BACKEND_DOWN: tuple[type[Exception], ...] = (
+    OSError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
+    asyncpg.TooManyConnectionsError,
+)
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers (OAuth's token endpoint keeps RFC 6749's own shape)."""
+
+    model_config = ConfigDict(title="Error")
+
+    error: str = Field(description="A stable code, e.g. unknown_tenant or invalid_request")
+    detail: str = Field(description="What was wrong, precisely")
 
 
 class ApiError(Exception):
@@ -48,10 +69,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _CODES.get(exc.status_code, "error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # Starlette names only the first route of the path's methods
+            headers["Allow"] = allowed_methods(request)
         return JSONResponse(
             {"error": code, "detail": str(exc.detail)},
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -72,9 +96,17 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=503, headers={"Retry-After": "5"},
         )
 
-    for exc_type in (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-                     asyncpg.CannotConnectNowError):
+    for exc_type in BACKEND_DOWN:
         app.add_exception_handler(exc_type, on_backend_down)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` value for a request's path: every method some route takes on it."""
+    routes = request.app.router.routes
+    allowed = [m for m in METHODS
+               if any(route.matches({**request.scope, "method": m})[0] is Match.FULL
+                      for route in routes)]
+    return ", ".join(allowed)

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
+from api.inputs import Text
+from api.openapi import error_responses
 from infra.aliases import AliasCycleError, check_acyclic
 from infra.auth.tokens import new_client_secret
 from infra.store import directory
@@ -25,10 +27,10 @@ _ALIAS_RE = re.compile(ALIAS_NAME)
 class AgentProfileFields(BaseModel):
     """An agent's profile: who it is, who owns it, how long its work may wait."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    role: str | None = Field(default=None, max_length=500)
-    avatar_url: str | None = Field(default=None, max_length=2000)
-    owner: str | None = Field(default=None, max_length=200, description="Who answers for it")
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    role: Text | None = Field(default=None, max_length=500)
+    avatar_url: Text | None = Field(default=None, max_length=2000)
+    owner: Text | None = Field(default=None, max_length=200, description="Who answers for it")
     max_turns: int | None = Field(default=None, ge=1, le=100, description="Turns per run")
     queue_expiry_seconds: int | None = Field(
         default=None, ge=1, le=2592000,
@@ -40,7 +42,7 @@ class AgentCreate(AgentProfileFields):
     """A new agent; its worker polls task queue ``agent.<id>``."""
 
     id: str = Field(pattern=AGENT_ID)
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class AgentChange(AgentProfileFields):
@@ -67,7 +69,7 @@ class Agent(BaseModel):
 class AliasBody(BaseModel):
     """Members are agent ids, or ``@name`` for a nested alias."""
 
-    members: list[str] = Field(min_length=1, max_length=500)
+    members: list[Text] = Field(min_length=1, max_length=500)
 
 
 class Alias(BaseModel):
@@ -82,7 +84,8 @@ async def _require_tenant(state: AppStateDep, tenant_id: str) -> None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
 
 
-@router.post("/{tenant_id}/agents", status_code=201, summary="Create an agent")
+@router.post("/{tenant_id}/agents", status_code=201, summary="Create an agent",
+             responses=error_responses(409))
 async def create_agent(tenant_id: str, body: AgentCreate, state: AppStateDep) -> Agent:
     """Register an agent; 409 if the id is taken (agent ids are global: they name queues)."""
     await _require_tenant(state, tenant_id)

@@ -10,6 +10,7 @@ from temporalio.service import RPCError
 
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
+from api.inputs import Text
 from infra import control
 from infra.store import control as control_store
 
@@ -20,7 +21,7 @@ class KillSwitchChange(BaseModel):
     """``stop_all`` stops every agent; ``resume`` lets them work again."""
 
     action: Literal["stop_all", "resume"]
-    reason: str = Field(default="stopped by an admin", max_length=500)
+    reason: Text = Field(default="stopped by an admin", max_length=500)
 
 
 class KillSwitchState(BaseModel):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
+from api.inputs import INT64_MAX
 from infra.store import directory, inbox
 from workflows.contracts import EventKind, EventStatus, Provider
 from workflows.ids import event_workflow_id
@@ -50,7 +51,8 @@ async def list_events(
     status: EventStatus | None = None,
     kind: EventKind | None = None,
     provider: Provider | None = None,
-    before_id: int | None = Query(default=None, description="Page: events older than this id"),
+    before_id: int | None = Query(default=None, ge=1, le=INT64_MAX,
+                                  description="Page: events older than this id"),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[EventView]:
     """Filter by status (received, dispatched, ignored, failed), kind and provider."""
@@ -67,7 +69,8 @@ async def list_events(
 
 
 @router.get("/{tenant_id}/events/{event_id}", summary="Show one event")
-async def get_event(tenant_id: str, event_id: int, state: AppStateDep) -> EventView:
+async def get_event(tenant_id: str, event_id: Annotated[int, Path(ge=1, le=INT64_MAX)],
+                    state: AppStateDep) -> EventView:
     """One event with its normalized form and the agents' outcomes."""
     row = await inbox.get_event(state.pool, tenant_id, event_id)
     if row is None:

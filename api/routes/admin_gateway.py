@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
+from api.inputs import INT64_MAX, IntentName, Text
 from infra.governance import CircuitBreaker, UnknownTenant
 from infra.store import directory, gateway
 
@@ -20,9 +21,16 @@ router = APIRouter(prefix="/admin/tenants", tags=["admin: gateway"], dependencie
 class Grant(BaseModel):
     """An agent may run ``intent`` on resources matching ``resource_pattern`` (``acme/*``)."""
 
-    intent: str = Field(min_length=1, max_length=200)
-    resource_pattern: str = Field(min_length=1, max_length=300,
-                                  description="Shell-style pattern over repo, channel or list")
+    intent: IntentName
+    resource_pattern: Text = Field(min_length=1, max_length=300,
+                                   description="Shell-style pattern over repo, channel or list")
+
+
+class GrantView(BaseModel):
+    """A grant as stored (its intent may since have left the registry)."""
+
+    intent: str
+    resource_pattern: str
 
 
 class AuditRow(BaseModel):
@@ -49,21 +57,19 @@ async def _require_agent(state: AppStateDep, tenant_id: str, agent_id: str) -> N
 
 @router.post("/{tenant_id}/agents/{agent_id}/grants", status_code=201, summary="Grant an intent")
 async def add_grant(tenant_id: str, agent_id: str, body: Grant, state: AppStateDep) -> Grant:
-    """Allow the agent the intent on matching resources; unknown intents are refused."""
+    """Allow the agent the intent on matching resources; unknown intents are refused (422)."""
     await _require_agent(state, tenant_id, agent_id)
-    if body.intent not in state.gateway.intents:
-        known = ", ".join(sorted(state.gateway.intents))
-        raise ApiError(422, "unknown_intent", f"no intent {body.intent!r}; known: {known}")
     await gateway.add_grant(state.pool, tenant_id, agent_id, body.intent, body.resource_pattern)
     return body
 
 
 @router.get("/{tenant_id}/agents/{agent_id}/grants", summary="List an agent's grants")
-async def list_grants(tenant_id: str, agent_id: str, state: AppStateDep) -> list[Grant]:
+async def list_grants(tenant_id: str, agent_id: str, state: AppStateDep) -> list[GrantView]:
     """Every grant the agent holds."""
     await _require_agent(state, tenant_id, agent_id)
     held = await gateway.grant_patterns(state.pool, tenant_id, agent_id)
-    return [Grant(intent=i, resource_pattern=p) for i, patterns in held.items() for p in patterns]
+    return [GrantView(intent=i, resource_pattern=p)
+            for i, patterns in held.items() for p in patterns]
 
 
 @router.delete("/{tenant_id}/agents/{agent_id}/grants", status_code=204,
@@ -82,7 +88,8 @@ async def audit(
     tenant_id: str, state: AppStateDep,
     agent_id: str | None = None, intent: str | None = None,
     decision: Literal["allowed", "denied"] | None = None,
-    before_id: int | None = Query(default=None, description="Page: rows older than this id"),
+    before_id: int | None = Query(default=None, ge=1, le=INT64_MAX,
+                                  description="Page: rows older than this id"),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AuditRow]:
     """Filter by agent, intent and decision."""

@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
+from api.inputs import Text
+from api.openapi import error_responses
 from infra.store import directory, projects
 from workflows.contracts import Provider
 
@@ -18,15 +20,15 @@ class Mapping(BaseModel):
     """An external id that belongs to a project: a repo, a channel or a list."""
 
     provider: Provider
-    external_id: str = Field(min_length=1, max_length=300,
-                             description="owner/repo, Slack channel id, or ClickUp list id")
+    external_id: Text = Field(min_length=1, max_length=300,
+                              description="owner/repo, Slack channel id, or ClickUp list id")
 
 
 class ProjectBody(BaseModel):
     """A project: its mappings and the agents that get its unclaimed work."""
 
-    name: str = Field(min_length=1, max_length=200)
-    default_agents: list[str] = Field(default_factory=list)
+    name: Text = Field(min_length=1, max_length=200)
+    default_agents: list[Text] = Field(default_factory=list)
     mappings: list[Mapping] = Field(default_factory=list)
 
 
@@ -50,7 +52,8 @@ async def _agents_of(state: AppStateDep, tenant_id: str) -> set[str]:
     return {a["id"] for a in await directory.list_agents(state.pool, tenant_id)}
 
 
-@router.put("/{tenant_id}/projects/{project_id}", summary="Create or replace a project")
+@router.put("/{tenant_id}/projects/{project_id}", summary="Create or replace a project",
+            responses=error_responses(409))
 async def put_project(
     tenant_id: str, project_id: str, body: ProjectBody, state: AppStateDep
 ) -> Project:

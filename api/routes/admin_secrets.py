@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
+from api.inputs import Text
+from api.openapi import error_responses
 from infra.store import directory
 from infra.vault import (
     MAX_VALUE_CHARS,
@@ -21,7 +23,8 @@ from infra.vault import (
     VaultUnavailable,
 )
 
-router = APIRouter(prefix="/admin/tenants", tags=["admin: secrets"], dependencies=[AdminDep])
+router = APIRouter(prefix="/admin/tenants", tags=["admin: secrets"], dependencies=[AdminDep],
+                   responses=error_responses(502))
 
 SecretName = Annotated[str, Path(pattern=SECRET_NAME, description="e.g. github_token")]
 
@@ -29,7 +32,7 @@ SecretName = Annotated[str, Path(pattern=SECRET_NAME, description="e.g. github_t
 class SecretValue(BaseModel):
     """A credential for the tool gateway; stored encrypted and never returned."""
 
-    value: str = Field(min_length=1, max_length=MAX_VALUE_CHARS)
+    value: Text = Field(min_length=1, max_length=MAX_VALUE_CHARS)
 
 
 class Secret(BaseModel):

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
+from api.inputs import Text
+from api.openapi import error_responses
 from infra.store import directory
 from workflows.contracts import Provider
 
@@ -21,8 +23,8 @@ class TenantCreate(BaseModel):
     """A new tenant."""
 
     id: str = Field(pattern=TENANT_ID, description="URL-safe id used in webhook URLs")
-    name: str = Field(min_length=1, max_length=200)
-    default_agents: list[str] = Field(
+    name: Text = Field(min_length=1, max_length=200)
+    default_agents: list[Text] = Field(
         default_factory=list, description="Agents that get work no mention or alias claims"
     )
 
@@ -30,8 +32,8 @@ class TenantCreate(BaseModel):
 class TenantUpdate(BaseModel):
     """Fields of a tenant to change."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    default_agents: list[str] | None = None
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    default_agents: list[Text] | None = None
     admin_channel: str | None = Field(
         default=None, pattern=r"^[A-Z0-9]{2,40}$",
         description="Slack channel id where alerts (offline, stuck agents) are posted")
@@ -50,7 +52,7 @@ class Tenant(BaseModel):
 class IntegrationSecret(BaseModel):
     """A provider signing secret; stored encrypted and never returned."""
 
-    secret: str = Field(min_length=1, max_length=4096)
+    secret: Text = Field(min_length=1, max_length=4096)
 
 
 class Integration(BaseModel):
@@ -81,7 +83,7 @@ async def _existing(state: AppStateDep, tenant_id: str) -> None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
 
 
-@router.post("", status_code=201, summary="Create a tenant")
+@router.post("", status_code=201, summary="Create a tenant", responses=error_responses(409))
 async def create_tenant(body: TenantCreate, state: AppStateDep) -> Tenant:
     """Create a tenant; 409 if the id is taken, 422 if a default agent is another tenant's."""
     await _check_defaults(state, body.id, body.default_agents, new_tenant=True)

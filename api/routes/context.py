@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import AgentDep, AppStateDep
 from api.errors import ApiError
+from api.inputs import Text
 from infra.auth.tokens import AgentPrincipal
 from workflows.contracts import ContextItem
 
@@ -24,22 +25,27 @@ Source = Literal["slack_thread", "readme", "summary", "clickup_task", "document"
 class SearchBody(BaseModel):
     """A search of the caller's tenant memory."""
 
-    query: str = Field(min_length=1, max_length=8000)
+    query: Text = Field(min_length=1, max_length=8000)
     k: int = Field(default=5, ge=1, le=50)
-    project_id: str | None = None
+    project_id: Text | None = None
     sources: list[Source] | None = None
 
 
 class DocumentBody(BaseModel):
-    """A document to remember (re-sending the same source key replaces it)."""
+    """A document to remember (re-sending the same source key replaces it).
+
+    A NUL character in the text is dropped (PostgreSQL text cannot hold it, and a stray one in a
+    pasted file should not cost the upload); in any other field it is refused with a 422.
+    """
 
     source: Source = "document"
-    source_key: str = Field(min_length=1, max_length=500,
-                            description="e.g. owner/repo for a README")
-    title: str = Field(min_length=1, max_length=500)
-    text: str = Field(min_length=1, max_length=2_000_000)
-    url: str | None = Field(default=None, max_length=2000)
-    project_id: str | None = None
+    source_key: Text = Field(min_length=1, max_length=500,
+                             description="e.g. owner/repo for a README")
+    title: Text = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1, max_length=2_000_000,
+                      description="NUL characters are dropped")
+    url: Text | None = Field(default=None, max_length=2000)
+    project_id: Text | None = None
 
 
 class DocumentStored(BaseModel):

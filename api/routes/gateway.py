@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from api.deps import AgentDep, AppStateDep
 from api.errors import ApiError
+from api.inputs import IntentName, nul_free
+from api.openapi import DESCRIPTIONS
 from infra.auth.tokens import AgentPrincipal
 from workflows.contracts import GatewayCall, GatewayTool, StandardEvent, ToolCall
 
@@ -18,10 +20,11 @@ router = APIRouter(prefix="/gateway", tags=["gateway"])
 class ExecuteBody(BaseModel):
     """One intent with its arguments, e.g. ``{"intent": "github_push", "args": {...}}``."""
 
-    intent: str = Field(min_length=1, max_length=200)
-    args: dict[str, Any] = Field(default_factory=dict)
-    event: StandardEvent | None = Field(default=None,
-                                        description="The event being answered (for reply)")
+    intent: IntentName
+    args: Annotated[dict[str, Any], BeforeValidator(nul_free)] = Field(
+        default_factory=dict, description="The intent's arguments (GET /gateway/catalog)")
+    event: Annotated[StandardEvent | None, BeforeValidator(nul_free)] = Field(
+        default=None, description="The event being answered (for reply)")
 
 
 class ExecuteResult(BaseModel):
@@ -46,10 +49,11 @@ async def catalog(agent: AgentDep, state: AppStateDep) -> list[GatewayTool]:
 
 @router.post(
     "/execute", summary="Execute an intent with a vault-held credential",
-    responses={403: {"description": "No grant for this intent on this resource"},
-               409: {"description": "Idempotency key reused by a call that failed"},
-               422: {"description": "Unknown intent or invalid arguments"},
-               502: {"description": "The remote refused the call (final)"},
+    responses={403: {"description": "No grant for this intent on this resource, or a token "
+                                    "without the gateway scope"},
+               429: {"description": DESCRIPTIONS[429]},
+               502: {"description": "The remote refused the call (final; the same key replays "
+                                    "this answer)"},
                503: {"description": "The remote is rate limiting or failing; retry later"}},
 )
 async def execute(

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from api.deps import AgentDep, AppStateDep
 from infra.auth.tokens import secret_matches
@@ -17,6 +18,30 @@ from infra.store import control
 router = APIRouter(tags=["oauth"])
 
 SCOPES = ("gateway", "agent")
+
+
+class TokenIssued(BaseModel):
+    """An access token (RFC 6749 5.1)."""
+
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int = Field(description="Seconds until the token expires")
+    scope: str
+
+
+class OAuthError(BaseModel):
+    """A refusal of the token endpoint, in RFC 6749 5.2's shape (not the API's own)."""
+
+    error: str = Field(description="invalid_request, invalid_client, unsupported_grant_type, "
+                                   "invalid_scope or temporarily_unavailable")
+    error_description: str
+
+
+def _oauth_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    texts = {400: "Malformed request, unsupported grant type or unknown scope",
+             401: "Unknown client or wrong secret",
+             503: "The kill switch is on: no tokens are issued"}
+    return {s: {"model": OAuthError, "description": texts[s]} for s in statuses}
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
@@ -41,6 +66,7 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
 
 @router.post(
     "/oauth/token", summary="Get an agent access token (client-credentials grant)",
+    response_model=TokenIssued, responses=_oauth_errors(400, 401, 503),
     openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {
         "schema": {"type": "object", "properties": {
             "grant_type": {"type": "string", "enum": ["client_credentials"]},
@@ -53,6 +79,8 @@ async def token(request: Request, state: AppStateDep) -> JSONResponse:
             "application/x-www-form-urlencoded"):
         return _oauth_error(400, "invalid_request", "send application/x-www-form-urlencoded")
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()}
+    if any("\x00" in text for pair in form.items() for text in pair):
+        return _oauth_error(400, "invalid_request", "a NUL character is not allowed")
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
     stopped, reason = await control.is_stopped(state.pool)
@@ -62,6 +90,8 @@ async def token(request: Request, state: AppStateDep) -> JSONResponse:
     creds = _client_credentials(request, form)
     if creds is None:
         return _oauth_error(401, "invalid_client", "client authentication is required")
+    if "\x00" in creds[0]:
+        return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
     row = await state.pool.fetchrow(
         "SELECT tenant_id, client_secret_hash, status FROM agents WHERE id = $1", creds[0])
     if row is None or not secret_matches(creds[1], row["client_secret_hash"]):
@@ -82,7 +112,8 @@ async def jwks(state: AppStateDep) -> dict[str, Any]:
     return await state.tokens.jwks()
 
 
-@router.post("/oauth/revoke", status_code=200, summary="Revoke the calling agent's token")
+@router.post("/oauth/revoke", status_code=200, summary="Revoke the calling agent's token",
+             response_class=Response, responses={200: {"description": "Revoked (no body)"}})
 async def revoke(request: Request, agent: AgentDep, state: AppStateDep) -> Response:
     """Revoke the presented token (RFC 7009: answered 200 whatever its state)."""
     await state.tokens.revoke(agent)

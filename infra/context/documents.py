@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 
@@ -88,6 +89,11 @@ class DocumentWriter:
         """
         if doc.source not in SOURCES:
             raise ValueError(f"unknown source {doc.source!r}; one of {', '.join(SOURCES)}")
+        if "\x00" in doc.text or "\x00" in doc.title:
+            # PostgreSQL text cannot hold a NUL; a stray one (a pasted file, a chat message)
+            # carries no meaning, so it is dropped rather than failing the whole document.
+            doc = dataclasses.replace(doc, text=doc.text.replace("\x00", ""),
+                                      title=doc.title.replace("\x00", ""))
         if conn is not None:
             return await self._upsert(conn, doc)
         async with self._pool.acquire() as own:
