@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import asyncpg
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.gateway.service import Gateway
 from workflows.contracts import AlertInput, GatewayCall, ToolCall, UsageRecord
 
 log = logging.getLogger(__name__)
+
+# A held alert's post is retried 1 s, 2 s, ... apart, never more than this: after a long stop it
+# goes out within this of resume, and a thousand held alerts cost at most 100 attempts a second.
+HELD_RETRY_CAP = timedelta(seconds=10)
 
 
 class GovernanceActivities:
@@ -34,9 +39,17 @@ class GovernanceActivities:
 
     @activity.defn(name="raise_alert")
     async def raise_alert(self, alert: AlertInput) -> None:
-        """Store an alert, log it, and post it to the tenant's admin Slack channel if set."""
-        log.warning("alert %s for tenant %s: %s: %s", alert.kind, alert.tenant_id,
-                    alert.subject, alert.detail)
+        """Store an alert, log it, and post it to the tenant's admin Slack channel if set.
+
+        The alert is stored at once; its post goes through the gateway, which holds it while the
+        kill switch is on: this activity is then retried (Temporal owns the wait: 1 s, 2 s, ...
+        at most HELD_RETRY_CAP apart) and the post goes out once, after resume.
+        """
+        attempt = activity.info().attempt
+        first = attempt == 1
+        if first:
+            log.warning("alert %s for tenant %s: %s: %s", alert.kind, alert.tenant_id,
+                        alert.subject, alert.detail)
         alert_id = await self._pool.fetchval(
             "WITH ins AS (INSERT INTO alerts (tenant_id, kind, subject, detail)"
             " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, kind, subject) DO NOTHING"
@@ -55,6 +68,15 @@ class GovernanceActivities:
             call=ToolCall(id=f"alert-{alert_id}", name="slack_post_message", arguments={
                 "channel": channel, "text": f":rotating_light: {alert.kind}: {alert.detail}"})),
             source="system", system=True)
+        if outcome.held:
+            if first:
+                log.info("alert %s: Slack post held by the kill switch until resume", alert_id)
+            # Benign: an expected wait, not logged as a failure on every attempt.
+            raise ApplicationError(
+                outcome.error or "held by the kill switch", type="HeldByKillSwitch",
+                category=ApplicationErrorCategory.BENIGN,
+                next_retry_delay=min((outcome.retry_after or HELD_RETRY_CAP) * attempt,
+                                     HELD_RETRY_CAP))
         if outcome.error is not None:
             if outcome.retryable:
                 raise ApplicationError(outcome.error, next_retry_delay=outcome.retry_after)

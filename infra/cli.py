@@ -61,8 +61,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from infra import database, temporal
     from infra.control import ensure_control
     from infra.schedules import ensure_summary_schedule
+    from infra.store import control as control_store
     from infra.vault import build_secret_store
     from workers.platform import platform_workers
+    from workflows.contracts import ControlState
 
     _logging()
     settings = Settings()
@@ -77,11 +79,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         if added:
             log.info("registered search attributes %s", ", ".join(added))
         workers = platform_workers(client, pool, settings, build_secret_store(settings, pool))
-        await ensure_control(client, settings.temporal.task_queue)
+        stopped, reason = await control_store.is_stopped(pool)
+        await ensure_control(client, settings.temporal.control_task_queue,
+                             ControlState(stopped=stopped, reason=reason))
         await ensure_summary_schedule(client, settings.temporal.task_queue,
                                       timedelta(seconds=settings.context.summarize_every_seconds))
-        log.info("platform worker polling %s and %s", settings.temporal.task_queue,
-                 settings.gateway.task_queue)
+        log.info("platform worker polling %s, %s and %s", settings.temporal.task_queue,
+                 settings.gateway.task_queue, settings.temporal.control_task_queue)
         try:
             await asyncio.gather(*(w.run() for w in workers))
         finally:
@@ -92,24 +96,31 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_kill(args: argparse.Namespace) -> int:
-    """Flip the kill switch (or show it) through the switchboard-control workflow."""
+    """Flip the kill switch (or show it) through the switchboard-control workflow.
+
+    A change is printed once it is applied; exit status 1 if it could not be applied in time.
+    """
     from infra import control, temporal
 
     settings = Settings()
 
     async def main() -> str:
         client = await temporal.connect(settings.temporal)
-        queue = settings.temporal.task_queue
+        queue = settings.temporal.control_task_queue
         if args.resume:
-            await control.resume(client, queue)
+            current = await control.resume(client, queue)
         elif not args.status:
-            await control.stop_all(client, queue, args.reason)
-        current = await control.state(client)
+            current = await control.stop_all(client, queue, args.reason)
+        else:
+            current = await control.state(client)
         return (f"kill switch: STOPPED ({current.reason})" if current.stopped
                 else "kill switch: off (agents running)")
 
     try:
         print(asyncio.run(main()))
+    except control.NotApplied as err:
+        print(f"switchboard kill: {err}", file=sys.stderr)
+        return 1
     except RuntimeError as err:
         print(f"switchboard kill: cannot reach Temporal at {settings.temporal.address}: {err}",
               file=sys.stderr)

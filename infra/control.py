@@ -1,38 +1,90 @@
-"""Flipping the kill switch: signal-with-start of the switchboard-control workflow."""
+"""Flipping the kill switch: update-with-start of the switchboard-control workflow, which answers
+once the change is applied."""
 
 from __future__ import annotations
 
-from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
+import asyncio
+import logging
 
-from workflows.contracts import ControlState, StopAll
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.contracts import ControlChange, ControlState
 from workflows.control import ControlWorkflow
 from workflows.ids import CONTROL_WORKFLOW_ID
 
+log = logging.getLogger(__name__)
 
-async def ensure_control(client: Client, task_queue: str) -> None:
-    """Start the control workflow unless it runs already."""
+# How long a caller waits for a change to be applied. Applying takes tens of milliseconds (one
+# workflow task and one activity on the control queue, which no event waits in); past this the
+# control worker is down or the database is unreachable, and the caller is told so.
+APPLY_WITHIN_SECONDS = 5.0
+
+
+class NotApplied(Exception):
+    """A change was asked but is not applied yet (the control worker did not apply it in time)."""
+
+
+async def ensure_control(client: Client, task_queue: str,
+                         applied: ControlState | None = None) -> None:
+    """Start the control workflow on ``task_queue`` unless it runs there already.
+
+    A run left on another queue (before the switch had its own, the platform queue) is ended and
+    started again on this one, from ``applied`` (the state in the database).
+    """
+    handle = client.get_workflow_handle(CONTROL_WORKFLOW_ID)
+    try:
+        found = await handle.describe()
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    else:
+        if found.status == WorkflowExecutionStatus.RUNNING and found.task_queue != task_queue:
+            log.warning("moving %s from task queue %s to %s", CONTROL_WORKFLOW_ID,
+                        found.task_queue, task_queue)
+            await handle.terminate(reason=f"moved to task queue {task_queue}")
     await client.start_workflow(
+        ControlWorkflow.run, applied or ControlState(), id=CONTROL_WORKFLOW_ID,
+        task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+
+
+async def change(client: Client, task_queue: str, asked: ControlChange,
+                 within: float = APPLY_WITHIN_SECONDS) -> ControlState:
+    """Ask for a change; return the switch as applied once it is, or raise NotApplied."""
+    start = WithStartWorkflowOperation(
         ControlWorkflow.run, ControlState(), id=CONTROL_WORKFLOW_ID, task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+    try:
+        async with asyncio.timeout(within):
+            return await client.execute_update_with_start_workflow(
+                ControlWorkflow.change, asked, start_workflow_operation=start)
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        raise NotApplied(
+            f"{asked.action} was asked but is not applied yet: the control worker (task queue"
+            f" {task_queue}) did not apply it within {within:g} s") from None
+    except WorkflowUpdateFailedError as err:
+        raise NotApplied(f"{asked.action} was asked but could not be applied: {err.cause}"
+                         ) from None
 
 
-async def stop_all(client: Client, task_queue: str, reason: str) -> None:
-    """Signal stop_all, starting the control workflow if needed."""
-    await client.start_workflow(
-        ControlWorkflow.run, ControlState(), id=CONTROL_WORKFLOW_ID, task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        start_signal="stop_all", start_signal_args=[StopAll(reason=reason)])
+async def stop_all(client: Client, task_queue: str, reason: str) -> ControlState:
+    """Stop every agent; return the switch as applied."""
+    return await change(client, task_queue, ControlChange(action="stop_all", reason=reason))
 
 
-async def resume(client: Client, task_queue: str) -> None:
-    """Signal resume, starting the control workflow if needed."""
-    await client.start_workflow(
-        ControlWorkflow.run, ControlState(), id=CONTROL_WORKFLOW_ID, task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, start_signal="resume")
+async def resume(client: Client, task_queue: str) -> ControlState:
+    """Let agents work again; return the switch as applied."""
+    return await change(client, task_queue, ControlChange(action="resume"))
 
 
 async def state(client: Client) -> ControlState:
-    """The switch's state, by query."""
+    """The switch as applied, by query."""
     handle = client.get_workflow_handle_for(ControlWorkflow.run, CONTROL_WORKFLOW_ID)
     return await handle.query(ControlWorkflow.state)

@@ -41,6 +41,11 @@ class TemporalSettings(BaseSettings):
     api_key: SecretStr | None = Field(default=None, description="API key (Temporal Cloud)")
     tls: bool = Field(default=False, description="Use TLS to reach the frontend")
     task_queue: str = Field(default="switchboard.platform", description="Platform worker queue")
+    control_task_queue: str = Field(
+        default="switchboard.control",
+        description="The kill switch's own queue (served by the platform process), so a stop "
+                    "never waits behind the event backlog",
+    )
 
 
 class ApiSettings(BaseSettings):

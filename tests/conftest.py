@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -107,21 +108,48 @@ async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     await p.close()
 
 
+class Platform:
+    """The session's platform process (its workers), which a test may restart."""
+
+    def __init__(self, client: Client, pool: asyncpg.Pool, settings: Settings) -> None:
+        self._client, self._pool, self._settings = client, pool, settings
+        self._workers = contextlib.AsyncExitStack()
+
+    async def start(self) -> None:
+        """Start a fresh set of platform workers (platform, gateway, control queues)."""
+        for worker in platform_workers(self._client, self._pool, self._settings,
+                                       build_secret_store(self._settings, self._pool)):
+            await self._workers.enter_async_context(running(worker))
+
+    async def stop(self) -> None:
+        """Shut the workers down."""
+        await self._workers.aclose()
+        self._workers = contextlib.AsyncExitStack()
+
+    async def restart(self) -> None:
+        """What a restarted ``switchboard worker`` process does: new workers, new sticky queues."""
+        await self.stop()
+        await self.start()
+
+
 @pytest.fixture(scope="session")
 async def platform(
     temporal_client: Client, pool: asyncpg.Pool, settings: Settings
-) -> AsyncIterator[None]:
-    """The platform worker, running for the whole session."""
-    workers = platform_workers(temporal_client, pool, settings, build_secret_store(settings, pool))
-    async with running(workers[0]), running(workers[1]):
-        await ensure_control(temporal_client, settings.temporal.task_queue)
+) -> AsyncIterator[Platform]:
+    """The platform workers, running for the whole session."""
+    running_platform = Platform(temporal_client, pool, settings)
+    await running_platform.start()
+    try:
+        await ensure_control(temporal_client, settings.temporal.control_task_queue)
         await ensure_summary_schedule(temporal_client, settings.temporal.task_queue,
                                       timedelta(minutes=30))
-        yield
+        yield running_platform
+    finally:
+        await running_platform.stop()
 
 
 @pytest.fixture(scope="session")
-async def api_url(settings: Settings, platform: None) -> AsyncIterator[str]:
+async def api_url(settings: Settings, platform: Platform) -> AsyncIterator[str]:
     """The API (with its relay) over real HTTP."""
     async with api_server(settings) as url:
         yield url

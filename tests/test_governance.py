@@ -26,7 +26,7 @@ from infra.crypto import Sealer
 from infra.settings import AgentSettings, Settings
 from tests import corpus
 from tests.admin import agent_token, bearer, grant, slack_channel, store_secret
-from tests.conftest import Remotes, TenantFactory
+from tests.conftest import Platform, Remotes, TenantFactory
 from tests.harness import free_port, running
 from tests.test_pipeline import wait_status
 from workers.agent import runtime_worker
@@ -295,3 +295,96 @@ async def test_limits_are_per_tenant_and_take_effect_at_once(
     assert codes == [200, 200, 429]
     assert (await http.put("/admin/tenants/no-such/limits", headers=admin,
                            json={"messages_per_minute": 5})).status_code == 404
+
+
+BACKLOG = 200  # webhooks in flight when the stop is asked
+
+
+async def _post_backlog(http: httpx.AsyncClient, tenant: str, count: int) -> None:
+    raw, headers = corpus.live_request(corpus.entry("github.issues.opened"))
+    pending = iter(range(count))
+
+    async def sender() -> None:
+        for _ in pending:
+            r = await http.post(f"/webhooks/github/{tenant}", content=raw,
+                                headers=headers | {"X-GitHub-Delivery": str(uuid.uuid4())})
+            assert r.status_code == 202, r.text
+
+    await asyncio.gather(*(sender() for _ in range(8)))
+
+
+async def test_stop_under_a_backlog_after_a_worker_restart_is_applied_when_answered(
+    api_url: str, http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    platform: Platform, kill_switch_off: None,
+) -> None:
+    agent = f"busy-{uuid.uuid4().hex[:6]}"
+    tenant = await make_tenant(agents=(agent,))
+    creds = (await http.post(f"/admin/tenants/{tenant}/agents/{agent}/credentials",
+                             headers=admin)).json()
+    grant = {"grant_type": "client_credentials", "client_id": creds["client_id"],
+             "client_secret": creds["client_secret"]}
+    token = (await http.post("/oauth/token", data=grant)).json()["access_token"]
+    ws = await websockets.connect(ws_url(api_url),
+                                  subprotocols=[Subprotocol("bearer"), Subprotocol(token)])
+    assert json.loads(await ws.recv())["type"] == "welcome"
+    await platform.restart()  # the control workflow's last worker (and sticky queue) is gone
+    await _post_backlog(http, tenant, BACKLOG)
+
+    r = await http.post("/admin/kill-switch", headers=admin,
+                        json={"action": "stop_all", "reason": "backlog"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"stopped": True, "reason": "backlog"}
+    # The answer is true of the world when it is given: no token is issued after it, the
+    # agent's token is refused, and its socket is closed (the close frame is on its way).
+    assert (await http.post("/oauth/token", data=grant)).status_code == 503
+    catalog = await http.get("/gateway/catalog", headers={"Authorization": f"Bearer {token}"})
+    assert catalog.status_code == 401
+    assert await _closed(ws) == 4001
+
+
+async def test_kill_switch_answers_with_what_is_applied_and_status_shows_it(
+    http: httpx.AsyncClient, admin: dict[str, str], kill_switch_off: None,
+) -> None:
+    r = await http.post("/admin/kill-switch", headers=admin, json={"action": "stop_all"})
+    assert r.json() == {"stopped": True, "reason": "stopped by an admin"}
+    assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is True
+    r = await http.post("/admin/kill-switch", headers=admin, json={"action": "resume"})
+    assert r.json() == {"stopped": False, "reason": None}
+    assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is False
+    r = await http.post("/admin/kill-switch", headers=admin, json={"action": "pause"})
+    assert r.status_code == 422 and r.json()["error"]
+
+
+async def test_a_stop_holds_platform_alerts_until_resume_and_posts_each_once(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, settings: Settings, remotes: Remotes, kill_switch_off: None,
+) -> None:
+    quiet = f"quiet-{uuid.uuid4().hex[:6]}"
+    tenant = await make_tenant(agents=(quiet,))
+    channel = f"CADM{uuid.uuid4().hex[:6].upper()}"
+    remotes.slack.channels.add(channel)
+    await http.patch(f"/admin/tenants/{tenant}", headers=admin, json={"admin_channel": channel})
+    await store_secret(http, admin, tenant, "slack_bot_token")
+
+    def posted() -> list[str]:
+        return [m["text"] for m in remotes.slack.messages if m["channel"] == channel]
+
+    r = await http.post("/admin/kill-switch", headers=admin,
+                        json={"action": "stop_all", "reason": "incident"})
+    assert r.json()["stopped"] is True
+    await presence.heartbeat(temporal_client, settings.temporal.task_queue, tenant, quiet,
+                             interval_seconds=0.5)
+    async with asyncio.timeout(15):  # 3 missed beats of 0.5 s: offline, alert recorded at once
+        while not (await http.get(f"/admin/tenants/{tenant}/alerts", headers=admin)).json():
+            await asyncio.sleep(0.1)
+    await asyncio.sleep(2)  # an unheld post goes out within milliseconds of the record
+    assert posted() == []
+
+    r = await http.post("/admin/kill-switch", headers=admin, json={"action": "resume"})
+    assert r.json()["stopped"] is False
+    async with asyncio.timeout(15):
+        while not posted():
+            await asyncio.sleep(0.1)
+    await asyncio.sleep(2)  # retried attempts must not post it again
+    [text] = posted()
+    assert quiet in text and "offline" in text

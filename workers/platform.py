@@ -1,5 +1,6 @@
-"""The platform worker: workflows and pipeline activities on the platform queue, and the tool
-gateway's activity on the gateway queue (the only place credentials are ever read)."""
+"""The platform process's workers: workflows and pipeline activities on the platform queue, the
+kill switch on its own control queue, and the tool gateway's activity on the gateway queue (the
+only place credentials are ever read)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from workflows.summarize import SummarizeThreadsWorkflow, SummarizeThreadWorkflo
 # tests/test_workflow_sandbox.py, which loads every workflow below under the strict sandbox.
 WORKFLOWS = [EventWorkflow, AgentRunWorkflow, ControlWorkflow, PresenceWorkflow,
              SummarizeThreadsWorkflow, SummarizeThreadWorkflow]
+PLATFORM_WORKFLOWS = [w for w in WORKFLOWS if w is not ControlWorkflow]
 
 
 def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
@@ -52,16 +54,30 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=WORKFLOWS,
+        workflows=PLATFORM_WORKFLOWS,
         workflow_runner=UnsandboxedWorkflowRunner(),
         activities=[
             events.prepare_event, events.record_outcome,
             governance.record_usage, governance.raise_alert,
-            control.apply_control, control.control_gate, control.set_presence,
+            control.control_gate, control.set_presence,
             context.remember_event, context.threads_to_summarize,
             context.summarize_thread,
         ],
     )
+
+
+def control_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Worker:
+    """The kill switch's own worker: ControlWorkflow and apply_control on the control queue.
+
+    On the platform queue a stop waited behind every event in flight (35 s under a backlog);
+    here nothing else is queued. No workflow cache: without one the worker polls no sticky
+    queue, so after a restart the first task is not sent to the dead worker's sticky queue
+    (10 s until it times out). Each task replays the history instead, which stays short: the
+    workflow continues as new every 500 changes.
+    """
+    return Worker(client, task_queue=task_queue, workflows=[ControlWorkflow],
+                  activities=[ControlActivities(pool).apply_control],
+                  workflow_runner=UnsandboxedWorkflowRunner(), max_cached_workflows=0)
 
 
 def context_activities(pool: asyncpg.Pool, settings: ContextSettings) -> ContextActivities:
@@ -80,7 +96,7 @@ def gateway_worker(client: Client, gateway: Gateway, pool: asyncpg.Pool, task_qu
 
 def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
                      secrets: SecretStore) -> list[Worker]:
-    """Both workers of a platform process, sharing one intent registry."""
+    """The workers of a platform process (platform, gateway, control), sharing one registry."""
     intents = builtin_intents()
     gateway = Gateway(pool, secrets, settings.gateway, intents, on_stuck=StuckAgents(pool))
     return [
@@ -88,4 +104,5 @@ def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
                         gateway_queue=settings.gateway.task_queue, gateway=gateway,
                         context=context_activities(pool, settings.context)),
         gateway_worker(client, gateway, pool, settings.gateway.task_queue),
+        control_worker(client, pool, settings.temporal.control_task_queue),
     ]

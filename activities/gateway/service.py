@@ -23,11 +23,15 @@ from activities.gateway.base import ExecutionContext, GatewayError, Intent
 from activities.gateway.reply import REPLY, reply_target
 from infra.governance import CircuitBreaker
 from infra.settings import GatewaySettings
+from infra.store import control as control_store
 from infra.store import gateway as store
 from infra.vault import SecretStoreError, VaultUnavailable
 from workflows.contracts import GatewayCall, GatewayTool
 
 REDACTED = "[redacted]"
+# A call held by the kill switch comes back retryable after this: it goes out about this long
+# after resume at most.
+HOLD_RETRY = timedelta(seconds=1)
 
 
 StuckHandler = Callable[[str, str, str], Awaitable[None]]
@@ -51,6 +55,7 @@ class Outcome:
     retry_after: timedelta | None = None
     replayed: bool = False
     limited: bool = False
+    held: bool = False  # by the kill switch: nothing was sent; retry after ``retry_after``
 
 
 def scrub(value: Any, secrets: list[str]) -> Any:
@@ -89,7 +94,13 @@ class Gateway:
         """Run one call; never raises for a refusal or a remote failure (see Outcome).
 
         ``system`` calls are the platform's own (admin alerts): no agent grant is needed.
+        While the kill switch is on, every call is held, system calls included: nothing is sent
+        and the outcome is ``held`` and retryable (callers retry; it goes out after resume).
         """
+        stopped, reason = await control_store.is_stopped(self._pool)
+        if stopped:
+            return Outcome(error=f"held by the kill switch ({reason})", retryable=True,
+                           retry_after=HOLD_RETRY, held=True)
         started = time.monotonic()
         intent = self.intents.get(call.call.name)
         resource: str | None = None

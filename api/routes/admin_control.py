@@ -31,25 +31,32 @@ class KillSwitchState(BaseModel):
     reason: str | None
 
 
-@router.post("/kill-switch", summary="Stop every agent, or resume them")
+@router.post(
+    "/kill-switch", summary="Stop every agent, or resume them; answers once applied",
+    responses={503: {"description": "Not applied yet (Temporal or the control worker is "
+                                    "unreachable); GET shows what is applied"}},
+)
 async def flip(body: KillSwitchChange, state: AppStateDep) -> KillSwitchState:
-    """Signal the control workflow; the change is applied within about a second.
+    """Ask the control workflow for the change and answer once it is applied everywhere.
 
     stop_all severs agent sockets, revokes agent tokens (new ones refused while stopped), holds
-    outgoing Slack and ClickUp calls and new dispatches; webhooks are still accepted.
+    every outgoing Slack, ClickUp and GitHub call (platform alerts included) and new dispatches;
+    webhooks are still accepted. The answer is the switch as applied, never only as asked.
     """
-    queue = state.settings.temporal.task_queue
+    queue = state.settings.temporal.control_task_queue
     try:
         client = await state.temporal.get()
         if body.action == "stop_all":
-            await control.stop_all(client, queue, body.reason)
+            applied = await control.stop_all(client, queue, body.reason)
         else:
-            await control.resume(client, queue)
+            applied = await control.resume(client, queue)
+    except control.NotApplied as err:
+        raise ApiError(503, "not_applied", str(err), retry_after=1) from None
     except (RPCError, RuntimeError) as err:
         state.temporal.forget()
-        raise ApiError(503, "temporal_unavailable", f"cannot reach Temporal: {err}") from None
-    stopped = body.action == "stop_all"
-    return KillSwitchState(stopped=stopped, reason=body.reason if stopped else None)
+        raise ApiError(503, "temporal_unavailable", f"cannot reach Temporal: {err}; GET"
+                       " /admin/kill-switch shows what is applied") from None
+    return KillSwitchState(stopped=applied.stopped, reason=applied.reason)
 
 
 @router.get("/kill-switch", summary="The kill switch as applied")

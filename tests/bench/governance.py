@@ -1,5 +1,11 @@
-"""Governance costs through the real stack: the kill switch's time to a full stop, and what an
-agent's heartbeat costs Temporal (latency of the signal-with-start, history events per beat).
+"""Governance costs through the real stack: the kill switch's time to a full stop, idle and under
+load, and what an agent's heartbeat costs Temporal (latency of the signal-with-start, history
+events per beat).
+
+Under load, each trial restarts the platform worker (a fresh process's workers: the control
+workflow's last worker, and its sticky queue, are gone), posts ``LOAD_EVENTS`` webhooks whose
+thinks take ``THINK_SECONDS`` each, and stops while they are in flight: the case where a stop
+used to wait behind the event backlog.
 
 Figures only; nothing here is a target or an assertion.
 """
@@ -23,25 +29,33 @@ from pathlib import Path
 import asyncpg
 import httpx
 import websockets
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.worker import Worker
 from websockets.exceptions import ConnectionClosed
 
 from infra import database, presence
 from infra.control import ensure_control
-from tests.bench.fixtures import create_tenant, server_env
+from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
 from tests.bench.serve import served
 from tests.bench.stack import temporal
 from tests.bench.stats import heading, ms, percentile
 from tests.harness import free_port, running
-from workers.platform import platform_worker
+from workers.platform import control_worker, platform_worker
 from workflows import presence as presence_workflow
-from workflows.ids import presence_workflow_id
+from workflows.agent_run import THINK_ACTIVITY
+from workflows.contracts import ThinkInput, ThinkOutput, Usage
+from workflows.ids import agent_task_queue, presence_workflow_id
 from workflows.presence import PresenceWorkflow
 
 KILL_CLOSE_CODE = 4001
-CLOSE_WITHIN = 10.0
-REFUSED_WITHIN = 10.0
+CLOSE_WITHIN = 60.0  # generous: a late stop is a figure to print, not a "never"
+REFUSED_WITHIN = 60.0
+LOAD_EVENTS = 300  # webhooks in flight when a loaded trial stops
+LOAD_SENDERS = 16
+THINK_SECONDS = 0.05  # each of the load's thinks
+DRAIN_WITHIN = 300.0
 HEARTBEAT_EVERY = 30.0  # what a real agent sends (api/routes/agent_ws.py)
 
 
@@ -68,10 +82,10 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def _api(env: Mapping[str, str], log: Path) -> AsyncIterator[Api]:
+async def _api(env: Mapping[str, str], log: Path, *, relay: bool = False) -> AsyncIterator[Api]:
     """An API process with its log in a file: every stop_all makes each process log a
     warning, which would bury the figures."""
-    async with served("app", free_port(), env, log=log) as server:
+    async with served("app", free_port(), env, relay=relay, log=log) as server:
         yield Api(server.url, server.pid)
 
 
@@ -86,6 +100,8 @@ class Trial:
     refused: float  # first 401 on a gateway call with a pre-stop token
     codes: Counter[int | None] = field(default_factory=Counter)
     resumed: float = math.nan  # POST resume -> GET shows running
+    true_at_answer: bool = False  # the first gateway call after the 200 was already refused
+    thinks_meanwhile: int = 0  # load thinks started between the POST and the apply
 
 
 async def _token(http: httpx.AsyncClient, client_id: str, secret: str) -> str:
@@ -118,15 +134,18 @@ async def _closed_at(ws: websockets.ClientConnection) -> tuple[float, int | None
         return math.inf, None
 
 
-async def _refused_at(http: httpx.AsyncClient, token: str) -> float:
-    """When (perf_counter) a gateway call with ``token`` was first answered 401 (polling)."""
+async def _refused_at(http: httpx.AsyncClient, token: str) -> tuple[float, int]:
+    """When (perf_counter) a gateway call with ``token`` was first answered 401 (polling), and
+    after how many calls."""
     deadline = time.perf_counter() + REFUSED_WITHIN
     auth = {"Authorization": f"Bearer {token}"}
+    calls = 0
     while time.perf_counter() < deadline:
+        calls += 1
         r = await http.get("/gateway/catalog", headers=auth)
         if r.status_code == 401:
-            return time.perf_counter()
-    return math.inf
+            return time.perf_counter(), calls
+    return math.inf, calls
 
 
 async def _switch(http: httpx.AsyncClient, admin: dict[str, str], action: str) -> None:
@@ -136,8 +155,62 @@ async def _switch(http: httpx.AsyncClient, admin: dict[str, str], action: str) -
         raise RuntimeError(f"kill switch {action} answered {r.status_code}: {r.text}")
 
 
+class BusyAgent:
+    """The load's agent: each think works ``THINK_SECONDS``, then answers; starts noted."""
+
+    def __init__(self, agent_id: str) -> None:
+        self.agent_id = agent_id
+        self.started: list[float] = []  # wall clock
+        self.done = 0
+
+    @activity.defn(name=THINK_ACTIVITY)
+    async def think(self, inp: ThinkInput) -> ThinkOutput:
+        """Work a little, answer."""
+        self.started.append(time.time())
+        await asyncio.sleep(THINK_SECONDS)
+        self.done += 1
+        return ThinkOutput(final="done", usage=Usage(model="bench", input_tokens=1,
+                                                     output_tokens=1))
+
+
+@dataclass
+class Load:
+    """The events a loaded trial puts in flight: where to post them, who thinks them."""
+
+    http: httpx.AsyncClient
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    agent: BusyAgent
+
+    async def post(self, count: int) -> None:
+        """POST ``count`` fresh deliveries with LOAD_SENDERS concurrent senders."""
+        pending = iter(range(count))
+
+        async def sender() -> None:
+            for _ in pending:
+                r = await self.http.post(self.path, content=self.body, headers=self.headers | {
+                    "X-GitHub-Delivery": str(uuid.uuid4())})
+                if r.status_code != 202:
+                    raise RuntimeError(f"webhook answered {r.status_code}: {r.text}")
+
+        await asyncio.gather(*(sender() for _ in range(LOAD_SENDERS)))
+
+
+def _platform(client: Client, pool: asyncpg.Pool, queue: str) -> list[Worker]:
+    """A platform process's workers, as `switchboard worker` runs them (the kill switch on its
+    own queue)."""
+    return [platform_worker(client, pool, queue), control_worker(client, pool, _control(queue))]
+
+
+def _control(queue: str) -> str:
+    """The control queue beside a platform queue."""
+    return f"{queue}.control"
+
+
 async def _one_trial(apis: list[Api], https: list[httpx.AsyncClient], admin: dict[str, str],
-                     creds: list[tuple[str, str]], pool: asyncpg.Pool) -> Trial:
+                     creds: list[tuple[str, str]], pool: asyncpg.Pool,
+                     load: Load | None = None) -> Trial:
     tokens = await asyncio.gather(*(_token(https[i % 2], *c) for i, c in enumerate(creds)))
     sockets = await asyncio.gather(*(_connect(apis[i % 2].ws, t) for i, t in enumerate(tokens)))
     probe = https[1]
@@ -145,18 +218,25 @@ async def _one_trial(apis: list[Api], https: list[httpx.AsyncClient], admin: dic
     if r.status_code != 200:
         raise RuntimeError(f"gateway call before the stop answered {r.status_code}: {r.text}")
     closing = [asyncio.create_task(_closed_at(ws)) for ws in sockets]
+    thinks_before = 0
+    if load is not None:
+        thinks_before = load.agent.done
+        await load.post(LOAD_EVENTS)
     await asyncio.sleep(0.05)  # every reader waiting
     t0, t0_wall = time.perf_counter(), time.time()
     await _switch(https[0], admin, "stop_all")
     posted = time.perf_counter()
-    refused = await _refused_at(probe, tokens[0])
+    refused, calls = await _refused_at(probe, tokens[0])
     results = await asyncio.gather(*closing)
-    changed = await pool.fetchval(
-        "SELECT extract(epoch FROM changed_at) FROM control_state")
+    changed = float(await pool.fetchval(
+        "SELECT extract(epoch FROM changed_at) FROM control_state"))
     closes = [at for at, _ in results]
-    trial = Trial(posted=posted - t0, applied=float(changed) - t0_wall,
+    trial = Trial(posted=posted - t0, applied=changed - t0_wall,
                   first_closed=min(closes) - t0, all_closed=max(closes) - t0,
-                  refused=refused - t0, codes=Counter(code for _, code in results))
+                  refused=refused - t0, codes=Counter(code for _, code in results),
+                  true_at_answer=calls == 1)
+    if load is not None:
+        trial.thinks_meanwhile = sum(1 for at in load.agent.started if t0_wall <= at <= changed)
     # Resume; new tokens must be issued in a later second than the revoke-all.
     started = time.perf_counter()
     await _switch(https[0], admin, "resume")
@@ -164,20 +244,29 @@ async def _one_trial(apis: list[Api], https: list[httpx.AsyncClient], admin: dic
         while (await https[0].get("/admin/kill-switch", headers=admin)).json()["stopped"]:
             await asyncio.sleep(0.01)
     trial.resumed = time.perf_counter() - started
-    await asyncio.sleep(max(0.0, math.floor(float(changed)) + 1.1 - time.time()))
+    if load is not None:  # the backlog goes through before the next trial's restart
+        async with asyncio.timeout(DRAIN_WITHIN):
+            while load.agent.done < thinks_before + LOAD_EVENTS:
+                await asyncio.sleep(0.1)
     return trial
 
 
 async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: str,
                        agents: int, trials: int, folder: Path) -> None:
     senv = server_env(db_url) | {"TEMPORAL_ADDRESS": client.service_client.config.target_host,
-                                 "TEMPORAL_TASK_QUEUE": queue}
+                                 "TEMPORAL_TASK_QUEUE": queue,
+                                 "TEMPORAL_CONTROL_TASK_QUEUE": _control(queue)}
     admin = {"Authorization": f"Bearer {senv['SWITCHBOARD_ADMIN_TOKEN']}"}
+    busy = BusyAgent(f"gov-busy-{uuid.uuid4().hex[:8]}")
     async with (
-        _api(senv, folder / "api-1.log") as one,
+        _api(senv, folder / "api-1.log", relay=True) as one,
         _api(senv, folder / "api-2.log") as two,
         httpx.AsyncClient(base_url=one.url, timeout=30) as h1,
         httpx.AsyncClient(base_url=two.url, timeout=30) as h2,
+        httpx.AsyncClient(base_url=two.url, timeout=30,
+                          limits=httpx.Limits(max_connections=LOAD_SENDERS)) as loader,
+        running(Worker(client, task_queue=agent_task_queue(busy.agent_id),
+                       activities=[busy.think], max_concurrent_activities=50)),
     ):
         names = [f"gov-{uuid.uuid4().hex[:8]}" for _ in range(agents)]
         tenant = await create_tenant(one.url, senv["SWITCHBOARD_ADMIN_TOKEN"], agents=names)
@@ -187,24 +276,49 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
                               headers=admin)
             r.raise_for_status()
             creds.append((r.json()["client_id"], r.json()["client_secret"]))
-        print(f"  {agents} agent sockets split over 2 API processes; platform worker in this"
-              f" one; {trials} trials after 1 warm-up; t0 just before POST stop_all;"
-              f" 401 polled with GET /gateway/catalog on the other process", flush=True)
-        await _one_trial([one, two], [h1, h2], admin, creds, pool)
-        print(f"  CPU check: {_cpu_check():.3f} s before the trials", flush=True)
-        runs = [await _one_trial([one, two], [h1, h2], admin, creds, pool)
-                for _ in range(trials)]
-    _report_kill(runs, agents)
+        busy_tenant = await create_tenant(one.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
+                                          agents=[busy.agent_id], default=True)
+        headers, body = signed_issue_opened()
+        load = Load(loader, f"/webhooks/github/{busy_tenant}", headers, body, busy)
+        apis, https = [one, two], [h1, h2]
+        print(f"  {agents} agent sockets split over 2 API processes (the first runs the relay);"
+              f" platform worker in this one; t0 just before POST stop_all; 401 polled with"
+              f" GET /gateway/catalog on the other process", flush=True)
+        async with contextlib.AsyncExitStack() as workers:
+            for worker in _platform(client, pool, queue):
+                await workers.enter_async_context(running(worker))
+            await ensure_control(client, _control(queue))
+            await _one_trial(apis, https, admin, creds, pool)
+            print(f"  CPU check: {_cpu_check():.3f} s before the trials", flush=True)
+            idle = [await _one_trial(apis, https, admin, creds, pool) for _ in range(trials)]
+        print(f"  -- idle: {trials} trials after 1 warm-up, no events in flight --", flush=True)
+        _report_kill(idle, agents)
+        loaded = []
+        for i in range(trials + 1):  # the first is a warm-up
+            async with contextlib.AsyncExitStack() as workers:  # a restarted platform worker
+                for worker in _platform(client, pool, queue):
+                    await workers.enter_async_context(running(worker))
+                trial = await _one_trial(apis, https, admin, creds, pool, load)
+            if i:
+                loaded.append(trial)
+        print(f"  -- under load: {trials} trials after 1 warm-up; each restarts the platform"
+              f" worker, posts {LOAD_EVENTS} webhooks (thinks of {THINK_SECONDS * 1000:.0f} ms)"
+              " and stops while they are in flight --", flush=True)
+        print(f"  CPU check: {_cpu_check():.3f} s after the trials", flush=True)
+        _report_kill(loaded, agents)
+        print(_line("load thinks started between POST and apply",
+                    [float(t.thinks_meanwhile) for t in loaded], unit=""))
 
 
-def _line(name: str, values: list[float]) -> str:
+def _line(name: str, values: list[float], unit: str = "ms") -> str:
     finite = [v for v in values if math.isfinite(v)]
     missing = len(values) - len(finite)
     tail = f"  ({missing} never)" if missing else ""
     if not finite:
         return f"  {name:<46} never{tail}"
-    return (f"  {name:<46} p50 {ms(percentile(finite, 50))}  p99 {ms(percentile(finite, 99))}"
-            f"  max {ms(max(finite))}{tail}")
+    show = ms if unit == "ms" else (lambda v: f"{v:8.1f}   ")
+    return (f"  {name:<46} p50 {show(percentile(finite, 50))}  p99 {show(percentile(finite, 99))}"
+            f"  max {show(max(finite))}{tail}")
 
 
 def _report_kill(runs: list[Trial], agents: int) -> None:
@@ -218,6 +332,8 @@ def _report_kill(runs: list[Trial], agents: int) -> None:
     print(_line("(b) POST -> pre-stop token refused (401)", [r.refused for r in runs]))
     print(_line("full stop: max(a, b)", [max(r.all_closed, r.refused) for r in runs]))
     print(_line("POST resume -> GET shows running", [r.resumed for r in runs]))
+    true = sum(r.true_at_answer for r in runs)
+    print(f"  the 200 was already true (first gateway call after it refused): {true}/{len(runs)}")
     shown = ", ".join(f"{code}: {n}" for code, n in sorted(codes.items(), key=str))
     print(f"  close codes over {len(runs)} trials: {shown}"
           f" (expected {KILL_CLOSE_CODE} x {agents * len(runs)})")
@@ -289,10 +405,11 @@ async def bench_governance(db_url: str, *, agents: int = 20, trials: int = 20,
     queue = f"bench-platform-{uuid.uuid4().hex[:8]}"
     pool = await database.create_pool(db_url)
     try:
-        async with running(platform_worker(env.client, pool, queue)):
-            await ensure_control(env.client, queue)
-            with tempfile.TemporaryDirectory(prefix="switchboard-gov-") as folder:
-                await _kill_switch(env.client, pool, db_url, queue, agents, trials, Path(folder))
+        with tempfile.TemporaryDirectory(prefix="switchboard-gov-") as folder:
+            await _kill_switch(env.client, pool, db_url, queue, agents, trials, Path(folder))
+        async with contextlib.AsyncExitStack() as workers:
+            for worker in _platform(env.client, pool, queue):
+                await workers.enter_async_context(running(worker))
             print("  -- heartbeats --", flush=True)
             await _heartbeats(env.client, queue, beat_agents, beats)
     finally:

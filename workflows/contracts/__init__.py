@@ -30,6 +30,7 @@ from workflows.contracts.context import (
     ThreadsDue,
 )
 from workflows.contracts.control import (
+    ControlChange,
     ControlGate,
     ControlState,
     PresenceChange,
@@ -64,6 +65,7 @@ __all__ = [
     "AlertInput",
     "ContextBundle",
     "ContextItem",
+    "ControlChange",
     "ControlGate",
     "ControlState",
     "DispatchPlan",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 
@@ -11,8 +13,15 @@ class StopAll(BaseModel):
     reason: str = "stopped by an admin"
 
 
+class ControlChange(BaseModel):
+    """A change asked of the kill switch (the control workflow's update ``change``)."""
+
+    action: Literal["stop_all", "resume"]
+    reason: str = "stopped by an admin"
+
+
 class ControlState(BaseModel):
-    """What the kill switch says right now (the control workflow's query)."""
+    """The kill switch as applied (the control workflow's query and update result)."""
 
     stopped: bool = False
     reason: str | None = None
