@@ -388,3 +388,26 @@ async def test_a_stop_holds_platform_alerts_until_resume_and_posts_each_once(
     await asyncio.sleep(2)  # retried attempts must not post it again
     [text] = posted()
     assert quiet in text and "offline" in text
+
+
+async def test_switchboard_kill_prints_the_switch_as_applied(
+    http: httpx.AsyncClient, admin: dict[str, str], settings: Settings, kill_switch_off: None,
+) -> None:
+    mine = ("SWITCHBOARD_", "TEMPORAL_")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(mine)},
+           "TEMPORAL_ADDRESS": settings.temporal.address,
+           "TEMPORAL_CONTROL_TASK_QUEUE": settings.temporal.control_task_queue,
+           "SWITCHBOARD_DEV_MODE": "true"}
+
+    def kill(*args: str) -> str:
+        done = subprocess.run([str(SWITCHBOARD), "kill", *args], env=env, capture_output=True,
+                              text=True, timeout=60, check=True)
+        return done.stdout.strip()
+
+    assert await asyncio.to_thread(kill, "--reason", "cli drill") == (
+        "kill switch: STOPPED (cli drill)")
+    assert (await http.get("/admin/kill-switch", headers=admin)).json() == {
+        "stopped": True, "reason": "cli drill"}
+    assert await asyncio.to_thread(kill, "--status") == "kill switch: STOPPED (cli drill)"
+    assert await asyncio.to_thread(kill, "--resume") == "kill switch: off (agents running)"
+    assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is False
