@@ -2,10 +2,11 @@
 
 FastAPI documents a route's success and its own ``HTTPValidationError`` for 422. This API answers
 every error as ``{"error", "detail"}`` (api/errors.py) and some errors come from whole classes of
-routes rather than from one: a NUL in any path or query string is a 422 (api/inputs.py), a path
-that names nothing is a 404, a route behind a bearer scheme answers 401 and 403, and any route
-answers 503 while the database is gone. Those are written into the document here, once; a route
-adds only what is its own, with ``responses=error_responses(409)``.
+routes rather than from one: a NUL in any path or query string is a 422 (api/inputs.py), a body
+that cannot be read is a 400, a path that names nothing is a 404, a route behind a bearer scheme
+answers 401 and 403, and any route answers 503 while the database is gone. Those are written into
+the document here, once; a route adds only what is its own, with
+``responses=error_responses(409)``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from api.inputs import NO_NUL
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 DESCRIPTIONS = {
-    400: "Malformed request",
+    400: "Malformed request (e.g. a body that is not UTF-8)",
     401: "Missing, invalid, expired or revoked credentials",
     403: "The credentials do not allow this",
     404: "Nothing by that name (or a path that names nothing)",
@@ -66,6 +67,8 @@ def _document_operation(path: str, operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     responses["422"] = {"description": DESCRIPTIONS[422]}
     statuses = [503]
+    if "requestBody" in operation:
+        statuses.append(400)
     if "{" in path:
         statuses.append(404)
     if operation.get("security"):
