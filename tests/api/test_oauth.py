@@ -117,3 +117,15 @@ async def test_expired_tokens_are_refused(
         assert str(err) == "token expired"
     else:
         raise AssertionError("an expired token was accepted")
+
+
+async def test_a_nul_in_the_client_credentials_is_refused_not_a_500(
+    http: httpx.AsyncClient
+) -> None:
+    r = await http.post("/oauth/token", data={"grant_type": "client_credentials",
+                                              "client_id": "a\x00b", "client_secret": "x"})
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_request")
+    basic = base64.b64encode(b"a\x00b:x").decode()
+    r = await http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                        headers={"Authorization": f"Basic {basic}"})
+    assert (r.status_code, r.json()["error"]) == (401, "invalid_client")
