@@ -114,7 +114,8 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
         title="Switchboard", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
     )
     install_error_handlers(app)
-    app.add_middleware(RefuseNul)
+    # The webhook door answers providers with its own statuses (README) and checks its path.
+    app.add_middleware(RefuseNul, exempt=("/webhooks/",))
     for router in (webhooks.router, admin_tenants.router, admin_agents.router,
                    admin_projects.router, admin_events.router, admin_usage.router,
                    admin_secrets.router, admin_gateway.router, admin_control.router,

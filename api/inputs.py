@@ -5,7 +5,8 @@ PostgreSQL ``text`` cannot hold a NUL character (asyncpg raises
 ``DataError`` or ``OverflowError``). Both used to surface as 500s; here they become a 422 in the
 API's error shape, at the edge:
 
-* ``RefuseNul``: one ASGI middleware for every path and query string, whatever the route.
+* ``RefuseNul``: one ASGI middleware for every path and query string, whatever the route (but
+  the webhook door, which answers providers in its own contract and checks its own path).
 * ``Text``: the string type of request bodies (its schema carries the NUL-free ``pattern``).
 * ``nul_free``: the same rule over free-form JSON (gateway ``args``, an attached event).
 * ``INT64_MAX``: the bound of every id taken from a path or a query.
@@ -95,12 +96,14 @@ def _has_nul(scope: Scope) -> str | None:
 class RefuseNul:
     """ASGI middleware: a NUL in the path or the query string is answered 422 at once."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.exempt = exempt  # path prefixes whose routes check their own input
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, or refuse it before any route (or database) sees it."""
-        where = _has_nul(scope) if scope["type"] == "http" else None
+        checked = scope["type"] == "http" and not scope["path"].startswith(self.exempt)
+        where = _has_nul(scope) if checked else None
         if where is None:
             await self.app(scope, receive, send)
             return
