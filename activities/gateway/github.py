@@ -28,6 +28,7 @@ from activities.gateway.base import (
     Result,
     retry_after,
 )
+from infra.child_env import base_env
 
 SECONDARY_LIMIT_WAIT = timedelta(seconds=60)  # GitHub: wait at least a minute when no header says
 NETWORK_ERRORS = ("could not resolve host", "failed to connect", "connection refused",
@@ -196,7 +197,9 @@ async def push(args: PushArgs, ctx: ExecutionContext) -> Result:
     """Push the workspace's HEAD commit to a branch of the repository."""
     path = _workspace(ctx, args.workspace)
     seconds = ctx.settings.timeout_seconds
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    # git gets the base environment only (PATH, HOME, locale, proxies): never this worker's
+    # database URL or master key, and no GIT_* setting that could redirect it.
+    env = base_env(os.environ)
     env |= {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "",
             "GIT_CEILING_DIRECTORIES": str(path.parent)}
     code, out, _ = await _git("rev-parse", "--path-format=absolute", "--git-path", "objects",

@@ -7,6 +7,8 @@ an ``ExecutionContext`` built directly: no grants, vault or Temporal involved he
 from __future__ import annotations
 
 import base64
+import os
+import shutil
 import socket
 from datetime import timedelta
 from pathlib import Path
@@ -169,6 +171,30 @@ async def test_push_does_not_run_workspace_hooks(tmp_path: Path,
 
 
 # --- github_comment / github_create_issue -----------------------------------------------------
+
+
+async def test_push_gives_git_none_of_the_workers_secrets(
+        tmp_path: Path, git_remote: FakeGitRemote, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = tmp_path / "ws" / "acme" / "frontend"
+    make_workspace(workspace)
+    commit(workspace, {"login.py": "def login() -> None: ...\n"})
+    # A git on PATH that records the environment it was started with, then runs the real one.
+    real_git = shutil.which("git")
+    assert real_git is not None
+    spy, bin_dir = tmp_path / "git-env", tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(f'#!/bin/sh\nenv >> {spy}\nexec {real_git} "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("SWITCHBOARD_MASTER_KEY", "master-key-never-for-git")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://root:pw-never-for-git@db/switchboard")
+    ctx = context(github_git_url=git_remote.base_url, workspaces=tmp_path / "ws")
+
+    await github.push(push_args(), ctx)
+
+    seen = spy.read_text()
+    assert "GIT_TERMINAL_PROMPT=0" in seen  # the spy did see git's environment
+    assert "never-for-git" not in seen
 
 
 async def test_comment_reaches_github_with_token(github_api: FakeGitHub) -> None:
