@@ -8,7 +8,9 @@ it; if the socket drops, the heartbeats stop and Temporal retries the task after
 timeout, on whichever worker or socket serves the agent next.
 
 The kill switch reaches every API process through ``NOTIFY switchboard_control``: on stop, each
-process closes every agent socket it holds.
+process closes every agent socket it holds; a stuck agent's sockets are closed the same way
+(``NOTIFY switchboard_agents``). The LISTEN survives a lost database connection: once it listens
+again, the process applies a stop and closes stuck agents' sockets it may have missed meanwhile.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import asyncio
 import base64
 import contextlib
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -27,7 +31,8 @@ from temporalio.client import AsyncActivityHandle, Client
 from temporalio.worker import Worker
 
 from infra.auth.tokens import AgentPrincipal
-from infra.governance import AGENTS_CHANNEL
+from infra.governance import AGENTS_CHANNEL, stuck_since
+from infra.listener import Listener
 from infra.store import control
 from workflows.agent_run import THINK_ACTIVITY, TOOL_ACTIVITY
 from workflows.contracts import ThinkInput, ThinkOutput, ToolInput, ToolResult
@@ -38,6 +43,9 @@ log = logging.getLogger(__name__)
 KILL_CLOSE_CODE = 4001
 STUCK_CLOSE_CODE = 4002
 HEARTBEAT_EVERY = 3.0
+# A stuck agent's alert is stamped when its transaction starts, its NOTIFY sent at commit: the
+# margin covers one that began before the listener's last check and committed after it.
+CATCH_UP_MARGIN = timedelta(seconds=30)
 
 
 @dataclass(eq=False)
@@ -63,67 +71,51 @@ class AgentChannel:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self.connections: set[Connection] = set()
-        self._listener: asyncpg.Connection | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._listener = Listener(
+            pool, {control.CHANNEL: self._on_control, AGENTS_CHANNEL: self._on_agents},
+            name="agent channel", catch_up=self._catch_up)
 
     async def start(self) -> None:
-        """Listen for kill-switch changes (and keep listening if the connection drops)."""
-        await self._listen()
-        watch = asyncio.create_task(self._watch())
-        self._tasks.add(watch)
-        watch.add_done_callback(self._tasks.discard)
-
-    async def _listen(self) -> None:
-        self._listener = await self._pool.acquire()
-        await self._listener.add_listener(control.CHANNEL, self._on_control)
-        await self._listener.add_listener(AGENTS_CHANNEL, self._on_agents)
-
-    async def _watch(self) -> None:
-        """Re-listen after a lost connection, and apply a stop that happened meanwhile."""
-        while True:
-            await asyncio.sleep(2.0)
-            if self._listener is not None and not self._listener.is_closed():
-                continue
-            try:
-                if self._listener is not None:
-                    with contextlib.suppress(Exception):
-                        await self._pool.release(self._listener)
-                await self._listen()
-                if (await self.is_stopped())[0]:
-                    await self.sever("kill switch: stop_all")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
-                log.warning("agent channel cannot listen: %s", type(err).__name__)
+        """Listen for kill-switch changes and stuck agents (again after a lost connection)."""
+        await self._listener.start()
 
     async def stop(self) -> None:
-        """Close every socket and stop listening."""
+        """Close every socket and stop listening; never raises, so the pool can close after."""
         await self.sever("server shutting down", code=1001)
+        await self._listener.stop()
         for task in list(self._tasks):
             task.cancel()
-        if self._listener is not None and not self._listener.is_closed():
-            await self._listener.remove_listener(control.CHANNEL, self._on_control)
-            await self._listener.remove_listener(AGENTS_CHANNEL, self._on_agents)
-            await self._pool.release(self._listener)
 
-    def _on_control(self, *args: object) -> None:
-        if args and args[-1] == "stopped":
-            task = asyncio.get_running_loop().create_task(self.sever("kill switch: stop_all"))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    async def _catch_up(self, since: datetime) -> None:
+        """Apply what was NOTIFYed while no connection listened: a stop, stuck agents."""
+        if (await self.is_stopped())[0]:
+            await self.sever("kill switch: stop_all")
+        for tenant_id, agent_id in await stuck_since(self._pool, since - CATCH_UP_MARGIN):
+            await self.sever("stuck agent: paused", code=STUCK_CLOSE_CODE,
+                             agent_id=agent_id, tenant_id=tenant_id)
 
-    def _on_agents(self, *args: object) -> None:
-        payload = str(args[-1]) if args else ""
+    def _on_control(self, payload: str) -> None:
+        if payload == "stopped":
+            self._spawn(self.sever("kill switch: stop_all"))
+
+    def _on_agents(self, payload: str) -> None:
         if payload.startswith("close:"):
             agent_id = payload.removeprefix("close:")
-            task = asyncio.get_running_loop().create_task(
-                self.sever("stuck agent: paused", code=STUCK_CLOSE_CODE, agent_id=agent_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self.sever("stuck agent: paused", code=STUCK_CLOSE_CODE,
+                                   agent_id=agent_id))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def sever(self, reason: str, code: int = KILL_CLOSE_CODE,
-                    agent_id: str | None = None) -> None:
+                    agent_id: str | None = None, tenant_id: str | None = None) -> None:
         """Close every agent socket of this process (or one agent's)."""
         connections = [c for c in self.connections
-                       if agent_id is None or c.agent.agent_id == agent_id]
+                       if (agent_id is None or c.agent.agent_id == agent_id)
+                       and (tenant_id is None or c.agent.tenant_id == tenant_id)]
         await asyncio.gather(*(c.socket.close(code=code, reason=reason) for c in connections),
                              return_exceptions=True)
         if connections:
@@ -135,12 +127,8 @@ class AgentChannel:
         conn.worker = Worker(
             client, task_queue=agent_task_queue(conn.agent.agent_id),
             activities=[bridge.think, bridge.run_tool], max_concurrent_activity_task_polls=1)
-        task = asyncio.create_task(conn.worker.run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        heart = asyncio.create_task(bridge.heartbeat_outstanding())
-        self._tasks.add(heart)
-        heart.add_done_callback(self._tasks.discard)
+        self._spawn(conn.worker.run())
+        self._spawn(bridge.heartbeat_outstanding())
 
     async def finish(self, conn: Connection) -> None:
         """The socket is gone: stop polling for it (tasks out will time out and be retried)."""

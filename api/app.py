@@ -107,8 +107,11 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
                 relay_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await relay_task
-            await channel.stop()
-            await pool.close()
+            try:
+                await channel.stop()
+            finally:  # a connection still held must not hang shutdown: close() then terminates
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(pool.close(), 10)
 
     app = SwitchboardAPI(
         title="Switchboard", version="0.1.0", description=DESCRIPTION, lifespan=lifespan

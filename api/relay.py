@@ -1,18 +1,19 @@
 """The relay: starts one EventWorkflow per inbox row, idempotently.
 
 Woken at once by the API process that committed a delivery (the ``Doorbell``), by LISTEN/NOTIFY
-for deliveries committed by other API processes, and by a periodic sweep. Rows are claimed with
-``FOR UPDATE SKIP LOCKED`` so several API processes can relay side by side. The workflow id comes
-from the delivery identity, so a row started twice (a crash between start and mark) is still one
-workflow. While Temporal is unreachable the rows simply wait, and the relay backs off.
-"""
+for deliveries committed by other API processes, and by a periodic sweep. The LISTEN survives a
+lost database connection (``infra.listener``) and looks at the inbox as soon as it listens again.
+Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several API processes can relay side by side.
+The workflow id comes from the delivery identity, so a row started twice (a crash between start
+and mark) is still one workflow. While Temporal is unreachable the rows simply wait, and the
+relay backs off."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 from temporalio.client import Client
@@ -24,6 +25,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from infra.listener import Listener
 from infra.store.inbox import PendingDelivery, claim_pending, mark_relayed
 from infra.temporal import LazyClient
 from workflows import search
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "switchboard_inbox"
 _MAX_BACKOFF = 10.0
+_NOTIFY_TIMEOUT = 5.0
 
 
 class Relay:
@@ -55,35 +58,47 @@ class Relay:
         self._sweep = sweep_seconds
         self._batch = batch
         self._wake = asyncio.Event()
+        self._db_back = asyncio.Event()
 
     async def run(self) -> None:
         """Relay until cancelled."""
+        listener = Listener(self._pool, {CHANNEL: self._on_notify}, name="relay",
+                            catch_up=self._caught_up)
+        await listener.start(within=0)
+        try:
+            await self._pump_forever()
+        finally:
+            await listener.stop()
+
+    async def _pump_forever(self) -> None:
         backoff = 0.0
         while True:
             try:
-                async with self._pool.acquire() as listener:
-                    await listener.add_listener(CHANNEL, self._on_notify)
-                    try:
-                        while True:
-                            self._wake.clear()
-                            while await self.pump() == self._batch:
-                                pass
-                            backoff = 0.0
-                            with contextlib.suppress(TimeoutError):
-                                await asyncio.wait_for(self._wake.wait(), self._sweep)
-                    finally:
-                        await listener.remove_listener(CHANNEL, self._on_notify)
+                self._wake.clear()
+                while await self.pump() == self._batch:
+                    pass
+                backoff = 0.0
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._sweep)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Temporal or the database is away: rows wait in the inbox
                 backoff = min(max(backoff * 2, 0.25), _MAX_BACKOFF)
                 log.warning("relay paused %.2fs: %s: %s", backoff, type(exc).__name__, exc)
-                if _is_connection_error(exc):
+                if _is_temporal_connection_error(exc):
                     self._temporal.forget()
-                await asyncio.sleep(backoff)
+                self._db_back.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._db_back.wait(), backoff)
 
-    def _on_notify(self, *_: object) -> None:
+    def _on_notify(self, _payload: str) -> None:
         self._wake.set()
+
+    async def _caught_up(self, _since: datetime) -> None:
+        # The database is back: deliveries NOTIFYed meanwhile are looked at now, not after the
+        # sweep or the rest of a backoff.
+        self._wake.set()
+        self._db_back.set()
 
     def wake(self) -> None:
         """Look at the inbox now (a delivery was just committed)."""
@@ -153,12 +168,14 @@ class Doorbell:
     async def _notify(self) -> None:
         try:
             await asyncio.sleep(self._tick)
-            await self._pool.execute(f"NOTIFY {CHANNEL}")
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            async with asyncio.timeout(_NOTIFY_TIMEOUT):  # a hung database must not mute it
+                await self._pool.execute(f"NOTIFY {CHANNEL}")
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.debug("inbox NOTIFY skipped: %s", type(exc).__name__)  # the sweep covers it
         finally:
             self._pending = None
 
 
-def _is_connection_error(exc: Exception) -> bool:
-    return not isinstance(exc, asyncpg.PostgresError)
+def _is_temporal_connection_error(exc: Exception) -> bool:
+    """A failure that may mean the cached Temporal client is broken (not a database error)."""
+    return not isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError)

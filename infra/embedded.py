@@ -104,6 +104,8 @@ class EmbeddedPostgres:
 
             self.pgdata.parent.mkdir(parents=True, exist_ok=True)
             server = pgserver.get_server(self.pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+        # get_server hands back the object of an earlier start: after stop(), start it again.
+        server.ensure_postgres_running()
         self._server = server
         info = server.get_postmaster_info()
         return f"postgresql://postgres@/postgres?host={info.socket_dir}&port={info.port}"

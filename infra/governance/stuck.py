@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import asyncpg
 
@@ -30,3 +31,11 @@ class StuckAgents:
                 " ON CONFLICT DO NOTHING", tenant_id, agent_id,
                 f"{reason}; agent paused until an admin resumes it")
             await conn.execute("SELECT pg_notify($1, $2)", AGENTS_CHANNEL, f"close:{agent_id}")
+
+
+async def stuck_since(pool: asyncpg.Pool, since: datetime) -> list[tuple[str, str]]:
+    """(tenant, agent) of every agent found stuck since ``since`` (whose sockets must close)."""
+    rows = await pool.fetch(
+        "SELECT DISTINCT tenant_id, split_part(subject, '@', 1) AS agent_id FROM alerts"
+        " WHERE kind = 'stuck_agent' AND created_at >= $1", since)
+    return [(r["tenant_id"], r["agent_id"]) for r in rows]
