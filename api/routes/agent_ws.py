@@ -10,17 +10,26 @@ Authenticate with the access token in ``Authorization: Bearer`` or as the subpro
 * server → agent: ``welcome``, ``pong``, ``think`` / ``run_tool`` (``task_id``, ``input``),
   ``gateway_result``, ``error``.
 
-Close codes: 4401 refused token, 4403 wrong tenant or scope, 4001 kill switch.
+A text frame that is not a JSON object is answered with ``error``; a message that meets a passing
+outage of the database or Temporal with ``error`` (or ``gateway_result``) and ``retryable``. The
+socket stays open in both cases.
+
+Close codes: 4401 refused token, 4403 wrong tenant or scope, 4001 kill switch, 4002 stuck agent,
+1003 a binary frame (messages are text), 1013 the database is unavailable (reconnect later).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from api.agent_channel import KILL_CLOSE_CODE, Connection
 from api.deps import AppState
@@ -30,6 +39,11 @@ from workflows.contracts import GatewayCall, ThinkOutput, ToolCall, ToolResult
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["agents"])
+
+UNSUPPORTED_CLOSE_CODE = 1003  # a binary frame: the protocol is JSON text
+TRY_AGAIN_CLOSE_CODE = 1013  # the database is away: reconnect later
+# A passing outage of the database or Temporal: the agent is told to retry, the socket stays.
+_UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, RPCError)
 
 
 def _token(socket: WebSocket) -> tuple[str | None, str | None]:
@@ -55,26 +69,57 @@ async def agent_socket(socket: WebSocket, tenant: str | None = None) -> None:
         return
     conn = Connection(agent=agent, socket=socket, token=token)
     state.channel.connections.add(conn)
-    # Registered before the kill-switch check, so a stop_all committed meanwhile either is
-    # seen here or finds this socket in the list it closes.
-    stopped, reason = await state.channel.is_stopped()
-    if stopped:
-        state.channel.connections.discard(conn)
-        await socket.close(code=KILL_CLOSE_CODE, reason=f"kill switch: {reason}")
-        return
     try:
+        # Registered before the kill-switch check, so a stop_all committed meanwhile either is
+        # seen here or finds this socket in the list it closes.
+        stopped, reason = await state.channel.is_stopped()
+        if stopped:
+            await socket.close(code=KILL_CLOSE_CODE, reason=f"kill switch: {reason}")
+            return
         await conn.send({"type": "welcome", "agent_id": agent.agent_id,
                          "tenant_id": agent.tenant_id})
         while True:
-            message = await socket.receive_json()
-            if isinstance(message, dict):
-                await _handle(state, conn, message)
-            else:
-                await conn.send({"type": "error", "detail": "messages are JSON objects"})
+            frame = await socket.receive()
+            if frame["type"] == "websocket.disconnect":
+                return
+            if frame.get("text") is None:
+                await socket.close(code=UNSUPPORTED_CLOSE_CODE,
+                                   reason="messages are JSON objects in text frames")
+                return
+            await _serve(state, conn, frame["text"])
     except (WebSocketDisconnect, RuntimeError):
         pass
+    except _UNAVAILABLE as err:  # the kill-switch check found no database
+        log.warning("agent socket closed: %s", type(err).__name__)
+        await _close_quietly(socket, TRY_AGAIN_CLOSE_CODE, "database unavailable; reconnect")
     finally:
         await state.channel.finish(conn)
+
+
+async def _serve(state: AppState, conn: Connection, text: str) -> None:
+    """Answer one text frame; a bad one or a passing outage gets an error, not a drop."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        await conn.send({"type": "error",
+                         "detail": "message is not JSON: send one JSON object per text frame"})
+        return
+    if not isinstance(message, dict):
+        await conn.send({"type": "error", "detail": "messages are JSON objects"})
+        return
+    try:
+        await _handle(state, conn, message)
+    except _UNAVAILABLE as err:
+        log.warning("agent message not served: %s", type(err).__name__)
+        detail = f"temporarily unavailable ({type(err).__name__}); retry"
+        await conn.send({"type": "gateway_result", "id": message.get("id"), "error": detail,
+                         "retryable": True} if message.get("type") == "gateway" else
+                        {"type": "error", "detail": detail, "retryable": True})
+
+
+async def _close_quietly(socket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+        await socket.close(code=code, reason=reason)
 
 
 async def _admit(state: AppState, socket: WebSocket, token: str | None, tenant: str | None
@@ -89,6 +134,9 @@ async def _admit(state: AppState, socket: WebSocket, token: str | None, tenant: 
             agent = await state.tokens.verify(token)
         except TokenError as err:
             refusal = (4401, str(err))
+        except _UNAVAILABLE as err:
+            log.warning("agent socket refused: %s", type(err).__name__)
+            refusal = (TRY_AGAIN_CLOSE_CODE, "database unavailable; reconnect")
     if agent is not None and tenant is not None and tenant != agent.tenant_id:
         refusal = (4403, "token belongs to another tenant")
     elif agent is not None and "agent" not in agent.scopes:

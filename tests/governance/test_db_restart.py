@@ -93,6 +93,11 @@ async def _scenario(pg: EmbeddedPostgres, api: str, settings: Settings, slack: F
         async with asyncio.timeout(OUTAGE_SECONDS):  # the API sees the database gone
             while await _database_ready(http):
                 await asyncio.sleep(0.2)
+        await calm[0].send(json.dumps({  # meanwhile a message is answered, the socket kept
+            "type": "gateway", "id": "blip", "intent": "slack_post_message",
+            "idempotency_key": f"blip-{uuid.uuid4()}", "args": {"channel": channel, "text": "hi"}}))
+        reply = json.loads(await asyncio.wait_for(calm[0].recv(), 10))
+        assert reply["id"] == "blip" and reply["retryable"] is True, reply
         await asyncio.sleep(OUTAGE_SECONDS)
         await asyncio.to_thread(pg.start)
         async with asyncio.timeout(30):  # the API's pool reaches the database again
