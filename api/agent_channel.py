@@ -108,7 +108,14 @@ class AgentChannel:
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        """Forget a finished task; say why it failed (never "exception was never retrieved")."""
+        self._tasks.discard(task)
+        if not task.cancelled() and (err := task.exception()) is not None:
+            log.warning("agent channel task %s failed: %s: %s", task.get_coro(),
+                        type(err).__name__, err)
 
     async def sever(self, reason: str, code: int = KILL_CLOSE_CODE,
                     agent_id: str | None = None, tenant_id: str | None = None) -> None:
