@@ -23,6 +23,7 @@ from api.errors import ApiError
 from workflows.contracts import Provider
 
 MAX_DEDUP_KEY = 200
+MAX_TIMESTAMP_DIGITS = 12  # epoch seconds have 10 digits until the year 2286
 
 
 def _hmac_hex(secret: str, message: bytes) -> str:
@@ -139,13 +140,15 @@ class SlackRules:
         """Check the timestamp window first (replays), then the signature."""
         given = _require_header(headers, "X-Slack-Signature")
         raw_ts = _require_header(headers, "X-Slack-Request-Timestamp")
-        try:
-            ts = int(raw_ts)
-        except ValueError:
+        # Plain ASCII digits only: int() would also take "1_796_152_881", "+1", " 1" and
+        # 400-digit numbers (too big to compare with a float), all signed as sent.
+        if not (raw_ts.isascii() and raw_ts.isdigit() and len(raw_ts) <= MAX_TIMESTAMP_DIGITS):
             raise ApiError(
-                401, "invalid_timestamp", "X-Slack-Request-Timestamp is not a number"
-            ) from None
-        if abs(now - ts) > self.max_skew:
+                401, "invalid_timestamp",
+                f"X-Slack-Request-Timestamp must be epoch seconds"
+                f" (at most {MAX_TIMESTAMP_DIGITS} digits)",
+            )
+        if abs(now - int(raw_ts)) > self.max_skew:
             raise ApiError(
                 401,
                 "stale_timestamp",
@@ -158,8 +161,9 @@ class SlackRules:
     def event_name(self, headers: Headers, payload: SlackBody) -> str | None:
         """``event_callback/<event type>`` or the outer type."""
         outer, inner = payload.type, payload.event
-        if outer == "event_callback" and isinstance(inner, dict) and inner.get("type"):
-            return f"event_callback/{inner['type']}"
+        inner_type = inner.get("type") if isinstance(inner, dict) else None
+        if outer == "event_callback" and isinstance(inner_type, str) and inner_type:
+            return f"event_callback/{inner_type}"
         return outer if isinstance(outer, str) else None
 
     def dedup_key(self, headers: Headers, payload: SlackBody, body: bytes) -> str:

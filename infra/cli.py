@@ -45,6 +45,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.http_protocol import HttpProtocol
 
     _logging()
     settings = Settings()
@@ -52,6 +53,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     uvicorn.run(
         app, host=args.host or settings.api.host, port=args.port or settings.api.port,
         log_level="info", access_log=os.environ.get("SWITCHBOARD_ACCESS_LOG") == "1",
+        http=HttpProtocol,  # httptools, with JSON errors for requests it cannot parse
     )
     return 0
 

@@ -17,6 +17,7 @@ from temporalio import activity
 from temporalio.worker import Worker
 
 from api.app import create_app
+from api.http_protocol import HttpProtocol
 from infra import database
 from infra.embedded import EmbeddedPostgres, database_url
 from infra.settings import ApiSettings, DatabaseSettings, Settings, TemporalSettings
@@ -75,7 +76,7 @@ async def api_server(settings: Settings, *, run_relay: bool = True) -> AsyncIter
     port = free_port()
     config = uvicorn.Config(
         create_app(settings, run_relay=run_relay), host="127.0.0.1", port=port,
-        log_level="warning", access_log=False, lifespan="on",
+        log_level="warning", access_log=False, lifespan="on", http=HttpProtocol,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -3,6 +3,11 @@
 No I/O and no clock: the same body always gives the same event, so these run inside an activity
 (or a test) in microseconds. Anything a normalizer does not understand becomes ``kind=ignore`` with
 a reason; they never raise on an unexpected but well-formed JSON object.
+
+What they return is always storable: NUL, which a body's strings may carry (``\\u0000``) but
+PostgreSQL text and jsonb cannot, is stripped from every string of the event; and ``facts`` keep
+only flat values (scalars, lists of scalars), so no part of a body, however deep, rides along.
+The raw delivery stays in the inbox byte for byte.
 """
 
 from __future__ import annotations
@@ -41,7 +46,37 @@ def normalize(
 
     provider = Provider(provider)
     if provider is Provider.GITHUB:
-        return github.normalize(tenant_id, body, event_name)
-    if provider is Provider.SLACK:
-        return slack.normalize(tenant_id, body, event_name)
-    return clickup.normalize(tenant_id, body, event_name)
+        event = github.normalize(tenant_id, body, event_name)
+    elif provider is Provider.SLACK:
+        event = slack.normalize(tenant_id, body, event_name)
+    else:
+        event = clickup.normalize(tenant_id, body, event_name)
+    return _storable(event)
+
+
+_SCALAR = (str, int, float, bool)
+
+
+def _flat(value: Any) -> bool:
+    return isinstance(value, _SCALAR) or (
+        isinstance(value, list) and all(isinstance(v, _SCALAR) for v in value))
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
+def _storable(event: StandardEvent) -> StandardEvent:
+    """The event with flat facts and no NUL in any string (see the module docstring)."""
+    if not all(map(_flat, event.facts.values())):
+        event = event.model_copy(
+            update={"facts": {k: v for k, v in event.facts.items() if _flat(v)}})
+    if "\\u0000" in event.model_dump_json():  # rare: rebuild only then
+        event = StandardEvent.model_validate(_without_nul(event.model_dump()))
+    return event

@@ -20,6 +20,10 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _id(value: Any) -> str | None:
     """ClickUp sends ids as numbers or strings; keep them as strings."""
     if isinstance(value, bool) or value is None or value == "":
@@ -49,7 +53,7 @@ def _comment_mentions(comment: dict[str, Any]) -> list[str]:
     """People tagged in a comment (ClickUp sends them as ``tag`` parts), then ``@words``."""
     tagged = [
         name
-        for part in comment.get("comment") or []
+        for part in _list(comment.get("comment"))
         if isinstance(part, dict) and part.get("type") == "tag"
         for name in [_user_name(_obj(part.get("user")))]
         if name

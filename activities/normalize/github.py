@@ -17,6 +17,10 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -73,9 +77,8 @@ def _item_facts(action: str | None, issue: dict[str, Any], pr: dict[str, Any]) -
     """Facts about the issue or pull request an event is about."""
     item = pr or issue
     is_pr = bool(pr) or "pull_request" in issue
-    labels = [
-        lb["name"] for lb in item.get("labels") or [] if isinstance(lb, dict) and "name" in lb
-    ]
+    labels = [lb["name"] for lb in _list(item.get("labels"))
+              if isinstance(lb, dict) and isinstance(lb.get("name"), str)]
     facts: dict[str, Any] = {
         "number": item.get("number"),
         "is_pull_request": is_pr,

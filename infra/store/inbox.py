@@ -64,6 +64,13 @@ class _Delivery:
             self.stored.set_result(result)
 
 
+# Errors that mean the database (or the way to it) is away, not that a row is wrong: a batch
+# that fails with one of these is answered as a whole, since writing its rows one by one would
+# only knock on a closed door once per row.
+_CONNECTION_LOST = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+                    asyncpg.CannotConnectNowError)
+
+
 class InboxWriter:
     """Commits deliveries to the inbox, grouping the ones that arrive together (group commit).
 
@@ -71,8 +78,9 @@ class InboxWriter:
     is busy wait for one and then go together, in one INSERT. Each caller is answered only after
     the statement carrying its row has committed, so nothing is acknowledged that is not stored.
     Idle, this adds nothing; under load, a batch shares one round trip, one commit and one pool
-    checkout. A batch that breaks a constraint (a redelivery, a tenant gone) is retried row by
-    row, so every caller still gets its own answer.
+    checkout. A batch that fails for any reason but a lost connection (a redelivery, a tenant
+    gone, a value PostgreSQL refuses) is retried row by row, so one bad row fails alone and every
+    caller gets its own answer: its id, None, or the exception its own row raised.
     """
 
     def __init__(self, pool: asyncpg.Pool, *, lanes: int = 2, max_batch: int = 64) -> None:
@@ -118,7 +126,11 @@ class InboxWriter:
                     [d.dedup_key for d in batch], [d.event_name for d in batch],
                     [d.body for d in batch],
                 )
-            except asyncpg.IntegrityConstraintViolationError:
+            except _CONNECTION_LOST as exc:  # the database is away: every caller hears it (503)
+                for d in batch:
+                    d.settle(exc)
+                return
+            except Exception:  # some row is refused; find which, and answer each on its own
                 await self._write_each(batch)
                 return
             ids = {(r["tenant_id"], r["provider"], r["dedup_key"]): r["id"] for r in rows}
@@ -128,16 +140,20 @@ class InboxWriter:
             for d in batch:
                 d.stored.cancel()
             raise
-        except Exception as exc:  # the database is away: every caller hears it (503)
+        except Exception as exc:  # never leave a caller waiting (settle skips the answered)
             for d in batch:
                 d.settle(exc)
 
     async def _write_each(self, batch: list[_Delivery]) -> None:
-        for d in batch:
+        for at, d in enumerate(batch):
             try:
                 d.settle(await insert_delivery(self._pool, d.tenant_id, d.provider, d.dedup_key,
                                                d.event_name, d.body))
-            except asyncpg.IntegrityConstraintViolationError as exc:
+            except _CONNECTION_LOST as exc:  # this row and the ones after it: 503, no retries
+                for rest in batch[at:]:
+                    rest.settle(exc)
+                return
+            except Exception as exc:  # this row's own failure (a bad value, a tenant gone)
                 d.settle(exc)
 
 
