@@ -31,6 +31,7 @@ from workflows.contracts import (
     RecordOutcomeInput,
     StandardEvent,
 )
+from workflows.errors import ErrorType
 
 
 class EventActivities:
@@ -61,7 +62,7 @@ class EventActivities:
         row = await load_delivery(self._pool, inbox_id)
         if row is None:
             raise ApplicationError(
-                f"inbox row {inbox_id} does not exist", type="UnknownDelivery",
+                f"inbox row {inbox_id} does not exist", type=ErrorType.UNKNOWN_DELIVERY,
                 non_retryable=True,
             )
         try:
@@ -71,7 +72,7 @@ class EventActivities:
         except Exception as exc:  # a payload we cannot read will not improve on retry
             raise ApplicationError(
                 f"cannot normalize {row['provider']} {row['event_name']}: {exc}",
-                type="MalformedDelivery", non_retryable=True,
+                type=ErrorType.MALFORMED_DELIVERY, non_retryable=True,
             ) from exc
 
     @activity.defn(name="record_outcome")

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.gateway.service import Gateway
 from workflows.contracts import AlertInput, GatewayCall, ToolCall, UsageRecord
+from workflows.errors import ErrorType
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class GovernanceActivities:
                 log.info("alert %s: Slack post held by the kill switch until resume", alert_id)
             # Benign: an expected wait, not logged as a failure on every attempt.
             raise ApplicationError(
-                outcome.error or "held by the kill switch", type="HeldByKillSwitch",
+                outcome.error or "held by the kill switch", type=ErrorType.HELD_BY_KILL_SWITCH,
                 category=ApplicationErrorCategory.BENIGN,
                 next_retry_delay=min((outcome.retry_after or HELD_RETRY_CAP) * attempt,
                                      HELD_RETRY_CAP))

@@ -20,6 +20,7 @@ from infra.aliases import expand_alias
 from infra.store.gateway import grants_of
 from infra.store.routing import RoutingView, load_routing_view
 from workflows.contracts import AgentTarget, ResolveOutput, StandardEvent
+from workflows.errors import ErrorType
 
 
 def _explicit_targets(view: RoutingView, names: list[str]) -> list[str]:
@@ -85,7 +86,7 @@ class Resolver:
         )
         if view is None:
             raise ApplicationError(
-                f"tenant {event.tenant_id!r} no longer exists", type="UnknownDelivery",
+                f"tenant {event.tenant_id!r} no longer exists", type=ErrorType.UNKNOWN_DELIVERY,
                 non_retryable=True,
             )
         chosen = choose_agents(view, event.mentions, event.assignees)

@@ -34,9 +34,9 @@ from infra.auth.tokens import AgentPrincipal
 from infra.governance import AGENTS_CHANNEL, stuck_since
 from infra.listener import Listener
 from infra.store import control
-from workflows.agent_run import THINK_ACTIVITY, TOOL_ACTIVITY
 from workflows.contracts import ThinkInput, ThinkOutput, ToolInput, ToolResult
 from workflows.ids import agent_task_queue
+from workflows.names import THINK_ACTIVITY, TOOL_ACTIVITY
 
 log = logging.getLogger(__name__)
 

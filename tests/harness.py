@@ -22,8 +22,8 @@ from infra import database
 from infra.embedded import EmbeddedPostgres, database_url
 from infra.settings import ApiSettings, DatabaseSettings, Settings, TemporalSettings
 from workers.agent import demo_answer
-from workflows.agent_run import THINK_ACTIVITY
 from workflows.contracts import ThinkInput, ThinkOutput, Usage
+from workflows.names import THINK_ACTIVITY
 
 
 def free_port() -> int:

@@ -9,6 +9,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
+    from activities.governance import GovernanceActivities
     from workflows import policies, search
     from workflows.contracts import (
         AgentOutcome,
@@ -25,12 +26,9 @@ with workflow.unsafe.imports_passed_through():
         UsageRecord,
     )
     from workflows.ids import agent_task_queue
+    from workflows.names import GATEWAY_ACTIVITY, THINK_ACTIVITY, TOOL_ACTIVITY
 
 from workflows.gate import hold_while_stopped
-
-THINK_ACTIVITY = "think"
-TOOL_ACTIVITY = "run_tool"
-GATEWAY_ACTIVITY = "gateway_execute"
 
 
 @workflow.defn(name="AgentRunWorkflow")
@@ -89,6 +87,9 @@ class AgentRunWorkflow:
     async def _tool(inp: AgentRunInput, turn: int, index: int, call: ToolCall) -> ToolResult:
         step = f"tool/{turn}/{index}"
         try:
+            if call.target == "gateway" and inp.gateway_queue is None:
+                return ToolResult(call_id=call.id, name=call.name, is_error=True,
+                                  content="tool failed: this run was given no gateway queue")
             if call.target == "gateway":
                 # Credentials stay in the gateway: the agent's worker never sees them. The key
                 # is stable across retries, so a retried step acts once.
@@ -128,8 +129,8 @@ class AgentRunWorkflow:
         if decision.usage is None:
             return
         elapsed = workflow.now() - started
-        await workflow.execute_activity(
-            "record_usage",
+        await workflow.execute_activity_method(
+            GovernanceActivities.record_usage,
             UsageRecord(tenant_id=inp.event.tenant_id, agent_id=inp.target.agent_id,
                         run_id=inp.run_id, turn=turn, model=decision.usage.model,
                         input_tokens=decision.usage.input_tokens,
@@ -148,8 +149,8 @@ class AgentRunWorkflow:
             window = inp.target.queue_expiry_seconds
             detail = (f"no worker of agent {inp.target.agent_id} took the work within {window} s;"
                       " the run expired and was not handed to the agent")
-            await workflow.execute_activity(
-                "raise_alert",
+            await workflow.execute_activity_method(
+                GovernanceActivities.raise_alert,
                 AlertInput(tenant_id=inp.event.tenant_id, kind="run_expired",
                            subject=inp.run_id, detail=detail),
                 activity_id="alert/expired",

@@ -9,6 +9,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.context import ContextActivities
     from activities.events import EventActivities
     from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
@@ -56,9 +57,9 @@ class EventWorkflow:
                 inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
             )
         # Remembering the message (re-embedding its thread) is off the path to the agents.
-        remembered = workflow.start_activity(
-            "remember_event", event, start_to_close_timeout=policies.SUMMARY_TIMEOUT,
-            retry_policy=policies.DB_STEP,
+        remembered = workflow.start_activity_method(
+            ContextActivities.remember_event, event,
+            start_to_close_timeout=policies.SUMMARY_TIMEOUT, retry_policy=policies.DB_STEP,
         ) if event.provider is Provider.SLACK else None
         try:
             return await self._dispatch(inp, event, plan)

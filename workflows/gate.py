@@ -7,17 +7,17 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.control import ControlActivities
     from workflows import policies
     from workflows.contracts import ControlGate
 
-GATE_ACTIVITY = "control_gate"
 RECHECK = timedelta(seconds=1)
 
 
 async def read_gate() -> ControlGate:
     """The kill switch as it is now (a local activity)."""
-    gate: ControlGate = await workflow.execute_local_activity(
-        GATE_ACTIVITY, result_type=ControlGate,
+    gate: ControlGate = await workflow.execute_local_activity_method(
+        ControlActivities.control_gate,
         start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
     return gate
 

@@ -10,13 +10,15 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
+from workflows.errors import ErrorType
+
 # Database-backed pipeline steps: quick, retried patiently (the database may be restarting).
 DB_STEP_TIMEOUT = timedelta(seconds=30)
 DB_STEP = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=["UnknownDelivery", "MalformedDelivery"],
+    non_retryable_error_types=[ErrorType.UNKNOWN_DELIVERY, ErrorType.MALFORMED_DELIVERY],
 )
 
 # An agent's steps: an LLM call may be slow. A worker that dies mid-step stops heartbeating, so
@@ -30,7 +32,7 @@ THINK = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
     maximum_attempts=5,
-    non_retryable_error_types=["InvalidAgentResponse", "LLMRequestRejected"],
+    non_retryable_error_types=[ErrorType.LLM_REQUEST_REJECTED],
 )
 
 TOOL_TIMEOUT = timedelta(minutes=2)
@@ -39,7 +41,7 @@ TOOL = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=3,
-    non_retryable_error_types=["UnknownTool", "InvalidToolArguments"],
+    non_retryable_error_types=[ErrorType.UNKNOWN_TOOL, ErrorType.INVALID_TOOL_ARGUMENTS],
 )
 
 

@@ -12,10 +12,11 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.control import ControlActivities
+    from activities.governance import GovernanceActivities
     from workflows import policies
     from workflows.contracts import AlertInput, PresenceChange, PresenceInput
 
-SET_PRESENCE_ACTIVITY = "set_presence"
 _BEATS_PER_RUN = 500  # ~3,000 events: under the server's continue-as-new suggestion
 
 
@@ -41,8 +42,8 @@ class PresenceWorkflow:
                 if online:
                     online = False
                     await self._set(inp, online=False)
-                    await workflow.execute_activity(
-                        "raise_alert",
+                    await workflow.execute_activity_method(
+                        GovernanceActivities.raise_alert,
                         AlertInput(tenant_id=inp.tenant_id, kind="agent_offline",
                                    subject=f"{inp.agent_id}@{workflow.now().isoformat()}",
                                    detail=f"agent {inp.agent_id} missed {inp.missed_limit} "
@@ -68,7 +69,7 @@ class PresenceWorkflow:
 
     @staticmethod
     async def _set(inp: PresenceInput, *, online: bool) -> None:
-        await workflow.execute_activity(
-            SET_PRESENCE_ACTIVITY,
+        await workflow.execute_activity_method(
+            ControlActivities.set_presence,
             PresenceChange(tenant_id=inp.tenant_id, agent_id=inp.agent_id, online=online),
             start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)

@@ -12,6 +12,7 @@ import asyncio
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.context import ContextActivities
     from workflows import policies
     from workflows.contracts import SummaryStored, ThreadRef, ThreadsDue
 
@@ -25,8 +26,8 @@ class SummarizeThreadWorkflow:
     @workflow.run
     async def run(self, thread: ThreadRef) -> SummaryStored:
         """Read the thread, summarize it, store the summary."""
-        stored: SummaryStored = await workflow.execute_activity(
-            "summarize_thread", thread, result_type=SummaryStored,
+        stored: SummaryStored = await workflow.execute_activity_method(
+            ContextActivities.summarize_thread, thread,
             start_to_close_timeout=policies.SUMMARY_TIMEOUT, retry_policy=policies.DB_STEP)
         return stored
 
@@ -38,8 +39,8 @@ class SummarizeThreadsWorkflow:
     @workflow.run
     async def run(self) -> int:
         """Summarize every thread due; return how many."""
-        due: ThreadsDue = await workflow.execute_activity(
-            "threads_to_summarize", result_type=ThreadsDue,
+        due: ThreadsDue = await workflow.execute_activity_method(
+            ContextActivities.threads_to_summarize,
             start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
         await asyncio.gather(*(
             workflow.execute_child_workflow(

@@ -11,8 +11,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.gateway.service import Gateway
 from infra.store import control
-from workflows.agent_run import GATEWAY_ACTIVITY
 from workflows.contracts import GatewayCall, ToolResult
+from workflows.errors import ErrorType
+from workflows.names import GATEWAY_ACTIVITY
 
 HOLD_POLL_SECONDS = 0.25
 
@@ -35,7 +36,7 @@ class GatewayActivities:
         await self._hold_while_stopped(call)
         outcome = await self._gateway.execute(call, source="workflow")
         if outcome.error is not None and outcome.retryable:
-            raise ApplicationError(outcome.error, type="GatewayRetryable",
+            raise ApplicationError(outcome.error, type=ErrorType.GATEWAY_RETRYABLE,
                                    next_retry_delay=outcome.retry_after)
         if outcome.error is not None:
             prefix = "denied" if outcome.denied else "failed"

@@ -44,9 +44,9 @@ from tests.bench.stats import heading, ms, percentile
 from tests.harness import free_port, running
 from workers.platform import control_worker, platform_worker
 from workflows import presence as presence_workflow
-from workflows.agent_run import THINK_ACTIVITY
 from workflows.contracts import ThinkInput, ThinkOutput, Usage
 from workflows.ids import agent_task_queue, presence_workflow_id
+from workflows.names import THINK_ACTIVITY
 from workflows.presence import PresenceWorkflow
 
 KILL_CLOSE_CODE = 4001

@@ -13,9 +13,9 @@ from temporalio.client import Client
 from tests.bench import history
 from tests.bench.stack import Stack, bench_agent_id, dispatching_stack, temporal
 from tests.bench.stats import heading, ms, percentile, verdict
-from workflows.agent_run import THINK_ACTIVITY
 from workflows.contracts import ThinkInput, ThinkOutput
 from workflows.ids import event_workflow_id, run_workflow_id
+from workflows.names import THINK_ACTIVITY
 
 TARGET_P99 = 0.100
 WARMUP_EVENTS = 10

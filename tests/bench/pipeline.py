@@ -27,9 +27,9 @@ from temporalio.client import Client
 
 from tests.bench.stack import Stack, bench_agent_id, dispatching_stack, temporal
 from tests.bench.stats import heading, ms, percentile
-from workflows.agent_run import THINK_ACTIVITY
 from workflows.contracts import ThinkInput, ThinkOutput, Usage
 from workflows.ids import event_workflow_id, run_workflow_id
+from workflows.names import THINK_ACTIVITY
 
 EVENTS = 300
 CONCURRENCY = 8

@@ -30,8 +30,9 @@ from workers.runtime.prompts import (
     tool_lines,
 )
 from workers.runtime.skills import InvalidSkillArguments, SkillRegistry, UnknownSkill
-from workflows.agent_run import THINK_ACTIVITY, TOOL_ACTIVITY
 from workflows.contracts import ThinkInput, ThinkOutput, ToolInput, ToolResult
+from workflows.errors import ErrorType
+from workflows.names import THINK_ACTIVITY, TOOL_ACTIVITY
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class AgentRuntime:
         try:
             messages = conversation(self.system_prompt(inp), inp)
         except PromptTemplateError as err:
-            raise ApplicationError(str(err), type="InvalidPromptTemplate",
+            raise ApplicationError(str(err), type=ErrorType.INVALID_PROMPT_TEMPLATE,
                                    non_retryable=True) from None
         last_turn = inp.turn >= inp.max_turns
         tools = [] if last_turn else self.tool_specs(inp)
@@ -107,9 +108,10 @@ class AgentRuntime:
             async with heartbeating(self.heartbeat_every):
                 result = await self.skills.call(call.name, call.arguments)
         except UnknownSkill as err:
-            raise ApplicationError(str(err), type="UnknownTool", non_retryable=True) from None
+            raise ApplicationError(str(err), type=ErrorType.UNKNOWN_TOOL,
+                                   non_retryable=True) from None
         except InvalidSkillArguments as err:
-            raise ApplicationError(str(err), type="InvalidToolArguments",
+            raise ApplicationError(str(err), type=ErrorType.INVALID_TOOL_ARGUMENTS,
                                    non_retryable=True) from None
         return ToolResult(call_id=call.id, name=call.name, content=result.content,
                           is_error=result.is_error)

@@ -26,6 +26,7 @@ from temporalio.exceptions import ApplicationError
 
 from workers.runtime.llm import LLMReply, Message, ToolSpec
 from workflows.contracts import ToolCall, Usage
+from workflows.errors import ErrorType
 
 log = logging.getLogger(__name__)
 
@@ -84,27 +85,28 @@ class OpenAILLM:
         except openai.APIConnectionError as err:
             raise ApplicationError(
                 self._scrub(f"LLM endpoint unreachable: {err.message}"),
-                type="LLMUnavailable") from None
+                type=ErrorType.LLM_UNAVAILABLE) from None
         return self._reply(completion)
 
     def _status_error(self, err: openai.APIStatusError) -> ApplicationError:
         status = err.status_code
         message = self._scrub(f"LLM endpoint answered {status}: {_detail(err)}")
         if status in RETRYABLE_STATUS or status >= 500:
-            kind = "LLMRateLimited" if status == 429 else "LLMUnavailable"
-            return ApplicationError(message, type=kind,
-                                    next_retry_delay=retry_after(err.response.headers))
-        return ApplicationError(message, type="LLMRequestRejected", non_retryable=True)
+            return ApplicationError(
+                message,
+                type=ErrorType.LLM_RATE_LIMITED if status == 429 else ErrorType.LLM_UNAVAILABLE,
+                next_retry_delay=retry_after(err.response.headers))
+        return ApplicationError(message, type=ErrorType.LLM_REQUEST_REJECTED, non_retryable=True)
 
     def _reply(self, completion: ChatCompletion) -> LLMReply:
         if not completion.choices:
-            raise ApplicationError("LLM answered no choices", type="EmptyLLMReply")
+            raise ApplicationError("LLM answered no choices", type=ErrorType.EMPTY_LLM_REPLY)
         message = completion.choices[0].message
         calls: list[ToolCall] = []
         for call in message.tool_calls or []:
             if call.type != "function":
                 raise ApplicationError(f"LLM asked for a {call.type} tool call; only functions "
-                                       "are offered", type="MalformedToolCall")
+                                       "are offered", type=ErrorType.MALFORMED_TOOL_CALL)
             calls.append(ToolCall(id=call.id, name=call.function.name,
                                   arguments=_arguments(call.function.name,
                                                        call.function.arguments)))
@@ -136,8 +138,8 @@ def _arguments(name: str, raw: str) -> dict[str, Any]:
         value = json.loads(raw or "{}")
     except json.JSONDecodeError as err:
         raise ApplicationError(f"LLM gave {name} arguments that are not JSON: {err}",
-                               type="MalformedToolCall") from None
+                               type=ErrorType.MALFORMED_TOOL_CALL) from None
     if not isinstance(value, dict):
         raise ApplicationError(f"LLM gave {name} arguments that are not a JSON object",
-                               type="MalformedToolCall")
+                               type=ErrorType.MALFORMED_TOOL_CALL)
     return value

@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 
 from workers.runtime.llm import LLMReply, Message, ToolSpec
 from workflows.contracts import ToolCall, Usage
+from workflows.errors import ErrorType
 
 LAST_TOOL_RESULT = "{last_tool_result}"
 
@@ -96,7 +97,7 @@ class ScriptedLLM:
         if index >= len(self.replies):
             raise ApplicationError(
                 f"the LLM script has {len(self.replies)} replies; turn {index + 1} asked for "
-                "another", type="ScriptExhausted", non_retryable=True)
+                "another", type=ErrorType.SCRIPT_EXHAUSTED, non_retryable=True)
         reply = self.replies[index]
         if reply.delay_seconds:
             await asyncio.sleep(reply.delay_seconds)

@@ -57,7 +57,9 @@ class AgentRunInput(BaseModel):
     target: AgentTarget
     event: StandardEvent
     project_id: str | None = None
-    gateway_queue: str = "switchboard.gateway"
+    gateway_queue: str | None = Field(
+        default=None, description="The gateway's task queue (settings, via the resolver);"
+                                  " without one, a gateway intent answers an error")
     context: list[ContextItem] = Field(default_factory=list)
 
 

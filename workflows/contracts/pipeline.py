@@ -31,7 +31,8 @@ class ResolveOutput(BaseModel):
 
     agents: list[AgentTarget]
     project_id: str | None = Field(default=None, description="The event's project, if mapped")
-    gateway_queue: str = Field(default="switchboard.gateway", description="Where intents run")
+    gateway_queue: str | None = Field(
+        default=None, description="Where intents run: the gateway's queue, set by the resolver")
     reason: str = Field(description="How the agents were chosen, for the event row and the UI")
 
 
