@@ -9,6 +9,7 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from activities.gateway.outcome import OutcomeKind
 from activities.gateway.service import Gateway
 from workflows.contracts import AlertInput, GatewayCall, ToolCall, UsageRecord
 from workflows.errors import ErrorType
@@ -69,7 +70,7 @@ class GovernanceActivities:
             call=ToolCall(id=f"alert-{alert_id}", name="slack_post_message", arguments={
                 "channel": channel, "text": f":rotating_light: {alert.kind}: {alert.detail}"})),
             source="system", system=True)
-        if outcome.held:
+        if outcome.kind is OutcomeKind.HELD:
             if first:
                 log.info("alert %s: Slack post held by the kill switch until resume", alert_id)
             # Benign: an expected wait, not logged as a failure on every attempt.
@@ -78,7 +79,8 @@ class GovernanceActivities:
                 category=ApplicationErrorCategory.BENIGN,
                 next_retry_delay=min((outcome.retry_after or HELD_RETRY_CAP) * attempt,
                                      HELD_RETRY_CAP))
+        if outcome.kind in (OutcomeKind.RETRYABLE, OutcomeKind.LIMITED):
+            raise ApplicationError(outcome.error or outcome.kind,
+                                   next_retry_delay=outcome.retry_after)
         if outcome.error is not None:
-            if outcome.retryable:
-                raise ApplicationError(outcome.error, next_retry_delay=outcome.retry_after)
             log.warning("alert %s not posted to %s: %s", alert_id, channel, outcome.error)

@@ -19,7 +19,7 @@ import asyncio
 import base64
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +30,7 @@ from temporalio import activity
 from temporalio.client import AsyncActivityHandle, Client
 from temporalio.worker import Worker
 
+from api.agent_protocol import CloseCode, ServerMessage, ThinkTask, ToolTask
 from infra.auth.tokens import AgentPrincipal
 from infra.governance import AGENTS_CHANNEL, stuck_since
 from infra.listener import Listener
@@ -40,8 +41,6 @@ from workflows.names import THINK_ACTIVITY, TOOL_ACTIVITY
 
 log = logging.getLogger(__name__)
 
-KILL_CLOSE_CODE = 4001
-STUCK_CLOSE_CODE = 4002
 HEARTBEAT_EVERY = 3.0
 # A stuck agent's alert is stamped when its transaction starts, its NOTIFY sent at commit: the
 # margin covers one that began before the listener's last check and committed after it.
@@ -59,10 +58,11 @@ class Connection:
     worker: Worker | None = None
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def send(self, message: dict[str, Any]) -> None:
-        """Send one JSON message (sockets are not safe for concurrent sends)."""
+    async def send(self, message: ServerMessage) -> None:
+        """Send one message as compact JSON (sockets are not safe for concurrent sends)."""
+        text = message.model_dump_json()
         async with self.send_lock:
-            await self.socket.send_json(message)
+            await self.socket.send_text(text)
 
 
 class AgentChannel:
@@ -82,7 +82,7 @@ class AgentChannel:
 
     async def stop(self) -> None:
         """Close every socket and stop listening; never raises, so the pool can close after."""
-        await self.sever("server shutting down", code=1001)
+        await self.sever("server shutting down", code=CloseCode.GOING_AWAY)
         await self._listener.stop()
         for task in list(self._tasks):
             task.cancel()
@@ -92,7 +92,7 @@ class AgentChannel:
         if (await self.is_stopped())[0]:
             await self.sever("kill switch: stop_all")
         for tenant_id, agent_id in await stuck_since(self._pool, since - CATCH_UP_MARGIN):
-            await self.sever("stuck agent: paused", code=STUCK_CLOSE_CODE,
+            await self.sever("stuck agent: paused", code=CloseCode.STUCK_AGENT,
                              agent_id=agent_id, tenant_id=tenant_id)
 
     def _on_control(self, payload: str) -> None:
@@ -102,7 +102,7 @@ class AgentChannel:
     def _on_agents(self, payload: str) -> None:
         if payload.startswith("close:"):
             agent_id = payload.removeprefix("close:")
-            self._spawn(self.sever("stuck agent: paused", code=STUCK_CLOSE_CODE,
+            self._spawn(self.sever("stuck agent: paused", code=CloseCode.STUCK_AGENT,
                                    agent_id=agent_id))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -117,7 +117,7 @@ class AgentChannel:
             log.warning("agent channel task %s failed: %s: %s", task.get_coro(),
                         type(err).__name__, err)
 
-    async def sever(self, reason: str, code: int = KILL_CLOSE_CODE,
+    async def sever(self, reason: str, code: int = CloseCode.KILL_SWITCH,
                     agent_id: str | None = None, tenant_id: str | None = None) -> None:
         """Close every agent socket of this process (or one agent's)."""
         connections = [c for c in self.connections
@@ -156,24 +156,24 @@ class _Bridge:
         self._conn = conn
         self._client = client
 
-    async def _send(self, kind: str, payload: dict[str, Any]) -> None:
+    async def _send(self, task: Callable[[str], ThinkTask | ToolTask]) -> None:
         token = activity.info().task_token
         task_id = base64.urlsafe_b64encode(token).decode()
         self._conn.outstanding[task_id] = self._client.get_async_activity_handle(
             task_token=token)
-        await self._conn.send({"type": kind, "task_id": task_id, "input": payload})
+        await self._conn.send(task(task_id))
         activity.raise_complete_async()
 
     @activity.defn(name=THINK_ACTIVITY)
     async def think(self, inp: ThinkInput) -> ThinkOutput:
         """Send the think to the agent; it answers with ``result``."""
-        await self._send("think", inp.model_dump(mode="json"))
+        await self._send(lambda task_id: ThinkTask(task_id=task_id, input=inp))
         raise AssertionError("unreachable")  # raise_complete_async raised
 
     @activity.defn(name=TOOL_ACTIVITY)
     async def run_tool(self, inp: ToolInput) -> ToolResult:
         """Send the tool call to the agent; it answers with ``result``."""
-        await self._send("run_tool", inp.model_dump(mode="json"))
+        await self._send(lambda task_id: ToolTask(task_id=task_id, input=inp))
         raise AssertionError("unreachable")
 
     async def heartbeat_outstanding(self) -> None:

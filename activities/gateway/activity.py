@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Literal
 
 import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.gateway.outcome import OutcomeKind
 from activities.gateway.service import Gateway
 from infra.store import control
 from workflows.contracts import GatewayCall, ToolResult
@@ -16,6 +18,20 @@ from workflows.errors import ErrorType
 from workflows.names import GATEWAY_ACTIVITY
 
 HOLD_POLL_SECONDS = 0.25
+
+# What the run sees of each kind: the result; a refusal or a final failure as the tool's answer
+# (with this word first), so the agent can adapt; or a retry Temporal owns, after the delay
+# the gateway asked for (the idempotency key keeps every retry to one effect).
+ACTION: dict[OutcomeKind, Literal["result", "denied", "failed", "retry"]] = {
+    OutcomeKind.OK: "result",
+    OutcomeKind.REPLAYED: "result",
+    OutcomeKind.INVALID: "denied",
+    OutcomeKind.DENIED: "denied",
+    OutcomeKind.FAILED: "failed",
+    OutcomeKind.LIMITED: "retry",
+    OutcomeKind.HELD: "retry",
+    OutcomeKind.RETRYABLE: "retry",
+}
 
 
 class GatewayActivities:
@@ -35,15 +51,16 @@ class GatewayActivities:
         """
         await self._hold_while_stopped(call)
         outcome = await self._gateway.execute(call, source="workflow")
-        if outcome.error is not None and outcome.retryable:
-            raise ApplicationError(outcome.error, type=ErrorType.GATEWAY_RETRYABLE,
+        action = ACTION[outcome.kind]
+        if action == "retry":
+            raise ApplicationError(outcome.error or outcome.kind,
+                                   type=ErrorType.GATEWAY_RETRYABLE,
                                    next_retry_delay=outcome.retry_after)
-        if outcome.error is not None:
-            prefix = "denied" if outcome.denied else "failed"
+        if action == "result":
             return ToolResult(call_id=call.call.id, name=call.call.name,
-                              content=f"{prefix}: {outcome.error}", is_error=True)
+                              content=json.dumps(outcome.result, sort_keys=True, default=str))
         return ToolResult(call_id=call.call.id, name=call.call.name,
-                          content=json.dumps(outcome.result, sort_keys=True, default=str))
+                          content=f"{action}: {outcome.error}", is_error=True)
 
     async def _hold_while_stopped(self, call: GatewayCall) -> None:
         """While the kill switch is on, hold the call (heartbeating): sent after resume."""

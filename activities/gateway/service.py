@@ -12,7 +12,6 @@ import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -20,6 +19,7 @@ import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from activities.gateway.base import ExecutionContext, GatewayError, Intent
+from activities.gateway.outcome import Outcome, OutcomeKind
 from activities.gateway.reply import REPLY, reply_target
 from infra.governance import CircuitBreaker
 from infra.settings import GatewaySettings
@@ -42,20 +42,6 @@ class CredentialSource(Protocol):
 
     async def get(self, tenant_id: str, name: str) -> str | None:
         """A tenant's secret by name, or None."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a gateway call came to; ``error`` set means it failed."""
-
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    denied: bool = False
-    retryable: bool = False
-    retry_after: timedelta | None = None
-    replayed: bool = False
-    limited: bool = False
-    held: bool = False  # by the kill switch: nothing was sent; retry after ``retry_after``
 
 
 def scrub(value: Any, secrets: list[str]) -> Any:
@@ -91,16 +77,16 @@ class Gateway:
         return [tool(self.intents[name]) for name in sorted(held) if name in self.intents]
 
     async def execute(self, call: GatewayCall, source: str, *, system: bool = False) -> Outcome:
-        """Run one call; never raises for a refusal or a remote failure (see Outcome).
+        """Run one call; never raises for a refusal or a remote failure (see OutcomeKind).
 
         ``system`` calls are the platform's own (admin alerts): no agent grant is needed.
         While the kill switch is on, every call is held, system calls included: nothing is sent
-        and the outcome is ``held`` and retryable (callers retry; it goes out after resume).
+        and the outcome is ``held`` (callers retry; it goes out after resume).
         """
         stopped, reason = await control_store.is_stopped(self._pool)
         if stopped:
-            return Outcome(error=f"held by the kill switch ({reason})", retryable=True,
-                           retry_after=HOLD_RETRY, held=True)
+            return Outcome.refused(OutcomeKind.HELD, f"held by the kill switch ({reason})",
+                                   HOLD_RETRY)
         started = time.monotonic()
         intent = self.intents.get(call.call.name)
         resource: str | None = None
@@ -114,20 +100,21 @@ class Gateway:
 
         if intent is None:
             await audit("denied", "refused", "unknown intent")
-            return Outcome(error=f"unknown intent {call.call.name!r}", denied=True)
+            return Outcome.refused(OutcomeKind.INVALID, f"unknown intent {call.call.name!r}")
         try:
             args = intent.args.model_validate(call.call.arguments)
             if intent.name == REPLY:
                 intent, args = reply_target(args, call.event, self.intents)
         except (ValidationError, ValueError) as err:
             await audit("denied", "refused", "invalid arguments")
-            return Outcome(error=f"invalid arguments for {call.call.name}: {err}", denied=True)
+            return Outcome.refused(OutcomeKind.INVALID,
+                                   f"invalid arguments for {call.call.name}: {err}")
         resource = intent.resource(args)
         patterns = (await store.grant_patterns(self._pool, call.tenant_id, call.agent_id)
                     ).get(call.call.name, [])
         if not system and not store.allows(patterns, resource):
             await audit("denied", "refused", "no matching grant")
-            return Outcome(denied=True, error=(
+            return Outcome.refused(OutcomeKind.DENIED, (
                 f"agent {call.agent_id} has no grant for {call.call.name} on {resource}"))
         counted = False
         if intent.message is not None and not system:
@@ -139,11 +126,11 @@ class Gateway:
                 await audit("denied", "refused", verdict.reason)
                 if verdict.stuck and self._on_stuck is not None:
                     await self._on_stuck(call.tenant_id, call.agent_id, verdict.reason or "")
-                return Outcome(error=verdict.reason, denied=verdict.stuck,
-                               retryable=not verdict.stuck, retry_after=verdict.retry_after,
-                               limited=not verdict.stuck)
+                kind = OutcomeKind.DENIED if verdict.stuck else OutcomeKind.LIMITED
+                return Outcome.refused(kind, verdict.reason or "refused by the circuit breaker",
+                                       verdict.retry_after)
         outcome = await self._once(call, intent, args, resource, audit)
-        if counted and (outcome.error is not None or outcome.replayed):
+        if counted and outcome.kind is not OutcomeKind.OK:
             # Only what reached the remote counts: a post refused with a 502 and sent again,
             # or elsewhere, is one message, not a stuck agent.
             await self._breaker.uncount_message(call.tenant_id, call.agent_id,
@@ -157,7 +144,9 @@ class Gateway:
                                        call.idempotency_key, call.call.name, resource)
         if prior is not None and prior.state != "running":
             await audit("allowed", "replayed", prior.error)
-            return Outcome(result=prior.result, error=prior.error, replayed=True)
+            if prior.error is not None:  # a final failure is final under its key
+                return Outcome.refused(OutcomeKind.FAILED, prior.error)
+            return Outcome(OutcomeKind.REPLAYED, result=prior.result)
         if prior is not None:
             # An earlier attempt holds the key. Every execution ends within the timeout, so
             # younger than that it may still be acting: wait rather than act twice.
@@ -165,9 +154,10 @@ class Gateway:
             wait = window - prior.age_seconds
             if wait > 0 or not await store.take_over_call(
                     self._pool, call.tenant_id, call.agent_id, call.idempotency_key, window):
-                return Outcome(error="an earlier attempt with this idempotency key is still "
-                                     "running", retryable=True,
-                               retry_after=timedelta(seconds=max(wait, 1)))
+                return Outcome.refused(
+                    OutcomeKind.RETRYABLE,
+                    "an earlier attempt with this idempotency key is still running",
+                    timedelta(seconds=max(wait, 1)))
         return await self._run(call, intent, args, audit)
 
     async def _run(self, call: GatewayCall, intent: Intent[Any], args: BaseModel,
@@ -178,17 +168,18 @@ class Gateway:
                 found = await self._credentials.get(call.tenant_id, intent.secret)
             except VaultUnavailable as err:
                 await audit("allowed", "error", f"vault unavailable: {err}")
-                return Outcome(error=f"the vault is unavailable: {err}", retryable=True)
+                return Outcome.refused(OutcomeKind.RETRYABLE,
+                                       f"the vault is unavailable: {err}")
             except SecretStoreError as err:
                 error = f"credential {intent.secret!r} cannot be read: {err}"
                 await self._finish(call, None, error)
                 await audit("allowed", "error", error)
-                return Outcome(error=error)
+                return Outcome.refused(OutcomeKind.FAILED, error)
             if found is None:
                 error = f"tenant {call.tenant_id} has no secret {intent.secret!r} in the vault"
                 await self._finish(call, None, error)
                 await audit("allowed", "error", error)
-                return Outcome(error=error)
+                return Outcome.refused(OutcomeKind.FAILED, error)
             secret = found
         ctx = ExecutionContext(tenant_id=call.tenant_id, agent_id=call.agent_id,
                                credential=secret, settings=self._settings,
@@ -201,15 +192,16 @@ class Gateway:
             if not err.retryable:
                 await self._finish(call, None, message)
             await audit("allowed", "error", message)
-            return Outcome(error=message, retryable=err.retryable, retry_after=err.retry_after)
+            kind = OutcomeKind.RETRYABLE if err.retryable else OutcomeKind.FAILED
+            return Outcome.refused(kind, message, err.retry_after)
         except TimeoutError:
             message = f"{intent.name} timed out after {self._settings.timeout_seconds:.0f}s"
             await audit("allowed", "error", message)
-            return Outcome(error=message, retryable=True)
+            return Outcome.refused(OutcomeKind.RETRYABLE, message)
         clean = scrub(result, [secret])
         await self._finish(call, clean, None)
         await audit("allowed", "ok", None)
-        return Outcome(result=clean)
+        return Outcome(OutcomeKind.OK, result=clean)
 
     async def _finish(self, call: GatewayCall, result: dict[str, Any] | None,
                       error: str | None) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, BeforeValidator, Field
 
+from activities.gateway.outcome import OutcomeKind
 from api.deps import AgentDep, AppStateDep
 from api.errors import ApiError
 from api.inputs import IntentName, nul_free
@@ -33,6 +36,35 @@ class ExecuteResult(BaseModel):
     intent: str
     result: dict[str, Any] | None
     replayed: bool
+
+
+def _breaker_wait(delay: timedelta | None) -> int:
+    """Seconds until the circuit breaker's window lets the call through (rounded up)."""
+    return int(delay.total_seconds()) + 1 if delay else 1
+
+
+def _remote_wait(delay: timedelta | None) -> int:
+    """Seconds the remote (or the kill switch) asked to wait; 5 when it did not say."""
+    return max(int(delay.total_seconds()), 1) if delay else 5
+
+
+class Refusal(NamedTuple):
+    """How the route answers an outcome that is not a result."""
+
+    status: int
+    code: str
+    retry_after: Callable[[timedelta | None], int] | None = None
+
+
+# Every kind but ok and replayed (which answer 200) as its status and error code.
+REFUSALS: dict[OutcomeKind, Refusal] = {
+    OutcomeKind.INVALID: Refusal(422, "invalid_intent"),
+    OutcomeKind.DENIED: Refusal(403, "denied"),
+    OutcomeKind.LIMITED: Refusal(429, "rate_limited", _breaker_wait),
+    OutcomeKind.HELD: Refusal(503, "remote_unavailable", _remote_wait),
+    OutcomeKind.RETRYABLE: Refusal(503, "remote_unavailable", _remote_wait),
+    OutcomeKind.FAILED: Refusal(502, "remote_refused"),
+}
 
 
 def _require_scope(agent: AgentPrincipal) -> None:
@@ -67,15 +99,10 @@ async def execute(
                        call=ToolCall(id=idempotency_key, name=body.intent, arguments=body.args),
                        idempotency_key=f"api/{idempotency_key}", event=body.event)
     outcome = await state.gateway.execute(call, source="api")
-    if outcome.error is None:
-        return ExecuteResult(intent=body.intent, result=outcome.result, replayed=outcome.replayed)
-    if outcome.denied:
-        status = 422 if outcome.error.startswith(("unknown intent", "invalid arguments")) else 403
-        raise ApiError(status, "denied" if status == 403 else "invalid_intent", outcome.error)
-    if outcome.limited:
-        delay = int(outcome.retry_after.total_seconds()) + 1 if outcome.retry_after else 1
-        raise ApiError(429, "rate_limited", outcome.error, retry_after=delay)
-    if outcome.retryable:
-        delay = int(outcome.retry_after.total_seconds()) if outcome.retry_after else 5
-        raise ApiError(503, "remote_unavailable", outcome.error, retry_after=max(delay, 1))
-    raise ApiError(502, "remote_refused", outcome.error)
+    refusal = REFUSALS.get(outcome.kind)
+    if refusal is None:
+        return ExecuteResult(intent=body.intent, result=outcome.result,
+                             replayed=outcome.kind is OutcomeKind.REPLAYED)
+    raise ApiError(refusal.status, refusal.code, outcome.error or outcome.kind,
+                   retry_after=refusal.retry_after(outcome.retry_after)
+                   if refusal.retry_after else None)

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
+from activities.gateway.outcome import Outcome, OutcomeKind
 from activities.gateway.registry import builtin_intents
-from activities.gateway.service import Gateway, Outcome
+from activities.gateway.service import Gateway
 from infra.crypto import Sealer
 from infra.governance import StuckAgents
 from infra.settings import GatewaySettings
@@ -71,7 +72,7 @@ async def test_a_post_refused_with_502_then_sent_elsewhere_is_not_a_stuck_agent(
     agent = await _agent(db, tenant)
     slack.fail_next(502, "bad_gateway")
     failed = await post(gateway, tenant, agent, "C0DEPLOYS", "Deploy finished")
-    assert failed.error and "502" in failed.error and failed.retryable
+    assert failed.error and "502" in failed.error and failed.kind is OutcomeKind.RETRYABLE
 
     other = await post(gateway, tenant, agent, "C0GENERAL", "Deploy finished")
     assert other.error is None, other.error
@@ -87,7 +88,8 @@ async def test_the_same_delivered_message_to_the_same_channel_is_still_a_stuck_a
     agent = await _agent(db, tenant)
     assert (await post(gateway, tenant, agent, "C0DEPLOYS", "Deploy finished")).error is None
     looping = await post(gateway, tenant, agent, "C0DEPLOYS", " Deploy  finished ")
-    assert looping.denied and looping.error and "stuck agent" in looping.error
+    assert looping.kind is OutcomeKind.DENIED
+    assert looping.error and "stuck agent" in looping.error
     assert len(slack.messages) == 1
     assert await _status(db, tenant, agent) == "paused"
 
@@ -97,7 +99,8 @@ async def test_failed_posts_do_not_use_up_the_rate(
     agent = await _agent(db, tenant)
     slack.fail_next(500, times=10)
     for i in range(10):
-        assert (await post(gateway, tenant, agent, "C0DEPLOYS", f"status {i}")).retryable
+        failed = await post(gateway, tenant, agent, "C0DEPLOYS", f"status {i}")
+        assert failed.kind is OutcomeKind.RETRYABLE, failed
     delivered = await post(gateway, tenant, agent, "C0DEPLOYS", "status 10")
     assert delivered.error is None, delivered.error
     assert [m["text"] for m in slack.messages] == ["status 10"]
