@@ -138,7 +138,7 @@ class Stack:
         else:
             _say(f"using Temporal at {os.environ['TEMPORAL_ADDRESS']}")
 
-        me = [sys.executable, "-m", "infra.cli"]
+        me = [sys.executable, "-m", "cli"]
         logs = self.data_dir / "logs"
         platform = {**os.environ, **self.temporal_env}
         self.children = [

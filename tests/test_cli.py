@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.cli import main
+from cli.main import main
 from tests import corpus
 
 ENTRIES = corpus.entries()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from infra.cli import main
+from cli.main import main
 from tests import corpus
 from tests.fixtures import collect_github
 

@@ -53,8 +53,8 @@ def _environ(pid: int) -> dict[str, str]:
 
 
 def _role(cmdline: str) -> str:
-    for needle, role in ((" infra.cli api", "api"), (" infra.cli worker", "worker"),
-                         (" infra.cli agent run", "agent"), ("start-dev", "temporal")):
+    for needle, role in ((" -m cli api", "api"), (" -m cli worker", "worker"),
+                         (" -m cli agent run", "agent"), ("start-dev", "temporal")):
         if needle in cmdline:
             return role
     return "postgres" if "postgres" in cmdline else "other"

@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from infra.cli import main
+from cli.main import main
 from infra.crypto import Sealer
 from infra.vault import EmbeddedSecretStore, HashiCorpSecretStore
 from tests.fakes.vault_server import FakeVault

@@ -21,7 +21,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from infra.cli import main
+from cli.main import main
 from infra.temporal import ensure_search_attributes
 from tests.harness import running
 from tests.workers.conftest import binary, make_event

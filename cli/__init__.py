@@ -1,0 +1,1 @@
+"""The ``switchboard`` command line: the root parser in ``cli.main``, one module per group."""

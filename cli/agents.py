@@ -1,0 +1,100 @@
+"""``switchboard agent run``: an agent's worker on its own task queue."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from cli.logs import configure_logging
+from infra.settings import Settings
+
+
+def cmd_agent_run(args: argparse.Namespace) -> int:
+    """Run an agent's worker on its own task queue (``agent.<id>``)."""
+    from infra import temporal
+    from workers.agent import runtime_worker
+    from workers.runtime import RuntimeConfigError, build_runtime
+    from workflows.ids import agent_task_queue
+
+    configure_logging()
+    settings = Settings()
+    overrides: dict[str, object] = {
+        key: value for key, value in (
+            ("llm", args.llm), ("model", args.model), ("base_url", args.base_url),
+            ("script", Path(args.script) if args.script else None),
+            ("prompt_file", Path(args.prompt) if args.prompt else None), ("mcp", args.mcp),
+            ("tenant", args.tenant),
+        ) if value is not None
+    }
+    agent_settings = settings.agent.model_copy(update=overrides)
+
+    async def main() -> None:
+        log = logging.getLogger("switchboard")
+        async with build_runtime(agent_settings, args.agent_id) as runtime:
+            client = await temporal.connect(settings.temporal)
+            worker = runtime_worker(client, runtime)
+            stop = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+            log.info("agent %s polling %s: %s", args.agent_id, agent_task_queue(args.agent_id),
+                     runtime.describe())
+            running = asyncio.create_task(worker.run())
+            stopping = asyncio.create_task(stop.wait())
+            beating = asyncio.create_task(_heartbeats(client, settings, agent_settings,
+                                                      args.agent_id))
+            await asyncio.wait([running, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            beating.cancel()
+            if not running.done():  # finish the steps in flight, then stop the MCP servers
+                await worker.shutdown()
+            await running
+        log.info("agent %s stopped", args.agent_id)
+
+    try:
+        asyncio.run(main())
+    except RuntimeConfigError as err:
+        print(f"switchboard agent run: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _heartbeats(client: Any, settings: Settings, agent: Any, agent_id: str) -> None:
+    """PING the agent's presence workflow every interval while the worker runs."""
+    from infra import presence
+
+    log = logging.getLogger("switchboard")
+    if agent.tenant is None:
+        log.info("no --tenant given: agent %s sends no presence heartbeats", agent_id)
+        return
+    while True:
+        try:
+            await presence.heartbeat(client, settings.temporal.task_queue, agent.tenant, agent_id,
+                                     agent.heartbeat_seconds)
+        except Exception as err:  # Temporal away: try again next beat
+            log.warning("heartbeat of %s not sent: %s", agent_id, type(err).__name__)
+        await asyncio.sleep(agent.heartbeat_seconds)
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``switchboard agent run``."""
+    agent = sub.add_parser("agent", help="agent runtime")
+    agent_sub = agent.add_subparsers(dest="agent_command", required=True)
+    run = agent_sub.add_parser("run", help="run one agent's worker")
+    run.add_argument("--agent-id", required=True)
+    run.add_argument("--tenant", help="the agent's tenant (enables presence heartbeats)")
+    run.add_argument("--llm", choices=["demo", "openai", "scripted"],
+                     help="the agent's brain (default $SWITCHBOARD_AGENT_LLM or demo)")
+    run.add_argument("--model", help="model name (default $SWITCHBOARD_AGENT_MODEL)")
+    run.add_argument("--base-url", help="OpenAI-compatible base URL (default the OpenAI API)")
+    run.add_argument("--script", metavar="FILE", help="JSON script for --llm scripted")
+    run.add_argument("--prompt", metavar="FILE", help="system prompt template file")
+    run.add_argument("--mcp", action="append", metavar="'[PREFIX=]COMMAND ARGS...'",
+                     help="attach an MCP server over stdio as a skill set (repeatable; replaces "
+                          "$SWITCHBOARD_AGENT_MCP), e.g. "
+                          "--mcp 'time=mcp-server-time --local-timezone UTC'")
+    run.set_defaults(func=cmd_agent_run)
