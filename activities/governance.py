@@ -9,8 +9,8 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from activities.gateway.outcome import OutcomeKind
-from activities.gateway.service import Gateway
+from infra.gateway.outcome import OutcomeKind
+from infra.gateway.service import Gateway
 from workflows.contracts import AlertInput, GatewayCall, ToolCall, UsageRecord
 from workflows.errors import ErrorType
 

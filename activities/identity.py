@@ -14,9 +14,9 @@ from typing import Any
 import asyncpg
 from temporalio.exceptions import ApplicationError
 
-from activities.gateway.base import Intent
-from activities.gateway.service import tool
 from infra.aliases import expand_alias
+from infra.gateway.base import Intent
+from infra.gateway.service import tool
 from infra.store.gateway import grants_of
 from infra.store.routing import RoutingView, load_routing_view
 from workflows.contracts import AgentTarget, ResolveOutput, StandardEvent

@@ -24,7 +24,7 @@ from pydantic import (
     ValidationError,
 )
 
-from activities.gateway.outcome import Outcome, OutcomeKind
+from infra.gateway.outcome import Outcome, OutcomeKind
 from workflows.contracts import ThinkInput, ThinkOutput, ToolInput, ToolResult
 
 

@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from activities.gateway.registry import builtin_intents
-from activities.gateway.service import Gateway
 from api.agent_channel import AgentChannel
 from api.deps import AppState
 from api.errors import install_error_handlers
@@ -39,6 +37,8 @@ from infra import database, temporal
 from infra.auth.tokens import TokenService
 from infra.context import KnowledgeStore, build_embedder
 from infra.crypto import Sealer
+from infra.gateway.registry import builtin_intents
+from infra.gateway.service import Gateway
 from infra.governance import StuckAgents
 from infra.settings import Settings
 from infra.store.inbox import InboxWriter

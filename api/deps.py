@@ -10,7 +10,6 @@ import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from activities.gateway.service import Gateway
 from api.agent_channel import AgentChannel
 from api.errors import ApiError
 from api.providers import ProviderRules
@@ -19,6 +18,7 @@ from api.signing_secrets import SigningSecrets
 from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
 from infra.context import KnowledgeStore
 from infra.crypto import Sealer
+from infra.gateway.service import Gateway
 from infra.settings import Settings
 from infra.store.inbox import InboxWriter
 from infra.temporal import LazyClient

@@ -22,7 +22,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from activities.gateway.registry import builtin_intents
+from infra.gateway.registry import builtin_intents
 
 INT64_MAX = 2**63 - 1
 NO_NUL = r"^[^\x00]*$"

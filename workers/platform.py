@@ -13,13 +13,13 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.context import ContextActivities
 from activities.control import ControlActivities
 from activities.events import EventActivities
-from activities.gateway.activity import GatewayActivities
-from activities.gateway.base import Intent
-from activities.gateway.registry import builtin_intents
-from activities.gateway.service import Gateway
+from activities.gateway import GatewayActivities
 from activities.governance import GovernanceActivities
 from activities.identity import Resolver
 from infra.context import KnowledgeStore, build_embedder, build_summarizer
+from infra.gateway.base import Intent
+from infra.gateway.registry import builtin_intents
+from infra.gateway.service import Gateway
 from infra.governance import StuckAgents
 from infra.settings import ContextSettings, Settings
 from infra.vault import SecretStore

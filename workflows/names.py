@@ -2,7 +2,7 @@
 
 AgentRunWorkflow calls these by name because their implementation lives elsewhere: ``think`` and
 ``run_tool`` in the agent's own runtime (workers/runtime/agent.py) or behind its WebSocket
-(api/agent_channel.py), ``gateway_execute`` in the gateway worker (activities/gateway/). Every
+(api/agent_channel.py), ``gateway_execute`` in the gateway worker (activities/gateway.py). Every
 implementation, and every test fake of one, takes its name from here. Platform activities need
 no entry: workflows reference them by method (``execute_activity_method``).
 """

@@ -9,12 +9,12 @@ from typing import Annotated, Any, NamedTuple
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, BeforeValidator, Field
 
-from activities.gateway.outcome import OutcomeKind
 from api.deps import AgentDep, AppStateDep
 from api.errors import ApiError
 from api.inputs import IntentName, nul_free
 from api.openapi import DESCRIPTIONS
 from infra.auth.tokens import AgentPrincipal
+from infra.gateway.outcome import OutcomeKind
 from workflows.contracts import GatewayCall, GatewayTool, StandardEvent, ToolCall
 
 router = APIRouter(prefix="/gateway", tags=["gateway"])

@@ -8,8 +8,8 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
-from activities.gateway.registry import builtin_intents
 from api.errors import install_error_handlers
+from infra.gateway.registry import builtin_intents
 
 ERROR_REF = "#/components/schemas/Error"
 

@@ -22,10 +22,10 @@ import asyncpg
 import httpx
 from pydantic import BaseModel, SecretStr
 
-from activities.gateway.base import ExecutionContext, Intent
-from activities.gateway.registry import builtin_intents
-from activities.gateway.service import REDACTED, Gateway
 from infra import database
+from infra.gateway.base import ExecutionContext, Intent
+from infra.gateway.registry import builtin_intents
+from infra.gateway.service import REDACTED, Gateway
 from infra.settings import DatabaseSettings, Settings
 from infra.store import gateway as store
 from infra.vault import SecretStore, build_secret_store

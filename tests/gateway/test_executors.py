@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from activities.gateway import clickup, github, slack
-from activities.gateway.base import ExecutionContext, GatewayError
+from infra.gateway import clickup, github, slack
+from infra.gateway.base import ExecutionContext, GatewayError
 from infra.settings import GatewaySettings
 from tests.fakes.clickup_api import FakeClickUp
 from tests.fakes.git_http import FakeGitRemote, commit, git, make_workspace

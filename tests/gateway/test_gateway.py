@@ -13,9 +13,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
-from activities.gateway.activity import GatewayActivities
-from activities.gateway.registry import builtin_intents
-from activities.gateway.service import Gateway
+from activities.gateway import GatewayActivities
+from infra.gateway.registry import builtin_intents
+from infra.gateway.service import Gateway
 from infra.settings import AgentSettings, Settings
 from infra.vault import build_secret_store
 from tests import corpus

@@ -16,10 +16,10 @@ import httpx
 import websockets
 from websockets.typing import Subprotocol
 
-from activities.gateway.activity import ACTION
-from activities.gateway.outcome import OutcomeKind
+from activities.gateway import ACTION
 from api.agent_protocol import GATEWAY_RETRYABLE
 from api.routes.gateway import REFUSALS
+from infra.gateway.outcome import OutcomeKind
 from tests.admin import agent_token, bearer, slack_channel
 from tests.conftest import Remotes, TenantFactory
 

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from activities.gateway.outcome import Outcome, OutcomeKind
-from activities.gateway.registry import builtin_intents
-from activities.gateway.service import Gateway
 from infra.crypto import Sealer
+from infra.gateway.outcome import Outcome, OutcomeKind
+from infra.gateway.registry import builtin_intents
+from infra.gateway.service import Gateway
 from infra.governance import StuckAgents
 from infra.settings import GatewaySettings
 from infra.store import directory

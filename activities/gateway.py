@@ -10,8 +10,8 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.gateway.outcome import OutcomeKind
-from activities.gateway.service import Gateway
+from infra.gateway.outcome import OutcomeKind
+from infra.gateway.service import Gateway
 from infra.store import control
 from workflows.contracts import GatewayCall, ToolResult
 from workflows.errors import ErrorType

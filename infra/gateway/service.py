@@ -18,9 +18,9 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
-from activities.gateway.base import ExecutionContext, GatewayError, Intent
-from activities.gateway.outcome import Outcome, OutcomeKind
-from activities.gateway.reply import REPLY, reply_target
+from infra.gateway.base import ExecutionContext, GatewayError, Intent
+from infra.gateway.outcome import Outcome, OutcomeKind
+from infra.gateway.reply import REPLY, reply_target
 from infra.governance import CircuitBreaker
 from infra.settings import GatewaySettings
 from infra.store import control as control_store

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import httpx
 from pydantic import BaseModel, Field
 
-from activities.gateway.base import (
+from infra.gateway.base import (
     ExecutionContext,
     GatewayError,
     Intent,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities.gateway import clickup, github, slack
-from activities.gateway.base import Intent
-from activities.gateway.reply import REPLY_INTENT
+from infra.gateway import clickup, github, slack
+from infra.gateway.base import Intent
+from infra.gateway.reply import REPLY_INTENT
 
 
 def builtin_intents() -> dict[str, Intent[Any]]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from activities.gateway.base import (
+from infra.gateway.base import (
     ExecutionContext,
     GatewayError,
     Intent,

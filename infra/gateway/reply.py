@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from activities.gateway.base import ExecutionContext, Intent, Result
+from infra.gateway.base import ExecutionContext, Intent, Result
 from workflows.contracts import Provider, StandardEvent
 
 REPLY = "reply"

@@ -21,14 +21,14 @@ import requests
 from github import Auth, Github, GithubException, RateLimitExceededException
 from pydantic import AfterValidator, BaseModel, Field
 
-from activities.gateway.base import (
+from infra.child_env import base_env
+from infra.gateway.base import (
     ExecutionContext,
     GatewayError,
     Intent,
     Result,
     retry_after,
 )
-from infra.child_env import base_env
 
 SECONDARY_LIMIT_WAIT = timedelta(seconds=60)  # GitHub: wait at least a minute when no header says
 NETWORK_ERRORS = ("could not resolve host", "failed to connect", "connection refused",

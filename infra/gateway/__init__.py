@@ -1,0 +1,1 @@
+"""The tool gateway: intents (registry), their executors, the service that checks and runs them."""
