@@ -17,8 +17,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context import ContextActivities
-from activities.identity import Resolver
 from activities.normalize import normalize
+from infra.directory.resolver import Resolver
 from infra.store import control
 from infra.store.inbox import load_delivery, record_event
 from workflows.contracts import (

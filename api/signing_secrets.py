@@ -13,7 +13,7 @@ import asyncpg
 
 from api.errors import ApiError
 from infra.crypto import Sealer
-from infra.store import directory
+from infra.directory import tenants
 
 
 class SigningSecrets:
@@ -32,7 +32,7 @@ class SigningSecrets:
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
-        exists, secret = await directory.lookup_signing_secret(
+        exists, secret = await tenants.lookup_signing_secret(
             self._pool, self._sealer, tenant_id, provider
         )
         if not exists:

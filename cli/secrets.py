@@ -37,7 +37,7 @@ def _secrets_run(args: argparse.Namespace, action: Callable[[SecretStore], Await
     import asyncpg
 
     from infra import database
-    from infra.store import directory
+    from infra.directory import tenants
     from infra.vault import SecretStoreConfigError, SecretStoreError, build_secret_store
 
     command = args.secrets_command
@@ -50,7 +50,7 @@ def _secrets_run(args: argparse.Namespace, action: Callable[[SecretStore], Await
         pool = await database.create_pool(url, min_size=1, max_size=1)
         try:
             store = build_secret_store(settings, pool)
-            if await directory.get_tenant(pool, args.tenant) is None:
+            if await tenants.get_tenant(pool, args.tenant) is None:
                 print(f"switchboard secrets {command}: no tenant {args.tenant!r}", file=sys.stderr)
                 return 1
             return await action(store)

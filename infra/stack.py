@@ -26,8 +26,9 @@ import asyncpg
 import httpx
 
 from infra import child_env, database, embedded
+from infra.directory import agents as agent_dir
+from infra.directory import tenants
 from infra.settings import Settings
-from infra.store import directory
 
 DEMO_TENANT = "demo"
 DEMO_AGENT = "demo"
@@ -180,9 +181,9 @@ class Stack:
                 self.secrets[name] = load_or_create_secret(self.data_dir / file, make)
 
     async def _seed_demo(self, pool: asyncpg.Pool) -> None:
-        if await directory.create_tenant(pool, DEMO_TENANT, "Demo tenant", [DEMO_AGENT]):
+        if await tenants.create_tenant(pool, DEMO_TENANT, "Demo tenant", [DEMO_AGENT]):
             _say(f"created tenant {DEMO_TENANT!r} (default agent {DEMO_AGENT!r})")
-        if await directory.create_agent(pool, DEMO_TENANT, DEMO_AGENT, "Demo agent",
+        if await agent_dir.create_agent(pool, DEMO_TENANT, DEMO_AGENT, "Demo agent",
                                         role="offline demo policy", max_turns=4):
             _say(f"created agent {DEMO_AGENT!r}")
 

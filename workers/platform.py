@@ -15,8 +15,8 @@ from activities.control import ControlActivities
 from activities.events import EventActivities
 from activities.gateway import GatewayActivities
 from activities.governance import GovernanceActivities
-from activities.identity import Resolver
 from infra.context import KnowledgeStore, build_embedder, build_summarizer
+from infra.directory.resolver import Resolver
 from infra.gateway.base import Intent
 from infra.gateway.registry import builtin_intents
 from infra.gateway.service import Gateway

@@ -13,9 +13,11 @@ from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
 from api.inputs import Text
 from api.openapi import error_responses
-from infra.aliases import AliasCycleError, check_acyclic
 from infra.auth.tokens import new_client_secret
-from infra.store import directory
+from infra.directory import agents as agent_dir
+from infra.directory import aliases as alias_dir
+from infra.directory import tenants
+from infra.directory.aliases import AliasCycleError, check_acyclic
 
 router = APIRouter(prefix="/admin/tenants", tags=["admin: agents"], dependencies=[AdminDep])
 
@@ -80,7 +82,7 @@ class Alias(BaseModel):
 
 
 async def _require_tenant(state: AppStateDep, tenant_id: str) -> None:
-    if await directory.get_tenant(state.pool, tenant_id) is None:
+    if await tenants.get_tenant(state.pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
 
 
@@ -89,7 +91,7 @@ async def _require_tenant(state: AppStateDep, tenant_id: str) -> None:
 async def create_agent(tenant_id: str, body: AgentCreate, state: AppStateDep) -> Agent:
     """Register an agent; 409 if the id is taken (agent ids are global: they name queues)."""
     await _require_tenant(state, tenant_id)
-    row = await directory.create_agent(
+    row = await agent_dir.create_agent(
         state.pool, tenant_id, body.id, body.name,
         **body.model_dump(exclude={"id", "name"}, exclude_none=True),
     )
@@ -102,7 +104,7 @@ async def create_agent(tenant_id: str, body: AgentCreate, state: AppStateDep) ->
 async def list_agents(tenant_id: str, state: AppStateDep) -> list[Agent]:
     """A tenant's agents."""
     await _require_tenant(state, tenant_id)
-    return [Agent(**r) for r in await directory.list_agents(state.pool, tenant_id)]
+    return [Agent(**r) for r in await agent_dir.list_agents(state.pool, tenant_id)]
 
 
 @router.patch("/{tenant_id}/agents/{agent_id}", summary="Edit, pause or resume an agent")
@@ -111,7 +113,7 @@ async def update_agent(
 ) -> Agent:
     """Change the fields given; paused and offline agents are left out of routing."""
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    row = await directory.update_agent(state.pool, tenant_id, agent_id, changes)
+    row = await agent_dir.update_agent(state.pool, tenant_id, agent_id, changes)
     if row is None:
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
     return Agent(**row)
@@ -123,8 +125,8 @@ async def put_alias(tenant_id: str, name: str, body: AliasBody, state: AppStateD
     await _require_tenant(state, tenant_id)
     if not _ALIAS_RE.fullmatch(name):
         raise ApiError(422, "invalid_alias", f"alias name {name!r} must match {ALIAS_NAME}")
-    agents = {a["id"] for a in await directory.list_agents(state.pool, tenant_id)}
-    aliases = {a["name"]: a["members"] for a in await directory.list_aliases(state.pool, tenant_id)}
+    agents = {a["id"] for a in await agent_dir.list_agents(state.pool, tenant_id)}
+    aliases = {a["name"]: a["members"] for a in await alias_dir.list_aliases(state.pool, tenant_id)}
     known_aliases = {n.lower() for n in aliases}
     for member in body.members:
         if member.startswith("@"):
@@ -138,14 +140,14 @@ async def put_alias(tenant_id: str, name: str, body: AliasBody, state: AppStateD
         check_acyclic(aliases)
     except AliasCycleError as exc:
         raise ApiError(422, "alias_cycle", f"alias would contain itself: {exc}") from None
-    return Alias(**await directory.put_alias(state.pool, tenant_id, name, body.members))
+    return Alias(**await alias_dir.put_alias(state.pool, tenant_id, name, body.members))
 
 
 @router.get("/{tenant_id}/aliases", summary="List aliases")
 async def list_aliases(tenant_id: str, state: AppStateDep) -> list[Alias]:
     """A tenant's aliases."""
     await _require_tenant(state, tenant_id)
-    return [Alias(**r) for r in await directory.list_aliases(state.pool, tenant_id)]
+    return [Alias(**r) for r in await alias_dir.list_aliases(state.pool, tenant_id)]
 
 
 

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
 from api.inputs import INT64_MAX
-from infra.store import directory, inbox
+from infra.directory import tenants
+from infra.store import inbox
 from workflows.contracts import EventKind, EventStatus, Provider
 from workflows.ids import event_workflow_id
 
@@ -56,7 +57,7 @@ async def list_events(
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[EventView]:
     """Filter by status (received, dispatched, ignored, failed), kind and provider."""
-    if await directory.get_tenant(state.pool, tenant_id) is None:
+    if await tenants.get_tenant(state.pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
     rows = await inbox.list_events(
         state.pool, tenant_id,

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
 from api.inputs import INT64_MAX, IntentName, Text
+from infra.directory import agents as agent_dir
 from infra.governance import CircuitBreaker, UnknownTenant
-from infra.store import directory, gateway
+from infra.store import gateway
 
 router = APIRouter(prefix="/admin/tenants", tags=["admin: gateway"], dependencies=[AdminDep])
 
@@ -50,7 +51,7 @@ class AuditRow(BaseModel):
 
 
 async def _require_agent(state: AppStateDep, tenant_id: str, agent_id: str) -> None:
-    agents = {a["id"] for a in await directory.list_agents(state.pool, tenant_id)}
+    agents = {a["id"] for a in await agent_dir.list_agents(state.pool, tenant_id)}
     if agent_id not in agents:
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
 

@@ -10,7 +10,8 @@ from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
 from api.inputs import Text
 from api.openapi import error_responses
-from infra.store import directory, projects
+from infra.directory import agents as agent_dir
+from infra.directory import projects, tenants
 from workflows.contracts import Provider
 
 router = APIRouter(prefix="/admin/tenants", tags=["admin: projects"], dependencies=[AdminDep])
@@ -47,9 +48,9 @@ class Identity(BaseModel):
 
 
 async def _agents_of(state: AppStateDep, tenant_id: str) -> set[str]:
-    if await directory.get_tenant(state.pool, tenant_id) is None:
+    if await tenants.get_tenant(state.pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
-    return {a["id"] for a in await directory.list_agents(state.pool, tenant_id)}
+    return {a["id"] for a in await agent_dir.list_agents(state.pool, tenant_id)}
 
 
 @router.put("/{tenant_id}/projects/{project_id}", summary="Create or replace a project",

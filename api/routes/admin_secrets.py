@@ -14,7 +14,7 @@ from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
 from api.inputs import Text
 from api.openapi import error_responses
-from infra.store import directory
+from infra.directory import tenants
 from infra.vault import (
     MAX_VALUE_CHARS,
     SECRET_NAME,
@@ -43,7 +43,7 @@ class Secret(BaseModel):
 
 
 async def _existing(state: AppStateDep, tenant_id: str) -> None:
-    if await directory.get_tenant(state.pool, tenant_id) is None:
+    if await tenants.get_tenant(state.pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
 
 

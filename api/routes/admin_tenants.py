@@ -11,7 +11,8 @@ from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
 from api.inputs import Text
 from api.openapi import error_responses
-from infra.store import directory
+from infra.directory import agents as agent_dir
+from infra.directory import tenants
 from workflows.contracts import Provider
 
 router = APIRouter(prefix="/admin/tenants", tags=["admin: tenants"], dependencies=[AdminDep])
@@ -68,7 +69,7 @@ async def _check_defaults(state: AppStateDep, tenant_id: str, agent_ids: list[st
 
     A new tenant has no agents yet: agents created right after it may be named beforehand.
     """
-    owners = await directory.owners_of(state.pool, agent_ids)
+    owners = await agent_dir.owners_of(state.pool, agent_ids)
     if new_tenant:
         bad = [a for a in agent_ids if a in owners]
     else:
@@ -79,7 +80,7 @@ async def _check_defaults(state: AppStateDep, tenant_id: str, agent_ids: list[st
 
 
 async def _existing(state: AppStateDep, tenant_id: str) -> None:
-    if await directory.get_tenant(state.pool, tenant_id) is None:
+    if await tenants.get_tenant(state.pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
 
 
@@ -87,7 +88,7 @@ async def _existing(state: AppStateDep, tenant_id: str) -> None:
 async def create_tenant(body: TenantCreate, state: AppStateDep) -> Tenant:
     """Create a tenant; 409 if the id is taken, 422 if a default agent is another tenant's."""
     await _check_defaults(state, body.id, body.default_agents, new_tenant=True)
-    row = await directory.create_tenant(state.pool, body.id, body.name, body.default_agents)
+    row = await tenants.create_tenant(state.pool, body.id, body.name, body.default_agents)
     if row is None:
         raise ApiError(409, "tenant_exists", f"tenant {body.id!r} already exists")
     return Tenant(**row)
@@ -96,13 +97,13 @@ async def create_tenant(body: TenantCreate, state: AppStateDep) -> Tenant:
 @router.get("", summary="List tenants")
 async def list_tenants(state: AppStateDep) -> list[Tenant]:
     """All tenants."""
-    return [Tenant(**row) for row in await directory.list_tenants(state.pool)]
+    return [Tenant(**row) for row in await tenants.list_tenants(state.pool)]
 
 
 @router.get("/{tenant_id}", summary="Show a tenant")
 async def get_tenant(tenant_id: str, state: AppStateDep) -> Tenant:
     """One tenant."""
-    row = await directory.get_tenant(state.pool, tenant_id)
+    row = await tenants.get_tenant(state.pool, tenant_id)
     if row is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
     return Tenant(**row)
@@ -119,7 +120,7 @@ async def update_tenant(tenant_id: str, body: TenantUpdate, state: AppStateDep) 
                if v is not None or k == "admin_channel"}
     if "default_agents" in changes:
         await _check_defaults(state, tenant_id, changes["default_agents"], new_tenant=False)
-    row = await directory.update_tenant(state.pool, tenant_id, changes)
+    row = await tenants.update_tenant(state.pool, tenant_id, changes)
     if row is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
     return Tenant(**row)
@@ -134,7 +135,7 @@ async def set_integration(
 ) -> Response:
     """Store the secret encrypted; it can be replaced or deleted, never read back."""
     await _existing(state, tenant_id)
-    await directory.set_integration_secret(
+    await tenants.set_integration_secret(
         state.pool, state.sealer, tenant_id, provider.value, body.secret
     )
     state.signing_secrets.invalidate(tenant_id, provider.value)
@@ -146,7 +147,7 @@ async def set_integration(
 )
 async def delete_integration(tenant_id: str, provider: Provider, state: AppStateDep) -> Response:
     """Webhooks from this provider are refused (404) afterwards."""
-    if not await directory.delete_integration(state.pool, tenant_id, provider.value):
+    if not await tenants.delete_integration(state.pool, tenant_id, provider.value):
         raise ApiError(404, "integration_not_configured", f"no {provider.value} secret to delete")
     state.signing_secrets.invalidate(tenant_id, provider.value)
     return Response(status_code=204)
@@ -156,4 +157,4 @@ async def delete_integration(tenant_id: str, provider: Provider, state: AppState
 async def list_integrations(tenant_id: str, state: AppStateDep) -> list[Integration]:
     """Which providers have a secret (never the secret)."""
     await _existing(state, tenant_id)
-    return [Integration(**r) for r in await directory.list_integrations(state.pool, tenant_id)]
+    return [Integration(**r) for r in await tenants.list_integrations(state.pool, tenant_id)]

@@ -9,7 +9,8 @@ from pydantic import BaseModel
 
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
-from infra.store import directory, economy
+from infra.directory import tenants
+from infra.store import economy
 
 router = APIRouter(prefix="/admin", tags=["admin: economy"], dependencies=[AdminDep])
 
@@ -50,6 +51,6 @@ async def alerts(
     tenant_id: str, state: AppStateDep, limit: int = Query(default=100, ge=1, le=1000)
 ) -> list[Alert]:
     """Alerts raised by the platform for this tenant."""
-    if await directory.get_tenant(state.pool, tenant_id) is None:
+    if await tenants.get_tenant(state.pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
     return [Alert(**r) for r in await economy.list_alerts(state.pool, tenant_id, limit)]

@@ -10,7 +10,7 @@ import httpx
 
 from infra.crypto import Sealer
 from infra.database import create_pool
-from infra.store import directory
+from infra.directory import tenants
 from tests import corpus
 from tests.harness import api_server, make_settings, start_postgres
 
@@ -20,8 +20,8 @@ async def test_webhook_while_database_is_down_is_503_with_retry_after(tmp_path: 
     settings = make_settings(url, "127.0.0.1:1", "unused")
     pool = await create_pool(url, min_size=1, max_size=1)
     for tenant in ("warm", "cold"):
-        await directory.create_tenant(pool, tenant, tenant, [])
-        await directory.set_integration_secret(
+        await tenants.create_tenant(pool, tenant, tenant, [])
+        await tenants.set_integration_secret(
             pool, Sealer(settings.master_key_bytes()), tenant, "github", corpus.secret("github"))
     await pool.close()
     e = corpus.entry("github.issues.opened")

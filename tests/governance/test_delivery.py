@@ -15,12 +15,12 @@ import asyncpg
 import pytest
 
 from infra.crypto import Sealer
+from infra.directory import agents as agent_dir
 from infra.gateway.outcome import Outcome, OutcomeKind
 from infra.gateway.registry import builtin_intents
 from infra.gateway.service import Gateway
 from infra.governance import StuckAgents
 from infra.settings import GatewaySettings
-from infra.store import directory
 from infra.store import gateway as grants
 from infra.vault.embedded import EmbeddedSecretStore
 from tests.fakes.slack_api import FakeSlack
@@ -48,7 +48,7 @@ async def gateway(db: asyncpg.Pool, slack: FakeSlack, tenant: str) -> Gateway:
 
 async def _agent(db: asyncpg.Pool, tenant: str) -> str:
     agent = f"poster-{uuid.uuid4().hex[:6]}"
-    await directory.create_agent(db, tenant, agent, agent)
+    await agent_dir.create_agent(db, tenant, agent, agent)
     await grants.add_grant(db, tenant, agent, "slack_post_message", "*")
     return agent
 

@@ -12,8 +12,8 @@ from pydantic import SecretStr
 
 from infra import database
 from infra.crypto import Sealer
+from infra.directory import tenants
 from infra.settings import VaultSettings
-from infra.store import directory
 from infra.vault import EmbeddedSecretStore, HashiCorpSecretStore, SecretStore
 from tests.fakes.vault_server import FakeVault
 
@@ -44,7 +44,7 @@ def new_tenant(vault_pool: asyncpg.Pool) -> NewTenant:
 
     async def make() -> str:
         tenant = f"v-{uuid.uuid4().hex[:12]}"
-        assert await directory.create_tenant(vault_pool, tenant, tenant, []) is not None
+        assert await tenants.create_tenant(vault_pool, tenant, tenant, []) is not None
         return tenant
 
     return make

@@ -14,11 +14,11 @@ from typing import Any
 import asyncpg
 from temporalio.exceptions import ApplicationError
 
-from infra.aliases import expand_alias
+from infra.directory.aliases import expand_alias
+from infra.directory.routing import RoutingView, load_routing_view
 from infra.gateway.base import Intent
 from infra.gateway.service import tool
 from infra.store.gateway import grants_of
-from infra.store.routing import RoutingView, load_routing_view
 from workflows.contracts import AgentTarget, ResolveOutput, StandardEvent
 from workflows.errors import ErrorType
 

@@ -1,0 +1,1 @@
+"""The directory: tenants, integrations, agents, aliases, identity links, projects, routing."""
