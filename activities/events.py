@@ -19,8 +19,8 @@ from temporalio.exceptions import ApplicationError
 from activities.context import ContextActivities
 from activities.normalize import normalize
 from infra.directory.resolver import Resolver
+from infra.inbox.store import load_delivery, record_event
 from infra.store import control
-from infra.store.inbox import load_delivery, record_event
 from workflows.contracts import (
     ControlGate,
     DispatchPlan,

@@ -15,7 +15,6 @@ from api.errors import install_error_handlers
 from api.inputs import RefuseNul
 from api.openapi import SwitchboardAPI
 from api.providers import rules_by_provider
-from api.relay import Doorbell, Relay
 from api.routes import (
     admin_agents,
     admin_control,
@@ -40,8 +39,9 @@ from infra.crypto import Sealer
 from infra.gateway.registry import builtin_intents
 from infra.gateway.service import Gateway
 from infra.governance import StuckAgents
+from infra.inbox.relay import Doorbell, Relay
+from infra.inbox.writer import InboxWriter
 from infra.settings import Settings
-from infra.store.inbox import InboxWriter
 from infra.vault import build_secret_store
 
 log = logging.getLogger(__name__)

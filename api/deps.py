@@ -13,14 +13,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.agent_channel import AgentChannel
 from api.errors import ApiError
 from api.providers import ProviderRules
-from api.relay import Doorbell
 from api.signing_secrets import SigningSecrets
 from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
 from infra.context import KnowledgeStore
 from infra.crypto import Sealer
 from infra.gateway.service import Gateway
+from infra.inbox.relay import Doorbell
+from infra.inbox.writer import InboxWriter
 from infra.settings import Settings
-from infra.store.inbox import InboxWriter
 from infra.temporal import LazyClient
 from infra.vault import SecretStore
 

@@ -12,7 +12,7 @@ from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
 from api.inputs import INT64_MAX
 from infra.directory import tenants
-from infra.store import inbox
+from infra.inbox import store as inbox
 from workflows.contracts import EventKind, EventStatus, Provider
 from workflows.ids import event_workflow_id
 

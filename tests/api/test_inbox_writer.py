@@ -8,8 +8,8 @@ import asyncio
 import asyncpg
 
 from infra import database
+from infra.inbox.writer import InboxWriter
 from infra.settings import Settings
-from infra.store.inbox import InboxWriter
 from tests.conftest import TenantFactory
 
 

@@ -14,10 +14,10 @@ import uuid
 import asyncpg
 from temporalio.client import Client
 
-from api.relay import CHANNEL, Relay
 from infra.database import create_pool
+from infra.inbox.relay import CHANNEL, Relay
+from infra.inbox.store import insert_delivery
 from infra.settings import TemporalSettings
-from infra.store.inbox import insert_delivery
 from infra.temporal import LazyClient
 from tests.harness import migrated_database
 

@@ -25,8 +25,8 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from infra.inbox.store import PendingDelivery, claim_pending, mark_relayed
 from infra.listener import Listener
-from infra.store.inbox import PendingDelivery, claim_pending, mark_relayed
 from infra.temporal import LazyClient
 from workflows import search
 from workflows.contracts import EventInput, EventStatus, Provider

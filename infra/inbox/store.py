@@ -1,0 +1,150 @@
+"""The inbox table (the durable deliveries) and the events the pipeline makes of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from workflows.contracts import EventStatus
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    """An inbox row whose workflow has not been started yet."""
+
+    id: int
+    tenant_id: str
+    provider: str
+    dedup_key: str
+
+
+async def insert_delivery(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    tenant_id: str,
+    provider: str,
+    dedup_key: str,
+    event_name: str | None,
+    body: bytes,
+) -> int | None:
+    """Commit a delivery; return its id, or None when this delivery was stored before.
+
+    A plain insert whose unique violation marks the redelivery: cheaper on the hot path than
+    ``ON CONFLICT DO NOTHING`` (no speculative insertion), and redeliveries are rare.
+    """
+    try:
+        value: int = await conn.fetchval(
+            "INSERT INTO inbox (tenant_id, provider, dedup_key, event_name, body)"
+            " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            tenant_id, provider, dedup_key, event_name, body,
+        )
+    except asyncpg.UniqueViolationError:
+        return None
+    return value
+
+
+async def insert_deliveries(
+    pool: asyncpg.Pool, rows: list[tuple[str, str, str, str | None, bytes]]
+) -> dict[tuple[str, str, str], int]:
+    """Commit several deliveries in one INSERT; their ids by (tenant, provider, dedup key).
+
+    All or nothing: a redelivery or a refused value among them fails the whole statement.
+    """
+    columns = (list(c) for c in zip(*rows, strict=True))
+    tenant_ids, providers, dedup_keys, event_names, bodies = columns
+    stored = await pool.fetch(
+        "INSERT INTO inbox (tenant_id, provider, dedup_key, event_name, body)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+        " $5::bytea[]) RETURNING id, tenant_id, provider, dedup_key",
+        tenant_ids, providers, dedup_keys, event_names, bodies,
+    )
+    return {(r["tenant_id"], r["provider"], r["dedup_key"]): r["id"] for r in stored}
+
+
+
+async def claim_pending(conn: asyncpg.Connection, limit: int) -> list[PendingDelivery]:
+    """Lock up to ``limit`` unrelayed rows, oldest first, skipping rows another relay holds."""
+    rows = await conn.fetch(
+        "SELECT id, tenant_id, provider, dedup_key FROM inbox WHERE relayed_at IS NULL"
+        " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        limit,
+    )
+    return [PendingDelivery(**dict(r)) for r in rows]
+
+
+async def mark_relayed(conn: asyncpg.Connection, ids: list[int]) -> None:
+    """Record that these rows' workflows exist."""
+    await conn.execute("UPDATE inbox SET relayed_at = now() WHERE id = ANY($1::bigint[])", ids)
+
+
+async def load_delivery(pool: asyncpg.Pool, inbox_id: int) -> asyncpg.Record | None:
+    """The stored delivery (tenant, provider, event name, raw body)."""
+    return await pool.fetchrow(
+        "SELECT id, tenant_id, provider, event_name, body FROM inbox WHERE id = $1", inbox_id
+    )
+
+
+async def record_event(
+    pool: asyncpg.Pool,
+    inbox_id: int,
+    status: EventStatus,
+    *,
+    kind: str | None,
+    reason: str | None,
+    event: dict[str, Any] | None,
+    agent_ids: list[str],
+    outcomes: list[dict[str, Any]],
+) -> None:
+    """Upsert what the pipeline made of an inbox row (idempotent: retries write the same)."""
+    await pool.execute(
+        "INSERT INTO events (inbox_id, tenant_id, status, kind, reason, event, agent_ids, outcomes)"
+        " SELECT id, tenant_id, $2, $3, $4, $5, $6, $7 FROM inbox WHERE id = $1"
+        " ON CONFLICT (inbox_id) DO UPDATE SET status = EXCLUDED.status,"
+        " kind = COALESCE(EXCLUDED.kind, events.kind),"
+        " reason = COALESCE(EXCLUDED.reason, events.reason),"
+        " event = COALESCE(EXCLUDED.event, events.event),"
+        " agent_ids = EXCLUDED.agent_ids, outcomes = EXCLUDED.outcomes, updated_at = now()",
+        inbox_id, status.value, kind, reason, event, agent_ids, outcomes,
+    )
+
+
+_EVENT_COLUMNS = (
+    "i.id, i.provider, i.dedup_key, i.event_name, i.received_at, i.relayed_at,"
+    " COALESCE(e.status, 'received') AS status, e.kind, e.reason, e.agent_ids, e.outcomes,"
+    " e.event, e.updated_at"
+)
+
+
+async def list_events(
+    pool: asyncpg.Pool,
+    tenant_id: str,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    provider: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """A tenant's events, newest first, filtered; page with ``before_id``."""
+    rows = await pool.fetch(
+        f"SELECT {_EVENT_COLUMNS} FROM inbox i LEFT JOIN events e ON e.inbox_id = i.id"
+        " WHERE i.tenant_id = $1"
+        " AND ($2::text IS NULL OR COALESCE(e.status, 'received') = $2)"
+        " AND ($3::text IS NULL OR e.kind = $3)"
+        " AND ($4::text IS NULL OR i.provider = $4)"
+        " AND ($5::bigint IS NULL OR i.id < $5)"
+        " ORDER BY i.id DESC LIMIT $6",
+        tenant_id, status, kind, provider, before_id, limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def get_event(pool: asyncpg.Pool, tenant_id: str, inbox_id: int) -> dict[str, Any] | None:
+    """One of a tenant's events, or None."""
+    row = await pool.fetchrow(
+        f"SELECT {_EVENT_COLUMNS} FROM inbox i LEFT JOIN events e ON e.inbox_id = i.id"
+        " WHERE i.tenant_id = $1 AND i.id = $2",
+        tenant_id, inbox_id,
+    )
+    return dict(row) if row is not None else None
