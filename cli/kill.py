@@ -14,6 +14,8 @@ def cmd_kill(args: argparse.Namespace) -> int:
 
     A change is printed once it is applied; exit status 1 if it could not be applied in time.
     """
+    from temporalio.service import RPCError
+
     from infra import control, temporal
 
     settings = Settings()
@@ -34,6 +36,9 @@ def cmd_kill(args: argparse.Namespace) -> int:
         print(asyncio.run(main()))
     except control.NotApplied as err:
         print(f"switchboard kill: {err}", file=sys.stderr)
+        return 1
+    except RPCError as err:
+        print(f"switchboard kill: {err.message}", file=sys.stderr)
         return 1
     except RuntimeError as err:
         print(f"switchboard kill: cannot reach Temporal at {settings.temporal.address}: {err}",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+import traceback
 
 from cli import agents, context, kill, normalize, secrets, stack
 
@@ -31,5 +34,30 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def run() -> None:
+    """Run the command, then leave without interpreter finalization.
+
+    temporalio's Rust core keeps tokio threads that can race CPython's finalization once a
+    client was used, aborting a finished command (SIGABRT or SIGSEGV, about 1 run of
+    ``switchboard kill --status`` in 30 here; temporalio/sdk-python#300). Once the command's
+    work is done there is nothing left to finalize but our own output, so flush it and exit.
+    """
+    try:
+        code = main()
+    except SystemExit as done:  # argparse's --help and usage errors, printed already
+        code = done.code if isinstance(done.code, int) else 0 if done.code is None else 1
+        if isinstance(done.code, str):
+            print(done.code, file=sys.stderr)
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
