@@ -9,8 +9,10 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from infra.directory import tenants
 from infra.gateway.outcome import OutcomeKind
 from infra.gateway.service import Gateway
+from infra.governance import alerts, usage
 from workflows.contracts import AlertInput, GatewayCall, ToolCall, UsageRecord
 from workflows.errors import ErrorType
 
@@ -29,15 +31,9 @@ class GovernanceActivities:
         self._gateway = gateway
 
     @activity.defn(name="record_usage")
-    async def record_usage(self, usage: UsageRecord) -> None:
+    async def record_usage(self, record: UsageRecord) -> None:
         """Store one think's usage (once, even if the activity is retried)."""
-        await self._pool.execute(
-            "INSERT INTO usage (tenant_id, agent_id, run_id, turn, model, input_tokens,"
-            " output_tokens, tool_calls, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            " ON CONFLICT (run_id, turn) DO NOTHING",
-            usage.tenant_id, usage.agent_id, usage.run_id, usage.turn, usage.model,
-            usage.input_tokens, usage.output_tokens, usage.tool_calls, usage.duration_ms,
-        )
+        await usage.record_usage(self._pool, record)
 
     @activity.defn(name="raise_alert")
     async def raise_alert(self, alert: AlertInput) -> None:
@@ -52,15 +48,9 @@ class GovernanceActivities:
         if first:
             log.warning("alert %s for tenant %s: %s: %s", alert.kind, alert.tenant_id,
                         alert.subject, alert.detail)
-        alert_id = await self._pool.fetchval(
-            "WITH ins AS (INSERT INTO alerts (tenant_id, kind, subject, detail)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, kind, subject) DO NOTHING"
-            " RETURNING id) SELECT id FROM ins UNION ALL SELECT id FROM alerts WHERE"
-            " tenant_id = $1 AND kind = $2 AND subject = $3 LIMIT 1",
-            alert.tenant_id, alert.kind, alert.subject, alert.detail,
-        )
-        channel = await self._pool.fetchval(
-            "SELECT admin_channel FROM tenants WHERE id = $1", alert.tenant_id)
+        alert_id = await alerts.store_alert(
+            self._pool, alert.tenant_id, alert.kind, alert.subject, alert.detail)
+        channel = await tenants.admin_channel(self._pool, alert.tenant_id)
         if channel is None or self._gateway is None:
             return
         # Through the gateway: the bot token stays in the vault, the post is audited, and the

@@ -65,7 +65,7 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
 
 async def _heartbeats(client: Any, settings: Settings, agent: Any, agent_id: str) -> None:
     """PING the agent's presence workflow every interval while the worker runs."""
-    from infra import presence
+    from infra.governance import presence
 
     log = logging.getLogger("switchboard")
     if agent.tenant is None:

@@ -47,8 +47,8 @@ def cmd_api(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the platform worker (workflows, pipeline and gateway activities)."""
     from infra import database, temporal
+    from infra.context.schedule import ensure_summary_schedule
     from infra.control import ensure_control
-    from infra.schedules import ensure_summary_schedule
     from infra.store import control as control_store
     from infra.vault import build_secret_store
     from workers.platform import platform_workers

@@ -20,9 +20,9 @@ from temporalio.client import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
-from infra import presence
 from infra.auth.tokens import TokenService
 from infra.crypto import Sealer
+from infra.governance import presence
 from infra.settings import AgentSettings, Settings
 from tests import corpus
 from tests.admin import agent_token, bearer, grant, slack_channel, store_secret

@@ -13,8 +13,8 @@ from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
 from api.inputs import INT64_MAX, IntentName, Text
 from infra.directory import agents as agent_dir
+from infra.gateway import store as gateway
 from infra.governance import CircuitBreaker, UnknownTenant
-from infra.store import gateway
 
 router = APIRouter(prefix="/admin/tenants", tags=["admin: gateway"], dependencies=[AdminDep])
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
 from infra.directory import tenants
-from infra.store import economy
+from infra.governance import alerts as alert_rows
+from infra.governance import usage as usage_rows
 
 router = APIRouter(prefix="/admin", tags=["admin: economy"], dependencies=[AdminDep])
 
@@ -43,7 +44,7 @@ async def usage(
     state: AppStateDep, tenant_id: str | None = Query(default=None, description="One tenant")
 ) -> list[UsageTotal]:
     """LLM tokens in and out, tool calls, thinks, runs and think time."""
-    return [UsageTotal(**r) for r in await economy.usage_totals(state.pool, tenant_id)]
+    return [UsageTotal(**r) for r in await usage_rows.usage_totals(state.pool, tenant_id)]
 
 
 @router.get("/tenants/{tenant_id}/alerts", summary="A tenant's alerts, newest first")
@@ -53,4 +54,4 @@ async def alerts(
     """Alerts raised by the platform for this tenant."""
     if await tenants.get_tenant(state.pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
-    return [Alert(**r) for r in await economy.list_alerts(state.pool, tenant_id, limit)]
+    return [Alert(**r) for r in await alert_rows.list_alerts(state.pool, tenant_id, limit)]

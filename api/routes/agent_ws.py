@@ -38,8 +38,8 @@ from api.agent_protocol import (
     read,
 )
 from api.deps import AppState
-from infra import presence
 from infra.auth.tokens import AgentPrincipal, TokenError
+from infra.governance import presence
 from workflows.contracts import GatewayCall, ToolCall
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from infra.directory.aliases import expand_alias
 from infra.directory.routing import RoutingView, load_routing_view
 from infra.gateway.base import Intent
 from infra.gateway.service import tool
-from infra.store.gateway import grants_of
+from infra.gateway.store import grants_of
 from workflows.contracts import AgentTarget, ResolveOutput, StandardEvent
 from workflows.errors import ErrorType
 

@@ -40,6 +40,13 @@ async def list_tenants(pool: asyncpg.Pool) -> list[dict[str, Any]]:
     return [dict(r) for r in await pool.fetch(f"SELECT {_TENANT} FROM tenants ORDER BY id")]
 
 
+async def admin_channel(pool: asyncpg.Pool, tenant_id: str) -> str | None:
+    """The Slack channel a tenant's alerts are posted to, or None."""
+    channel: str | None = await pool.fetchval(
+        "SELECT admin_channel FROM tenants WHERE id = $1", tenant_id)
+    return channel
+
+
 async def update_tenant(
     pool: asyncpg.Pool, tenant_id: str, changes: dict[str, Any]
 ) -> dict[str, Any] | None:

@@ -18,13 +18,13 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
+from infra.gateway import store as store
 from infra.gateway.base import ExecutionContext, GatewayError, Intent
 from infra.gateway.outcome import Outcome, OutcomeKind
 from infra.gateway.reply import REPLY, reply_target
 from infra.governance import CircuitBreaker
 from infra.settings import GatewaySettings
 from infra.store import control as control_store
-from infra.store import gateway as store
 from infra.vault import SecretStoreError, VaultUnavailable
 from workflows.contracts import GatewayCall, GatewayTool
 

@@ -23,11 +23,11 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from infra import database
+from infra.gateway import store as store
 from infra.gateway.base import ExecutionContext, Intent
 from infra.gateway.registry import builtin_intents
 from infra.gateway.service import REDACTED, Gateway
 from infra.settings import DatabaseSettings, Settings
-from infra.store import gateway as store
 from infra.vault import SecretStore, build_secret_store
 from tests.bench.fixtures import create_tenant, server_env
 from tests.bench.serve import served

@@ -35,7 +35,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from websockets.exceptions import ConnectionClosed
 
-from infra import database, presence
+from infra import database
+from infra.governance import presence
 from infra.control import ensure_control
 from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
 from tests.bench.serve import served

@@ -16,12 +16,12 @@ import pytest
 
 from infra.crypto import Sealer
 from infra.directory import agents as agent_dir
+from infra.gateway import store as grants
 from infra.gateway.outcome import Outcome, OutcomeKind
 from infra.gateway.registry import builtin_intents
 from infra.gateway.service import Gateway
 from infra.governance import StuckAgents
 from infra.settings import GatewaySettings
-from infra.store import gateway as grants
 from infra.vault.embedded import EmbeddedSecretStore
 from tests.fakes.slack_api import FakeSlack
 from workflows.contracts import GatewayCall, ToolCall

@@ -1,10 +1,12 @@
-"""Reading usage totals and alerts."""
+"""The usage table: what each think of an agent cost (tokens, tool calls, time)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import asyncpg
+
+from workflows.contracts import UsageRecord
 
 
 async def usage_totals(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
@@ -20,9 +22,12 @@ async def usage_totals(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[s
     return [dict(r) for r in rows]
 
 
-async def list_alerts(pool: asyncpg.Pool, tenant_id: str, limit: int) -> list[dict[str, Any]]:
-    """A tenant's alerts, newest first."""
-    rows = await pool.fetch(
-        "SELECT id, kind, subject, detail, created_at FROM alerts WHERE tenant_id = $1"
-        " ORDER BY id DESC LIMIT $2", tenant_id, limit)
-    return [dict(r) for r in rows]
+async def record_usage(pool: asyncpg.Pool, usage: UsageRecord) -> None:
+    """Store one think's usage (once: a repeated run and turn is ignored)."""
+    await pool.execute(
+        "INSERT INTO usage (tenant_id, agent_id, run_id, turn, model, input_tokens,"
+        " output_tokens, tool_calls, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " ON CONFLICT (run_id, turn) DO NOTHING",
+        usage.tenant_id, usage.agent_id, usage.run_id, usage.turn, usage.model,
+        usage.input_tokens, usage.output_tokens, usage.tool_calls, usage.duration_ms,
+    )

@@ -1,0 +1,29 @@
+"""The alerts table: what admins must hear about, stored once per (tenant, kind, subject)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+
+async def store_alert(
+    pool: asyncpg.Pool, tenant_id: str, kind: str, subject: str, detail: str
+) -> int:
+    """Store an alert unless one with this kind and subject exists; the alert's id either way."""
+    alert_id: int = await pool.fetchval(
+        "WITH ins AS (INSERT INTO alerts (tenant_id, kind, subject, detail)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, kind, subject) DO NOTHING"
+        " RETURNING id) SELECT id FROM ins UNION ALL SELECT id FROM alerts WHERE"
+        " tenant_id = $1 AND kind = $2 AND subject = $3 LIMIT 1",
+        tenant_id, kind, subject, detail,
+    )
+    return alert_id
+
+
+async def list_alerts(pool: asyncpg.Pool, tenant_id: str, limit: int) -> list[dict[str, Any]]:
+    """A tenant's alerts, newest first."""
+    rows = await pool.fetch(
+        "SELECT id, kind, subject, detail, created_at FROM alerts WHERE tenant_id = $1"
+        " ORDER BY id DESC LIMIT $2", tenant_id, limit)
+    return [dict(r) for r in rows]
