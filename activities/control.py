@@ -7,6 +7,7 @@ import logging
 import asyncpg
 from temporalio import activity
 
+from infra.directory import agents
 from infra.store import control
 from workflows.contracts import ControlGate, ControlState, PresenceChange
 
@@ -35,7 +36,4 @@ class ControlActivities:
     @activity.defn(name="set_presence")
     async def set_presence(self, change: PresenceChange) -> None:
         """Take an agent out of routing (offline) or bring it back; never touches paused ones."""
-        old, new = ("active", "offline") if not change.online else ("offline", "active")
-        await self._pool.execute(
-            "UPDATE agents SET status = $3 WHERE tenant_id = $1 AND id = $2 AND status = $4",
-            change.tenant_id, change.agent_id, new, old)
+        await agents.set_presence(self._pool, change.tenant_id, change.agent_id, change.online)

@@ -167,10 +167,7 @@ async def issue_credentials(tenant_id: str, agent_id: str, state: AppStateDep
                             ) -> ClientCredentials:
     """A new client secret replaces the old one; tokens already issued stay valid until revoked."""
     secret, digest = new_client_secret()
-    status = await state.pool.execute(
-        "UPDATE agents SET client_secret_hash = $3 WHERE tenant_id = $1 AND id = $2",
-        tenant_id, agent_id, digest)
-    if status == "UPDATE 0":
+    if not await agent_dir.set_client_secret_hash(state.pool, tenant_id, agent_id, digest):
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
     return ClientCredentials(client_id=agent_id, client_secret=secret)
 
@@ -181,9 +178,6 @@ async def issue_credentials(tenant_id: str, agent_id: str, state: AppStateDep
 )
 async def revoke_tokens(tenant_id: str, agent_id: str, state: AppStateDep) -> Response:
     """Tokens issued before now are refused from now on."""
-    status = await state.pool.execute(
-        "UPDATE agents SET tokens_valid_after = now() WHERE tenant_id = $1 AND id = $2",
-        tenant_id, agent_id)
-    if status == "UPDATE 0":
+    if not await agent_dir.revoke_tokens(state.pool, tenant_id, agent_id):
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
     return Response(status_code=204)

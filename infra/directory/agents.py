@@ -1,4 +1,10 @@
-"""Agents: the one owner of the agents table, its profile fields and its status."""
+"""Agents: the one owner of the agents table, its profile fields, status and credentials.
+
+Status rules, all here: ``active`` agents are routed; ``paused`` ones are not, until an admin
+resumes them (set by an admin or by the circuit breaker for a stuck agent); ``offline`` ones are
+not either, and presence moves an agent only between ``active`` and ``offline``, so a heartbeat
+never resumes a paused agent and a missed one never hides that it was paused.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ _AGENT = (
 )
 _AGENT_FIELDS = {"name", "role", "status", "max_turns", "avatar_url", "owner",
                  "queue_expiry_seconds"}
+
+ACTIVE, PAUSED, OFFLINE = "active", "paused", "offline"
 
 
 async def owners_of(pool: asyncpg.Pool, agent_ids: list[str]) -> dict[str, str]:
@@ -62,3 +70,41 @@ async def update_agent(
             tenant_id, agent_id, *changes.values(),
         )
     return dict(row) if row is not None else None
+
+
+async def set_presence(pool: asyncpg.Pool, tenant_id: str, agent_id: str, online: bool) -> None:
+    """Bring an offline agent back (online) or take an active one out; paused ones stay paused."""
+    old, new = (OFFLINE, ACTIVE) if online else (ACTIVE, OFFLINE)
+    await pool.execute(
+        "UPDATE agents SET status = $3 WHERE tenant_id = $1 AND id = $2 AND status = $4",
+        tenant_id, agent_id, new, old)
+
+
+async def pause(conn: asyncpg.Connection, tenant_id: str, agent_id: str) -> None:
+    """Pause an agent until an admin resumes it (inside the caller's transaction)."""
+    await conn.execute(
+        "UPDATE agents SET status = $3 WHERE tenant_id = $1 AND id = $2",
+        tenant_id, agent_id, PAUSED)
+
+
+async def set_client_secret_hash(
+    pool: asyncpg.Pool, tenant_id: str, agent_id: str, digest: str
+) -> bool:
+    """Replace an agent's hashed OAuth2 client secret; False if there is no such agent."""
+    status = await pool.execute(
+        "UPDATE agents SET client_secret_hash = $3 WHERE tenant_id = $1 AND id = $2",
+        tenant_id, agent_id, digest)
+    return bool(status != "UPDATE 0")
+
+
+async def revoke_tokens(pool: asyncpg.Pool, tenant_id: str, agent_id: str) -> bool:
+    """Refuse every token issued to this agent before now; False if there is no such agent."""
+    status = await pool.execute(
+        "UPDATE agents SET tokens_valid_after = now() WHERE tenant_id = $1 AND id = $2",
+        tenant_id, agent_id)
+    return bool(status != "UPDATE 0")
+
+
+async def revoke_all_tokens(conn: asyncpg.Connection) -> None:
+    """Refuse every token issued to any agent before now (inside the caller's transaction)."""
+    await conn.execute("UPDATE agents SET tokens_valid_after = now()")

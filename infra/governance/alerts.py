@@ -21,6 +21,16 @@ async def store_alert(
     return alert_id
 
 
+async def store_stuck_alert(
+    conn: asyncpg.Connection, tenant_id: str, agent_id: str, detail: str
+) -> None:
+    """Store a stuck-agent alert (subject ``agent@time``), inside the caller's transaction."""
+    await conn.execute(
+        "INSERT INTO alerts (tenant_id, kind, subject, detail)"
+        " VALUES ($1, 'stuck_agent', $2 || '@' || now()::text, $3)"
+        " ON CONFLICT DO NOTHING", tenant_id, agent_id, detail)
+
+
 async def list_alerts(pool: asyncpg.Pool, tenant_id: str, limit: int) -> list[dict[str, Any]]:
     """A tenant's alerts, newest first."""
     rows = await pool.fetch(

@@ -7,6 +7,9 @@ from datetime import datetime
 
 import asyncpg
 
+from infra.directory import agents
+from infra.governance import alerts
+
 log = logging.getLogger(__name__)
 
 AGENTS_CHANNEL = "switchboard_agents"
@@ -22,14 +25,9 @@ class StuckAgents:
         """Pause the agent until an admin resumes it, raise the alert, close its sockets."""
         log.warning("stuck agent %s of tenant %s: %s", agent_id, tenant_id, reason)
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "UPDATE agents SET status = 'paused' WHERE tenant_id = $1 AND id = $2",
-                tenant_id, agent_id)
-            await conn.execute(
-                "INSERT INTO alerts (tenant_id, kind, subject, detail)"
-                " VALUES ($1, 'stuck_agent', $2 || '@' || now()::text, $3)"
-                " ON CONFLICT DO NOTHING", tenant_id, agent_id,
-                f"{reason}; agent paused until an admin resumes it")
+            await agents.pause(conn, tenant_id, agent_id)
+            await alerts.store_stuck_alert(
+                conn, tenant_id, agent_id, f"{reason}; agent paused until an admin resumes it")
             await conn.execute("SELECT pg_notify($1, $2)", AGENTS_CHANNEL, f"close:{agent_id}")
 
 
