@@ -99,6 +99,13 @@ class DocumentWriter:
         async with self._pool.acquire() as own:
             return await self._upsert(own, doc)
 
+    async def mark_summarized(self, document_id: int, message_count: int) -> None:
+        """Mark a thread document summarized at ``message_count`` messages (never backwards)."""
+        await self._pool.execute(
+            "UPDATE context_documents SET summarized_at = now(),"
+            " summarized_message_count = greatest(summarized_message_count, $2)"
+            " WHERE id = $1", document_id, message_count)
+
     async def _upsert(self, conn: asyncpg.Connection, doc: DocumentInput) -> int:
         """The upsert on one connection."""
         sha = hashlib.sha256(doc.text.encode()).digest()

@@ -151,8 +151,5 @@ class Threads:
             source_key=thread["source_key"], title=f"Summary of {thread['title']}",
             url=thread["url"], text=summary, message_count=message_count,
             summary_of=thread_document_id))
-        await self._pool.execute(
-            "UPDATE context_documents SET summarized_at = now(),"
-            " summarized_message_count = greatest(summarized_message_count, $2)"
-            " WHERE id = $1", thread_document_id, message_count)
+        await self._writer.mark_summarized(thread_document_id, message_count)
         return summary_id
