@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from datetime import datetime
 from typing import Literal
 
@@ -97,14 +98,14 @@ async def create_agent(tenant_id: str, body: AgentCreate, state: AppStateDep) ->
     )
     if row is None:
         raise ApiError(409, "agent_exists", f"agent {body.id!r} already exists")
-    return Agent(**row)
+    return Agent(**asdict(row))
 
 
 @router.get("/{tenant_id}/agents", summary="List agents")
 async def list_agents(tenant_id: str, state: AppStateDep) -> list[Agent]:
     """A tenant's agents."""
     await _require_tenant(state, tenant_id)
-    return [Agent(**r) for r in await agent_dir.list_agents(state.pool, tenant_id)]
+    return [Agent(**asdict(r)) for r in await agent_dir.list_agents(state.pool, tenant_id)]
 
 
 @router.patch("/{tenant_id}/agents/{agent_id}", summary="Edit, pause or resume an agent")
@@ -116,7 +117,7 @@ async def update_agent(
     row = await agent_dir.update_agent(state.pool, tenant_id, agent_id, changes)
     if row is None:
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
-    return Agent(**row)
+    return Agent(**asdict(row))
 
 
 @router.put("/{tenant_id}/aliases/{name}", summary="Create or replace an alias")
@@ -125,8 +126,8 @@ async def put_alias(tenant_id: str, name: str, body: AliasBody, state: AppStateD
     await _require_tenant(state, tenant_id)
     if not _ALIAS_RE.fullmatch(name):
         raise ApiError(422, "invalid_alias", f"alias name {name!r} must match {ALIAS_NAME}")
-    agents = {a["id"] for a in await agent_dir.list_agents(state.pool, tenant_id)}
-    aliases = {a["name"]: a["members"] for a in await alias_dir.list_aliases(state.pool, tenant_id)}
+    agents = {a.id for a in await agent_dir.list_agents(state.pool, tenant_id)}
+    aliases = {a.name: a.members for a in await alias_dir.list_aliases(state.pool, tenant_id)}
     known_aliases = {n.lower() for n in aliases}
     for member in body.members:
         if member.startswith("@"):
@@ -140,14 +141,14 @@ async def put_alias(tenant_id: str, name: str, body: AliasBody, state: AppStateD
         check_acyclic(aliases)
     except AliasCycleError as exc:
         raise ApiError(422, "alias_cycle", f"alias would contain itself: {exc}") from None
-    return Alias(**await alias_dir.put_alias(state.pool, tenant_id, name, body.members))
+    return Alias(**asdict(await alias_dir.put_alias(state.pool, tenant_id, name, body.members)))
 
 
 @router.get("/{tenant_id}/aliases", summary="List aliases")
 async def list_aliases(tenant_id: str, state: AppStateDep) -> list[Alias]:
     """A tenant's aliases."""
     await _require_tenant(state, tenant_id)
-    return [Alias(**r) for r in await alias_dir.list_aliases(state.pool, tenant_id)]
+    return [Alias(**asdict(r)) for r in await alias_dir.list_aliases(state.pool, tenant_id)]
 
 
 

@@ -51,7 +51,7 @@ class AuditRow(BaseModel):
 
 
 async def _require_agent(state: AppStateDep, tenant_id: str, agent_id: str) -> None:
-    agents = {a["id"] for a in await agent_dir.list_agents(state.pool, tenant_id)}
+    agents = {a.id for a in await agent_dir.list_agents(state.pool, tenant_id)}
     if agent_id not in agents:
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
 

@@ -50,7 +50,7 @@ class Identity(BaseModel):
 async def _agents_of(state: AppStateDep, tenant_id: str) -> set[str]:
     if await tenants.get_tenant(state.pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
-    return {a["id"] for a in await agent_dir.list_agents(state.pool, tenant_id)}
+    return {a.id for a in await agent_dir.list_agents(state.pool, tenant_id)}
 
 
 @router.put("/{tenant_id}/projects/{project_id}", summary="Create or replace a project",

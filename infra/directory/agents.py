@@ -8,6 +8,8 @@ never resumes a paused agent and a missed one never hides that it was paused.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -22,6 +24,26 @@ _AGENT_FIELDS = {"name", "role", "status", "max_turns", "avatar_url", "owner",
 ACTIVE, PAUSED, OFFLINE = "active", "paused", "offline"
 
 
+@dataclass(frozen=True)
+class AgentRecord:
+    """An agent's row (credentials left out)."""
+
+    id: str
+    tenant_id: str
+    name: str
+    role: str
+    status: str
+    max_turns: int
+    avatar_url: str | None
+    owner: str | None
+    queue_expiry_seconds: int
+    created_at: datetime
+
+
+def _record(row: asyncpg.Record | None) -> AgentRecord | None:
+    return AgentRecord(**dict(row)) if row is not None else None
+
+
 async def owners_of(pool: asyncpg.Pool, agent_ids: list[str]) -> dict[str, str]:
     """The tenant of each of these agents that exists (agent ids are unique across tenants)."""
     rows = await pool.fetch(
@@ -31,7 +53,7 @@ async def owners_of(pool: asyncpg.Pool, agent_ids: list[str]) -> dict[str, str]:
 
 async def create_agent(
     pool: asyncpg.Pool, tenant_id: str, agent_id: str, name: str, **profile: Any
-) -> dict[str, Any] | None:
+) -> AgentRecord | None:
     """Insert an agent with optional profile fields; None if the id is taken."""
     fields = {"name": name, **{k: v for k, v in profile.items() if v is not None}}
     if unknown := set(fields) - _AGENT_FIELDS:
@@ -43,20 +65,20 @@ async def create_agent(
         f" ON CONFLICT (id) DO NOTHING RETURNING {_AGENT}",
         agent_id, tenant_id, *fields.values(),
     )
-    return dict(row) if row is not None else None
+    return _record(row)
 
 
-async def list_agents(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
+async def list_agents(pool: asyncpg.Pool, tenant_id: str) -> list[AgentRecord]:
     """A tenant's agents by id."""
     rows = await pool.fetch(
         f"SELECT {_AGENT} FROM agents WHERE tenant_id = $1 ORDER BY id", tenant_id
     )
-    return [dict(r) for r in rows]
+    return [AgentRecord(**dict(r)) for r in rows]
 
 
 async def update_agent(
     pool: asyncpg.Pool, tenant_id: str, agent_id: str, changes: dict[str, Any]
-) -> dict[str, Any] | None:
+) -> AgentRecord | None:
     """Change profile fields or status (paused and offline agents leave routing)."""
     if unknown := set(changes) - _AGENT_FIELDS:
         raise ValueError(f"unknown agent fields: {sorted(unknown)}")
@@ -69,7 +91,7 @@ async def update_agent(
             f"UPDATE agents SET {sets} WHERE tenant_id = $1 AND id = $2 RETURNING {_AGENT}",
             tenant_id, agent_id, *changes.values(),
         )
-    return dict(row) if row is not None else None
+    return _record(row)
 
 
 async def set_presence(pool: asyncpg.Pool, tenant_id: str, agent_id: str, online: bool) -> None:

@@ -5,9 +5,17 @@ The pure expansion and cycle check, and the aliases table they are stored in.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import asyncpg
+
+
+@dataclass(frozen=True)
+class AliasRecord:
+    """An alias's row: its name and members (agent ids, or ``@name`` for a nested alias)."""
+
+    name: str
+    members: list[str]
 
 
 class AliasCycleError(ValueError):
@@ -41,7 +49,7 @@ def check_acyclic(aliases: dict[str, list[str]]) -> None:
 
 async def put_alias(
     pool: asyncpg.Pool, tenant_id: str, name: str, members: list[str]
-) -> dict[str, Any]:
+) -> AliasRecord:
     """Create or replace an alias (names are unique case-insensitively)."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
@@ -53,12 +61,12 @@ async def put_alias(
             tenant_id, name, members,
         )
     assert row is not None
-    return dict(row)
+    return AliasRecord(name=row["name"], members=list(row["members"]))
 
 
-async def list_aliases(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
+async def list_aliases(pool: asyncpg.Pool, tenant_id: str) -> list[AliasRecord]:
     """A tenant's aliases by name."""
     rows = await pool.fetch(
         "SELECT name, members FROM aliases WHERE tenant_id = $1 ORDER BY name", tenant_id
     )
-    return [dict(r) for r in rows]
+    return [AliasRecord(name=r["name"], members=list(r["members"])) for r in rows]
