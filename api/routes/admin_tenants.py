@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from fastapi import APIRouter, Response
@@ -91,13 +92,13 @@ async def create_tenant(body: TenantCreate, state: AppStateDep) -> Tenant:
     row = await tenants.create_tenant(state.pool, body.id, body.name, body.default_agents)
     if row is None:
         raise ApiError(409, "tenant_exists", f"tenant {body.id!r} already exists")
-    return Tenant(**row)
+    return Tenant(**asdict(row))
 
 
 @router.get("", summary="List tenants")
 async def list_tenants(state: AppStateDep) -> list[Tenant]:
     """All tenants."""
-    return [Tenant(**row) for row in await tenants.list_tenants(state.pool)]
+    return [Tenant(**asdict(row)) for row in await tenants.list_tenants(state.pool)]
 
 
 @router.get("/{tenant_id}", summary="Show a tenant")
@@ -106,7 +107,7 @@ async def get_tenant(tenant_id: str, state: AppStateDep) -> Tenant:
     row = await tenants.get_tenant(state.pool, tenant_id)
     if row is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
-    return Tenant(**row)
+    return Tenant(**asdict(row))
 
 
 @router.patch("/{tenant_id}", summary="Rename a tenant, set its default agents or admin channel")
@@ -123,7 +124,7 @@ async def update_tenant(tenant_id: str, body: TenantUpdate, state: AppStateDep) 
     row = await tenants.update_tenant(state.pool, tenant_id, changes)
     if row is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
-    return Tenant(**row)
+    return Tenant(**asdict(row))
 
 
 @router.put(

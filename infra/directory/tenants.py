@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -12,6 +14,21 @@ _TENANT = "id, name, default_agents, admin_channel, created_at"
 _TENANT_FIELDS = {"name", "default_agents", "admin_channel"}
 
 
+@dataclass(frozen=True)
+class TenantRecord:
+    """A tenant's row."""
+
+    id: str
+    name: str
+    default_agents: list[str]
+    admin_channel: str | None
+    created_at: datetime
+
+
+def _record(row: asyncpg.Record | None) -> TenantRecord | None:
+    return TenantRecord(**dict(row)) if row is not None else None
+
+
 def secret_context(tenant_id: str, provider: str) -> str:
     """The AES-GCM associated data binding a sealed secret to its row."""
     return f"integration/{tenant_id}/{provider}"
@@ -19,25 +36,26 @@ def secret_context(tenant_id: str, provider: str) -> str:
 
 async def create_tenant(
     pool: asyncpg.Pool, tenant_id: str, name: str, default_agents: list[str]
-) -> dict[str, Any] | None:
+) -> TenantRecord | None:
     """Insert a tenant; None if the id is taken."""
     row = await pool.fetchrow(
         f"INSERT INTO tenants (id, name, default_agents) VALUES ($1, $2, $3)"
         f" ON CONFLICT (id) DO NOTHING RETURNING {_TENANT}",
         tenant_id, name, default_agents,
     )
-    return dict(row) if row is not None else None
+    return _record(row)
 
 
-async def get_tenant(pool: asyncpg.Pool, tenant_id: str) -> dict[str, Any] | None:
+async def get_tenant(pool: asyncpg.Pool, tenant_id: str) -> TenantRecord | None:
     """One tenant, or None."""
     row = await pool.fetchrow(f"SELECT {_TENANT} FROM tenants WHERE id = $1", tenant_id)
-    return dict(row) if row is not None else None
+    return _record(row)
 
 
-async def list_tenants(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+async def list_tenants(pool: asyncpg.Pool) -> list[TenantRecord]:
     """All tenants by id."""
-    return [dict(r) for r in await pool.fetch(f"SELECT {_TENANT} FROM tenants ORDER BY id")]
+    rows = await pool.fetch(f"SELECT {_TENANT} FROM tenants ORDER BY id")
+    return [TenantRecord(**dict(r)) for r in rows]
 
 
 async def admin_channel(pool: asyncpg.Pool, tenant_id: str) -> str | None:
@@ -49,7 +67,7 @@ async def admin_channel(pool: asyncpg.Pool, tenant_id: str) -> str | None:
 
 async def update_tenant(
     pool: asyncpg.Pool, tenant_id: str, changes: dict[str, Any]
-) -> dict[str, Any] | None:
+) -> TenantRecord | None:
     """Change a tenant's name, default agents or admin channel (None clears the channel).
 
     Only the fields in ``changes`` change. None if the tenant does not exist.
@@ -63,7 +81,7 @@ async def update_tenant(
         f"UPDATE tenants SET {sets} WHERE id = $1 RETURNING {_TENANT}",
         tenant_id, *changes.values(),
     )
-    return dict(row) if row is not None else None
+    return _record(row)
 
 
 async def set_integration_secret(
