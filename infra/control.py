@@ -23,8 +23,8 @@ from workflows.ids import CONTROL_WORKFLOW_ID
 log = logging.getLogger(__name__)
 
 # How long a caller waits for a change to be applied. Applying takes tens of milliseconds (one
-# workflow task and one activity on the control queue, which no event waits in); past this the
-# control worker is down or the database is unreachable, and the caller is told so.
+# workflow task on the control queue, which no event waits in, applying it as a local activity);
+# past this the control worker is down or the database is unreachable, and the caller is told so.
 APPLY_WITHIN_SECONDS = 5.0
 
 

@@ -16,7 +16,9 @@ import asyncpg
 import httpx
 import pytest
 import websockets
-from temporalio.client import Client
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import Replayer
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
@@ -31,6 +33,9 @@ from tests.harness import free_port, running
 from tests.test_pipeline import wait_status
 from workers.agent import runtime_worker
 from workers.runtime import ScriptedLLM, build_runtime
+from workflows.contracts import ControlState, StopAll
+from workflows.control import ControlWorkflow
+from workflows.ids import CONTROL_WORKFLOW_ID
 
 SWITCHBOARD = Path(sys.executable).parent / "switchboard"
 
@@ -230,7 +235,7 @@ async def test_kill_switch_severs_50_sockets_on_2_api_processes_and_holds_slack_
         {"content": "announced"},
     ])
     async with build_runtime(AgentSettings(), poster, llm=llm) as runtime, \
-            running(runtime_worker(temporal_client, runtime)):
+            running(runtime_worker(temporal_client, tenant, runtime)):
         raw, headers = corpus.live_request(corpus.entry("github.issues.opened"))
         r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
         await asyncio.sleep(1.0)  # the poster is thinking; its Slack call comes after the stop
@@ -411,3 +416,45 @@ async def test_switchboard_kill_prints_the_switch_as_applied(
     assert await asyncio.to_thread(kill, "--status") == "kill switch: STOPPED (cli drill)"
     assert await asyncio.to_thread(kill, "--resume") == "kill switch: off (agents running)"
     assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is False
+
+
+CONTROL_HISTORY = Path(__file__).parent / "fixtures" / "histories" / "control_apply_activity.json"
+
+
+async def test_the_control_run_stays_short_and_signals_still_flip_the_switch(
+    http: httpx.AsyncClient, admin: dict[str, str], temporal_client: Client,
+    kill_switch_off: None,
+) -> None:
+    for i in range(12):
+        action = "stop_all" if i % 2 == 0 else "resume"
+        r = await http.post("/admin/kill-switch", headers=admin,
+                            json={"action": action, "reason": f"drill {i}"})
+        assert r.json()["stopped"] is (action == "stop_all"), r.text
+    # Every workflow task of the control worker (no cache) replays the current run: it must stay
+    # a few dozen events however many changes there were, the switch carried across runs.
+    handle = temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID)
+    assert len((await handle.fetch_history()).events) <= 60
+    assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is False
+
+    # From the Temporal UI: signal stop_all, query state.
+    await handle.signal("stop_all", StopAll(reason="from the UI"))
+    async with asyncio.timeout(10):
+        while not (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"]:
+            await asyncio.sleep(0.05)
+    assert (await handle.query("state", result_type=ControlState)).reason == "from the UI"
+    await handle.signal("resume")
+    async with asyncio.timeout(10):
+        while (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"]:
+            await asyncio.sleep(0.05)
+
+
+async def test_a_control_run_begun_before_the_local_apply_replays_unchanged(
+    temporal_client: Client,
+) -> None:
+    """A run recorded when each change was an activity task (before the local apply) still
+    replays: a worker upgraded under a running control workflow keeps it."""
+    history = WorkflowHistory.from_json(CONTROL_WORKFLOW_ID, CONTROL_HISTORY.read_text())
+    assert any(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+               for e in history.events)
+    replayer = Replayer(workflows=[ControlWorkflow], data_converter=temporal_client.data_converter)
+    await replayer.replay_workflow(history)

@@ -24,6 +24,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 import asyncpg
@@ -31,13 +32,14 @@ import httpx
 import websockets
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.worker import Worker
 from websockets.exceptions import ConnectionClosed
 
 from infra import database
-from infra.governance import presence
 from infra.control import ensure_control
+from infra.governance import presence
 from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
 from tests.bench.serve import served
 from tests.bench.stack import temporal
@@ -46,7 +48,7 @@ from tests.harness import free_port, running
 from workers.platform import control_worker, platform_worker
 from workflows import presence as presence_workflow
 from workflows.contracts import ThinkInput, ThinkOutput, Usage
-from workflows.ids import agent_task_queue, presence_workflow_id
+from workflows.ids import CONTROL_WORKFLOW_ID, agent_task_queue, presence_workflow_id
 from workflows.names import THINK_ACTIVITY
 from workflows.presence import PresenceWorkflow
 
@@ -103,6 +105,47 @@ class Trial:
     resumed: float = math.nan  # POST resume -> GET shows running
     true_at_answer: bool = False  # the first gateway call after the 200 was already refused
     thinks_meanwhile: int = 0  # load thinks started between the POST and the apply
+    steps: dict[str, float] = field(default_factory=dict)  # STEPS: server side, s after t0
+
+
+# Where a stop's time goes, from the switchboard-control history (server clock, this machine):
+# the first event of each type after t0, in the order they happen.
+STEPS = {
+    "workflow task scheduled": EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    "workflow task started (worker polled it)": EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    "workflow task completed": EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    "update accepted": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+    "apply activity started": EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+    "apply activity completed": EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+    "apply recorded (local activity marker)": EventType.EVENT_TYPE_MARKER_RECORDED,
+    "update completed": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+}
+
+
+async def _steps(client: Client, t0_wall: float) -> dict[str, float]:
+    """STEPS of the last stop, in seconds after ``t0_wall``, from the control history (the runs
+    since t0: the workflow may have continued as new after answering)."""
+    events: list[HistoryEvent] = []
+    run_id: str | None = None
+    while True:
+        history = await client.get_workflow_handle(CONTROL_WORKFLOW_ID,
+                                                   run_id=run_id).fetch_history()
+        events[:0] = history.events
+        started = history.events[0]
+        previous = started.workflow_execution_started_event_attributes.continued_execution_run_id
+        if not previous or _at(started, t0_wall) < 0:
+            break
+        run_id = previous
+    seen: dict[int, float] = {}
+    for event in events:
+        at = _at(event, t0_wall)
+        if at >= 0 and event.event_type not in seen:
+            seen[event.event_type] = at
+    return {name: seen[kind] for name, kind in STEPS.items() if kind in seen}
+
+
+def _at(event: HistoryEvent, t0_wall: float) -> float:
+    return event.event_time.ToDatetime(tzinfo=UTC).timestamp() - t0_wall
 
 
 async def _token(http: httpx.AsyncClient, client_id: str, secret: str) -> str:
@@ -209,8 +252,8 @@ def _control(queue: str) -> str:
     return f"{queue}.control"
 
 
-async def _one_trial(apis: list[Api], https: list[httpx.AsyncClient], admin: dict[str, str],
-                     creds: list[tuple[str, str]], pool: asyncpg.Pool,
+async def _one_trial(client: Client, apis: list[Api], https: list[httpx.AsyncClient],
+                     admin: dict[str, str], creds: list[tuple[str, str]], pool: asyncpg.Pool,
                      load: Load | None = None) -> Trial:
     tokens = await asyncio.gather(*(_token(https[i % 2], *c) for i, c in enumerate(creds)))
     sockets = await asyncio.gather(*(_connect(apis[i % 2].ws, t) for i, t in enumerate(tokens)))
@@ -235,7 +278,7 @@ async def _one_trial(apis: list[Api], https: list[httpx.AsyncClient], admin: dic
     trial = Trial(posted=posted - t0, applied=changed - t0_wall,
                   first_closed=min(closes) - t0, all_closed=max(closes) - t0,
                   refused=refused - t0, codes=Counter(code for _, code in results),
-                  true_at_answer=calls == 1)
+                  true_at_answer=calls == 1, steps=await _steps(client, t0_wall))
     if load is not None:
         trial.thinks_meanwhile = sum(1 for at in load.agent.started if t0_wall <= at <= changed)
     # Resume; new tokens must be issued in a later second than the revoke-all.
@@ -259,6 +302,7 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
                                  "TEMPORAL_CONTROL_TASK_QUEUE": _control(queue)}
     admin = {"Authorization": f"Bearer {senv['SWITCHBOARD_ADMIN_TOKEN']}"}
     busy = BusyAgent(f"gov-busy-{uuid.uuid4().hex[:8]}")
+    busy_tenant = f"gov-busy-{uuid.uuid4().hex[:8]}"
     async with (
         _api(senv, folder / "api-1.log", relay=True) as one,
         _api(senv, folder / "api-2.log") as two,
@@ -266,7 +310,7 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
         httpx.AsyncClient(base_url=two.url, timeout=30) as h2,
         httpx.AsyncClient(base_url=two.url, timeout=30,
                           limits=httpx.Limits(max_connections=LOAD_SENDERS)) as loader,
-        running(Worker(client, task_queue=agent_task_queue(busy.agent_id),
+        running(Worker(client, task_queue=agent_task_queue(busy_tenant, busy.agent_id),
                        activities=[busy.think], max_concurrent_activities=50)),
     ):
         names = [f"gov-{uuid.uuid4().hex[:8]}" for _ in range(agents)]
@@ -277,8 +321,8 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
                               headers=admin)
             r.raise_for_status()
             creds.append((r.json()["client_id"], r.json()["client_secret"]))
-        busy_tenant = await create_tenant(one.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
-                                          agents=[busy.agent_id], default=True)
+        await create_tenant(one.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
+                            agents=[busy.agent_id], default=True, tenant=busy_tenant)
         headers, body = signed_issue_opened()
         load = Load(loader, f"/webhooks/github/{busy_tenant}", headers, body, busy)
         apis, https = [one, two], [h1, h2]
@@ -289,9 +333,10 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
             for worker in _platform(client, pool, queue):
                 await workers.enter_async_context(running(worker))
             await ensure_control(client, _control(queue))
-            await _one_trial(apis, https, admin, creds, pool)
+            await _one_trial(client, apis, https, admin, creds, pool)
             print(f"  CPU check: {_cpu_check():.3f} s before the trials", flush=True)
-            idle = [await _one_trial(apis, https, admin, creds, pool) for _ in range(trials)]
+            idle = [await _one_trial(client, apis, https, admin, creds, pool)
+                    for _ in range(trials)]
         print(f"  -- idle: {trials} trials after 1 warm-up, no events in flight --", flush=True)
         _report_kill(idle, agents)
         loaded = []
@@ -299,7 +344,7 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
             async with contextlib.AsyncExitStack() as workers:  # a restarted platform worker
                 for worker in _platform(client, pool, queue):
                     await workers.enter_async_context(running(worker))
-                trial = await _one_trial(apis, https, admin, creds, pool, load)
+                trial = await _one_trial(client, apis, https, admin, creds, pool, load)
             if i:
                 loaded.append(trial)
         print(f"  -- under load: {trials} trials after 1 warm-up; each restarts the platform"
@@ -326,6 +371,10 @@ def _report_kill(runs: list[Trial], agents: int) -> None:
     codes: Counter[int | None] = Counter()
     for run in runs:
         codes += run.codes
+    print("  where the time goes (control workflow history, first event after t0):")
+    for name in STEPS:
+        if any(name in r.steps for r in runs):
+            print(_line(f"  POST -> {name}", [r.steps.get(name, math.inf) for r in runs]))
     print(_line("POST stop_all -> 200", [r.posted for r in runs]))
     print(_line("POST -> applied (control_state.changed_at)", [r.applied for r in runs]))
     print(_line("POST -> first socket closed", [r.first_closed for r in runs]))
@@ -365,7 +414,7 @@ async def _heartbeats(client: Client, queue: str, agents: int, beats: int) -> No
                 for i, n in enumerate(names)}
     async with asyncio.timeout(15):  # every signal handled before reading the histories
         for name in names:
-            handle = client.get_workflow_handle(presence_workflow_id(name))
+            handle = client.get_workflow_handle(presence_workflow_id(tenant, name))
             while await handle.query(PresenceWorkflow.beats) < expected[name]:
                 await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)
@@ -373,7 +422,8 @@ async def _heartbeats(client: Client, queue: str, agents: int, beats: int) -> No
     size = 0
     kinds: Counter[str] = Counter()
     for name in names:
-        history = await client.get_workflow_handle(presence_workflow_id(name)).fetch_history()
+        handle = client.get_workflow_handle(presence_workflow_id(tenant, name))
+        history = await handle.fetch_history()
         events += len(history.events)
         size += sum(e.ByteSize() for e in history.events)
         kinds.update(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
