@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from fastapi import APIRouter, Query
@@ -44,7 +45,7 @@ async def usage(
     state: AppStateDep, tenant_id: str | None = Query(default=None, description="One tenant")
 ) -> list[UsageTotal]:
     """LLM tokens in and out, tool calls, thinks, runs and think time."""
-    return [UsageTotal(**r) for r in await usage_rows.usage_totals(state.pool, tenant_id)]
+    return [UsageTotal(**asdict(r)) for r in await usage_rows.usage_totals(state.pool, tenant_id)]
 
 
 @router.get("/tenants/{tenant_id}/alerts", summary="A tenant's alerts, newest first")
@@ -54,4 +55,4 @@ async def alerts(
     """Alerts raised by the platform for this tenant."""
     if await tenants.get_tenant(state.pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
-    return [Alert(**r) for r in await alert_rows.list_alerts(state.pool, tenant_id, limit)]
+    return [Alert(**asdict(r)) for r in await alert_rows.list_alerts(state.pool, tenant_id, limit)]

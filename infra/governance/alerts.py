@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """A stored alert."""
+
+    id: int
+    kind: str
+    subject: str
+    detail: str
+    created_at: datetime
 
 
 async def store_alert(
@@ -31,9 +43,9 @@ async def store_stuck_alert(
         " ON CONFLICT DO NOTHING", tenant_id, agent_id, detail)
 
 
-async def list_alerts(pool: asyncpg.Pool, tenant_id: str, limit: int) -> list[dict[str, Any]]:
+async def list_alerts(pool: asyncpg.Pool, tenant_id: str, limit: int) -> list[AlertRecord]:
     """A tenant's alerts, newest first."""
     rows = await pool.fetch(
         "SELECT id, kind, subject, detail, created_at FROM alerts WHERE tenant_id = $1"
         " ORDER BY id DESC LIMIT $2", tenant_id, limit)
-    return [dict(r) for r in rows]
+    return [AlertRecord(**dict(r)) for r in rows]

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import asyncpg
 
 from workflows.contracts import UsageRecord
 
 
-async def usage_totals(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class UsageTotals:
+    """What one agent of one tenant has used."""
+
+    tenant_id: str
+    agent_id: str
+    runs: int
+    thinks: int
+    input_tokens: int
+    output_tokens: int
+    tool_calls: int
+    duration_ms: int
+
+
+async def usage_totals(pool: asyncpg.Pool, tenant_id: str | None) -> list[UsageTotals]:
     """LLM tokens, tool calls, thinks and time by tenant and agent (one tenant or all)."""
     rows = await pool.fetch(
         "SELECT tenant_id, agent_id, count(*) AS thinks, count(DISTINCT run_id) AS runs,"
@@ -19,7 +33,7 @@ async def usage_totals(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[s
         " GROUP BY tenant_id, agent_id ORDER BY tenant_id, agent_id",
         tenant_id,
     )
-    return [dict(r) for r in rows]
+    return [UsageTotals(**dict(r)) for r in rows]
 
 
 async def record_usage(pool: asyncpg.Pool, usage: UsageRecord) -> None:
