@@ -32,7 +32,7 @@ from temporalio.worker import Worker
 
 from api.agent_protocol import CloseCode, ServerMessage, ThinkTask, ToolTask
 from infra.auth.tokens import AgentPrincipal
-from infra.governance import AGENTS_CHANNEL, stuck_since
+from infra.governance import AGENTS_CHANNEL, parse_close, stuck_since
 from infra.listener import Listener
 from infra.store import control
 from workflows.contracts import ThinkInput, ThinkOutput, ToolInput, ToolResult
@@ -100,10 +100,10 @@ class AgentChannel:
             self._spawn(self.sever("kill switch: stop_all"))
 
     def _on_agents(self, payload: str) -> None:
-        if payload.startswith("close:"):
-            agent_id = payload.removeprefix("close:")
+        if (stuck := parse_close(payload)) is not None:
+            tenant_id, agent_id = stuck
             self._spawn(self.sever("stuck agent: paused", code=CloseCode.STUCK_AGENT,
-                                   agent_id=agent_id))
+                                   agent_id=agent_id, tenant_id=tenant_id))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -132,7 +132,7 @@ class AgentChannel:
         """Poll the agent's task queue for it, bridging each task over its socket."""
         bridge = _Bridge(conn, client)
         conn.worker = Worker(
-            client, task_queue=agent_task_queue(conn.agent.agent_id),
+            client, task_queue=agent_task_queue(conn.agent.tenant_id, conn.agent.agent_id),
             activities=[bridge.think, bridge.run_tool], max_concurrent_activity_task_polls=1)
         self._spawn(conn.worker.run())
         self._spawn(bridge.heartbeat_outstanding())

@@ -15,7 +15,7 @@ from infra.settings import Settings
 
 
 def cmd_agent_run(args: argparse.Namespace) -> int:
-    """Run an agent's worker on its own task queue (``agent.<id>``)."""
+    """Run an agent's worker on its own task queue (``agent.<tenant>.<id>``)."""
     from infra import temporal
     from workers.agent import runtime_worker
     from workers.runtime import RuntimeConfigError, build_runtime
@@ -32,20 +32,26 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
         ) if value is not None
     }
     agent_settings = settings.agent.model_copy(update=overrides)
+    tenant = agent_settings.tenant
+    if not tenant:
+        print("switchboard agent run: the agent's tenant is required (--tenant or "
+              "$SWITCHBOARD_AGENT_TENANT): agent ids are unique only within a tenant",
+              file=sys.stderr)
+        return 2
 
     async def main() -> None:
         log = logging.getLogger("switchboard")
         async with build_runtime(agent_settings, args.agent_id) as runtime:
             client = await temporal.connect(settings.temporal)
-            worker = runtime_worker(client, runtime)
+            worker = runtime_worker(client, tenant, runtime)
             stop = asyncio.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-            log.info("agent %s polling %s: %s", args.agent_id, agent_task_queue(args.agent_id),
-                     runtime.describe())
+            log.info("agent %s of %s polling %s: %s", args.agent_id, tenant,
+                     agent_task_queue(tenant, args.agent_id), runtime.describe())
             running = asyncio.create_task(worker.run())
             stopping = asyncio.create_task(stop.wait())
-            beating = asyncio.create_task(_heartbeats(client, settings, agent_settings,
+            beating = asyncio.create_task(_heartbeats(client, settings, agent_settings, tenant,
                                                       args.agent_id))
             await asyncio.wait([running, stopping], return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
@@ -63,17 +69,15 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _heartbeats(client: Any, settings: Settings, agent: Any, agent_id: str) -> None:
+async def _heartbeats(client: Any, settings: Settings, agent: Any, tenant_id: str,
+                      agent_id: str) -> None:
     """PING the agent's presence workflow every interval while the worker runs."""
     from infra.governance import presence
 
     log = logging.getLogger("switchboard")
-    if agent.tenant is None:
-        log.info("no --tenant given: agent %s sends no presence heartbeats", agent_id)
-        return
     while True:
         try:
-            await presence.heartbeat(client, settings.temporal.task_queue, agent.tenant, agent_id,
+            await presence.heartbeat(client, settings.temporal.task_queue, tenant_id, agent_id,
                                      agent.heartbeat_seconds)
         except Exception as err:  # Temporal away: try again next beat
             log.warning("heartbeat of %s not sent: %s", agent_id, type(err).__name__)
@@ -86,7 +90,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)
     run = agent_sub.add_parser("run", help="run one agent's worker")
     run.add_argument("--agent-id", required=True)
-    run.add_argument("--tenant", help="the agent's tenant (enables presence heartbeats)")
+    run.add_argument("--tenant", help="the agent's tenant (required, or $SWITCHBOARD_AGENT_TENANT):"
+                                      " it names the task queue with the agent id")
     run.add_argument("--llm", choices=["demo", "openai", "scripted"],
                      help="the agent's brain (default $SWITCHBOARD_AGENT_LLM or demo)")
     run.add_argument("--model", help="model name (default $SWITCHBOARD_AGENT_MODEL)")

@@ -84,7 +84,8 @@ class AgentSettings(BaseSettings):
     )
     model: str = Field(default="gpt-4o-mini", description="Model name sent to the endpoint")
     tenant: str | None = Field(
-        default=None, description="The agent's tenant: set it to send presence heartbeats")
+        default=None, description="The agent's tenant, required by `switchboard agent run`: agent"
+                                  " ids are unique only within a tenant")
     heartbeat_seconds: float = Field(default=30.0, description="Presence heartbeat interval")
     base_url: str | None = Field(
         default=None, description="OpenAI-compatible base URL; unset means the OpenAI API")

@@ -71,7 +71,7 @@ async def test_scripted_agent_calls_a_real_mcp_tool_then_answers_in_two_turns(
     settings = AgentSettings(llm="scripted", script=script,
                              mcp=[f"{binary('mcp-server-time')} --local-timezone UTC"])
     async with build_runtime(settings, agent) as runtime, \
-            running(runtime_worker(temporal_client, runtime)):
+            running(runtime_worker(temporal_client, tenant, runtime)):
         accepted = await post_issue(http, tenant)
         event = await wait_status(http, admin, tenant, accepted["inbox_id"],
                                   {"dispatched"}, 1)
@@ -114,7 +114,8 @@ async def test_agent_worker_killed_mid_run_resumes_without_repeating_a_finished_
     tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "OPENAI"))}
     env["TEMPORAL_ADDRESS"] = temporal_client.service_client.config.target_host
-    argv = [str(SWITCHBOARD), "agent", "run", "--agent-id", agent, "--llm", "scripted",
+    argv = [str(SWITCHBOARD), "agent", "run", "--agent-id", agent, "--tenant", tenant,
+            "--llm", "scripted",
             "--script", str(script), "--mcp", f"{binary('mcp-server-git')} --repository {repo}"]
 
     def start() -> subprocess.Popen[bytes]:

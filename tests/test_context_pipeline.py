@@ -85,7 +85,7 @@ async def test_new_issue_gets_its_projects_slack_thread_and_never_another_tenant
     headers = {**corpus.entry("github.issues.opened")["headers"],
                "X-GitHub-Delivery": str(uuid.uuid4()),
                **corpus.github_sign(raw, corpus.secret("github"))}
-    async with running(agent_worker(temporal_client, agent, rec.think)):
+    async with running(agent_worker(temporal_client, tenant, agent, rec.think)):
         r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
         [think] = await rec.wait_for(1, within=30)
     context = think.context

@@ -47,7 +47,7 @@ async def test_corpus_webhook_reaches_the_agent_normalized(
     agent_id = f"agent-{uuid.uuid4().hex[:8]}"
     tenant = await make_tenant(agents=(agent_id,), default_agents=(agent_id,))
     agent = RecordingAgent(agent_id)
-    async with running(agent_worker(temporal_client, agent_id, agent.think)):
+    async with running(agent_worker(temporal_client, tenant, agent_id, agent.think)):
         raw, headers = corpus.live_request(e)
         r = await http.post(f"/webhooks/{e['provider']}/{tenant}", content=raw, headers=headers)
         assert r.status_code == 202, r.text
@@ -90,7 +90,8 @@ async def test_alias_mention_reaches_its_members_only_and_skips_paused_agents(
                    json={"members": [member, "@Backend", paused]})
     await http.patch(f"{base}/agents/{paused}", headers=admin, json={"status": "paused"})
     agents = {i: RecordingAgent(i) for i in ids}
-    workers = [running(agent_worker(temporal_client, i, a.think)) for i, a in agents.items()]
+    workers = [running(agent_worker(temporal_client, tenant, i, a.think))
+               for i, a in agents.items()]
     raw = json.dumps({
         "type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:8]}", "team_id": "T1",
         "event": {"type": "message", "user": "U1", "text": "@AI_Squad please fix the login page",
@@ -127,7 +128,7 @@ async def test_signed_but_incomplete_payload_is_ignored_with_reason_not_dispatch
     headers = {**corpus.entry("github.issues.opened")["headers"],
                "X-GitHub-Delivery": str(uuid.uuid4()),
                **corpus.github_sign(raw, corpus.secret("github"))}
-    async with running(agent_worker(temporal_client, agent_id, agent.think)):
+    async with running(agent_worker(temporal_client, tenant, agent_id, agent.think)):
         r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
         assert r.status_code == 202
         event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"ignored"})
@@ -142,7 +143,7 @@ async def test_recorded_histories_replay_deterministically(
     agent_id = f"agent-{uuid.uuid4().hex[:8]}"
     tenant = await make_tenant(agents=(agent_id,), default_agents=(agent_id,))
     agent = RecordingAgent(agent_id)
-    async with running(agent_worker(temporal_client, agent_id, agent.think)):
+    async with running(agent_worker(temporal_client, tenant, agent_id, agent.think)):
         raw, headers = corpus.live_request(corpus.entry("github.issues.opened"))
         r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
         await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)

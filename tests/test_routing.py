@@ -55,7 +55,8 @@ async def test_ai_squad_in_a_mapped_channel_reaches_its_members_only(
     await http.put(f"{base}/aliases/AI_Squad", headers=admin,
                    json={"members": [member, "@Frontend"]})
     recorders = {a: RecordingAgent(a) for a in agents}
-    workers = [running(agent_worker(temporal_client, a, rec.think)) for a, rec in recorders.items()]
+    workers = [running(agent_worker(temporal_client, tenant, a, rec.think))
+               for a, rec in recorders.items()]
     async with workers[0], workers[1], workers[2], workers[3]:
         # Slack writes a user-group mention as <!subteam^ID|@handle>
         raw, headers = slack_message("<!subteam^S0614TZR7|@AI_Squad> the login page is down",
@@ -81,7 +82,7 @@ async def test_assigning_an_agents_linked_account_routes_to_it(
                        headers=admin)
     assert r.status_code == 204
     rec = RecordingAgent(agent)
-    async with running(agent_worker(temporal_client, agent, rec.think)):
+    async with running(agent_worker(temporal_client, tenant, agent, rec.think)):
         raw, headers = corpus.live_request(corpus.entry("github.issues.assigned"))
         r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
         event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)
@@ -134,7 +135,7 @@ async def test_backlog_waits_for_an_offline_agent_and_runs_exactly_once_in_order
                          if ev.HasField("activity_task_scheduled_event_attributes"))
         queued_at[delivery] = scheduled.event_time.ToDatetime()
     rec = RecordingAgent(agent)
-    one_at_a_time = Worker(temporal_client, task_queue=agent_task_queue(agent),
+    one_at_a_time = Worker(temporal_client, task_queue=agent_task_queue(tenant, agent),
                            activities=[rec.think], max_concurrent_activities=1)
     async with running(one_at_a_time):
         await rec.wait_for(100, within=120)
@@ -157,7 +158,7 @@ async def test_usage_is_recorded_per_think_and_totalled_by_tenant_and_agent(
     [agent] = ids(1)
     tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
     rec = RecordingAgent(agent)
-    async with running(agent_worker(temporal_client, agent, rec.think)):
+    async with running(agent_worker(temporal_client, tenant, agent, rec.think)):
         for entry_id in ("github.issues.opened", "github.pull_request.opened"):
             raw, headers = corpus.live_request(corpus.entry(entry_id))
             r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)

@@ -88,7 +88,7 @@ async def _scenario(tmp_path: Path, pg_url: str, pool: asyncpg.Pool) -> None:
             await http.post(f"/admin/tenants/{tenant}/agents", headers=admin,
                             json={"id": agent_id, "name": agent_id})
             async with running(platform_worker(client, pool, settings.temporal.task_queue)), \
-                    running(agent_worker(client, agent_id, agent.think)):
+                    running(agent_worker(client, tenant, agent_id, agent.think)):
                 before = [await post_issue(http, tenant)]
                 await agent.wait_for(1)
 

@@ -1,5 +1,8 @@
 """The agent worker: a Temporal activity worker polling its agent's own task queue.
 
+An agent is named by its tenant and its id (ids are unique only within a tenant), so both name
+the queue: ``agent.<tenant>.<agent id>``.
+
 It runs the agent's two activities, think and run_tool (see ``workers.runtime``). With no LLM
 configured the runtime uses the deterministic offline demo policy, clearly labelled as such, so
 the default stack shows an agent handling events without any API key.
@@ -23,18 +26,18 @@ Think = Callable[[ThinkInput], Awaitable[ThinkOutput]]
 RunTool = Callable[[ToolInput], Awaitable[ToolResult]]
 
 
-def runtime_worker(client: Client, runtime: AgentRuntime) -> Worker:
+def runtime_worker(client: Client, tenant_id: str, runtime: AgentRuntime) -> Worker:
     """A worker for the runtime's agent queue, running its think and run_tool activities."""
-    return Worker(client, task_queue=agent_task_queue(runtime.agent_id),
+    return Worker(client, task_queue=agent_task_queue(tenant_id, runtime.agent_id),
                   activities=[runtime.think, runtime.run_tool])
 
 
-def agent_worker(client: Client, agent_id: str, think: Think | None = None,
+def agent_worker(client: Client, tenant_id: str, agent_id: str, think: Think | None = None,
                  run_tool: RunTool | None = None) -> Worker:
     """A worker for one agent's queue; what is not given comes from the demo runtime.
 
     The demo runtime has no skills, so its run_tool answers every call ``UnknownTool``.
     """
     demo = AgentRuntime(agent_id)
-    return Worker(client, task_queue=agent_task_queue(agent_id),
+    return Worker(client, task_queue=agent_task_queue(tenant_id, agent_id),
                   activities=[think or demo.think, run_tool or demo.run_tool])

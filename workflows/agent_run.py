@@ -35,9 +35,10 @@ from workflows.gate import hold_while_stopped
 class AgentRunWorkflow:
     """Think on the agent's own queue; run the tools it asks for; stop at an answer or max turns.
 
-    Both steps run on ``agent.<agent id>``: if no worker of that agent is up, the task waits in
-    the queue (the swarm's durable buffer) until the agent's expiry window runs out. Each step is
-    an activity, so a step that completed is never run again, even if the worker dies after it.
+    Both steps run on ``agent.<tenant>.<agent id>``: if no worker of that agent is up, the task
+    waits in the queue (the swarm's durable buffer) until the agent's expiry window runs out. Each
+    step is an activity, so a step that completed is never run again, even if the worker dies
+    after it.
     """
 
     @workflow.run
@@ -60,7 +61,7 @@ class AgentRunWorkflow:
                                steps=steps, gateway_tools=target.gateway_tools,
                                context=inp.context),
                     result_type=ThinkOutput,
-                    task_queue=agent_task_queue(target.agent_id),
+                    task_queue=agent_task_queue(inp.event.tenant_id, target.agent_id),
                     activity_id=f"think/{turn}",
                     schedule_to_start_timeout=policies.seconds(target.queue_expiry_seconds),
                     start_to_close_timeout=policies.THINK_TIMEOUT,
@@ -111,7 +112,7 @@ class AgentRunWorkflow:
                 ToolInput(run_id=inp.run_id, agent_id=inp.target.agent_id,
                           tenant_id=inp.event.tenant_id, turn=turn, call=call),
                 result_type=ToolResult,
-                task_queue=agent_task_queue(inp.target.agent_id),
+                task_queue=agent_task_queue(inp.event.tenant_id, inp.target.agent_id),
                 activity_id=step,
                 start_to_close_timeout=policies.TOOL_TIMEOUT,
                 heartbeat_timeout=policies.AGENT_HEARTBEAT_TIMEOUT,

@@ -1,7 +1,8 @@
 """Workflow ids: derived from the provider's delivery identity, so a redelivery is the same run.
 
 Ids are hierarchical: ``event/<tenant>/<provider>/<dedup key>`` for an event and
-``run/<tenant>/<provider>/<dedup key>/<agent id>`` for one agent's run on it.
+``run/<tenant>/<provider>/<dedup key>/<agent id>`` for one agent's run on it. Agent ids are unique
+only within their tenant, so everything named after an agent names its tenant too.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ def run_workflow_id(event_workflow_id: str, agent_id: str) -> str:
     return f"run/{event_workflow_id.removeprefix('event/')}/{agent_id}"
 
 
-def agent_task_queue(agent_id: str) -> str:
-    """The task queue an agent's worker polls."""
-    return f"agent.{agent_id}"
+def agent_task_queue(tenant_id: str, agent_id: str) -> str:
+    """The task queue an agent's worker polls: ``agent.<tenant>.<agent id>``."""
+    return f"agent.{tenant_id}.{agent_id}"
 
 
-def presence_workflow_id(agent_id: str) -> str:
-    """The presence workflow of an agent."""
-    return f"presence/{agent_id}"
+def presence_workflow_id(tenant_id: str, agent_id: str) -> str:
+    """The presence workflow of an agent: ``presence/<tenant>/<agent id>``."""
+    return f"presence/{tenant_id}/{agent_id}"

@@ -1,4 +1,4 @@
-"""Presence: one long-lived workflow per agent (``presence/<agent id>``) fed by heartbeats.
+"""Presence: one workflow per agent (``presence/<tenant>/<agent id>``) fed by heartbeats.
 
 An agent sends PING every 30 s (over its socket, or from its runtime worker); each becomes a
 ``heartbeat`` signal. Three intervals without one and the agent is marked OFFLINE (out of

@@ -14,7 +14,7 @@ from api.deps import AdminDep, AppStateDep
 from api.errors import ApiError
 from api.inputs import Text
 from api.openapi import error_responses
-from infra.auth.tokens import new_client_secret
+from infra.auth.tokens import client_id, new_client_secret
 from infra.directory import agents as agent_dir
 from infra.directory import aliases as alias_dir
 from infra.directory import tenants
@@ -90,7 +90,7 @@ async def _require_tenant(state: AppStateDep, tenant_id: str) -> None:
 @router.post("/{tenant_id}/agents", status_code=201, summary="Create an agent",
              responses=error_responses(409))
 async def create_agent(tenant_id: str, body: AgentCreate, state: AppStateDep) -> Agent:
-    """Register an agent; 409 if the id is taken (agent ids are global: they name queues)."""
+    """Register an agent; 409 if this tenant has one with that id (another tenant's is no bar)."""
     await _require_tenant(state, tenant_id)
     row = await agent_dir.create_agent(
         state.pool, tenant_id, body.id, body.name,
@@ -170,7 +170,7 @@ async def issue_credentials(tenant_id: str, agent_id: str, state: AppStateDep
     secret, digest = new_client_secret()
     if not await agent_dir.set_client_secret_hash(state.pool, tenant_id, agent_id, digest):
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
-    return ClientCredentials(client_id=agent_id, client_secret=secret)
+    return ClientCredentials(client_id=client_id(tenant_id, agent_id), client_secret=secret)
 
 
 @router.post(

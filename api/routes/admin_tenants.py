@@ -66,18 +66,17 @@ class Integration(BaseModel):
 
 async def _check_defaults(state: AppStateDep, tenant_id: str, agent_ids: list[str], *,
                           new_tenant: bool) -> None:
-    """422 for a default agent of another tenant; for an existing tenant, for any not its own.
+    """422 for a default agent the existing tenant does not have.
 
-    A new tenant has no agents yet: agents created right after it may be named beforehand.
+    A new tenant has no agents yet: agents created right after it may be named beforehand (and
+    another tenant's agent of that id is no bar, nor revealed).
     """
-    owners = await agent_dir.owners_of(state.pool, agent_ids)
     if new_tenant:
-        bad = [a for a in agent_ids if a in owners]
-    else:
-        bad = [a for a in agent_ids if owners.get(a) != tenant_id]
+        return
+    bad = set(agent_ids) - await agent_dir.existing(state.pool, tenant_id, agent_ids)
     if bad:
         raise ApiError(422, "unknown_agent",
-                       f"tenant {tenant_id!r} has no agent {', '.join(sorted(set(bad)))}")
+                       f"tenant {tenant_id!r} has no agent {', '.join(sorted(bad))}")
 
 
 async def _existing(state: AppStateDep, tenant_id: str) -> None:
@@ -87,7 +86,7 @@ async def _existing(state: AppStateDep, tenant_id: str) -> None:
 
 @router.post("", status_code=201, summary="Create a tenant", responses=error_responses(409))
 async def create_tenant(body: TenantCreate, state: AppStateDep) -> Tenant:
-    """Create a tenant; 409 if the id is taken, 422 if a default agent is another tenant's."""
+    """Create a tenant; 409 if the id is taken."""
     await _check_defaults(state, body.id, body.default_agents, new_tenant=True)
     row = await tenants.create_tenant(state.pool, body.id, body.name, body.default_agents)
     if row is None:

@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import AgentDep, AppStateDep
-from infra.auth.tokens import secret_matches
 from infra.store import control
 
 router = APIRouter(tags=["oauth"])
@@ -74,7 +73,7 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
             "scope": {"type": "string"}}, "required": ["grant_type"]}}}}},
 )
 async def token(request: Request, state: AppStateDep) -> JSONResponse:
-    """Exchange an agent's client id (its agent id) and secret for a signed JWT."""
+    """Exchange an agent's client id (``<tenant>.<agent id>``) and secret for a signed JWT."""
     if request.headers.get("content-type", "").split(";")[0].strip() != (
             "application/x-www-form-urlencoded"):
         return _oauth_error(400, "invalid_request", "send application/x-www-form-urlencoded")
@@ -92,14 +91,13 @@ async def token(request: Request, state: AppStateDep) -> JSONResponse:
         return _oauth_error(401, "invalid_client", "client authentication is required")
     if "\x00" in creds[0]:
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
-    row = await state.pool.fetchrow(
-        "SELECT tenant_id, client_secret_hash, status FROM agents WHERE id = $1", creds[0])
-    if row is None or not secret_matches(creds[1], row["client_secret_hash"]):
+    client = await state.tokens.authenticate(*creds)
+    if client is None:
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
     requested = form.get("scope", " ".join(SCOPES)).split()
     if unknown := [s for s in requested if s not in SCOPES]:
         return _oauth_error(400, "invalid_scope", f"unknown scope {' '.join(unknown)}")
-    access, ttl = await state.tokens.issue(row["tenant_id"], creds[0], requested)
+    access, ttl = await state.tokens.issue(*client, requested)
     return JSONResponse(
         {"access_token": access, "token_type": "Bearer", "expires_in": ttl,
          "scope": " ".join(requested)},

@@ -4,6 +4,11 @@ The private signing key is created once, sealed under the master key in ``signin
 loaded by each process; verifiers only need ``/.well-known/jwks.json``. A token is refused when
 it is expired, signed by an unknown key, revoked by id, or issued before its agent's
 ``tokens_valid_after`` (revoke-all, used by the kill switch).
+
+Agent ids are unique only within a tenant, so an agent's OAuth2 client id is
+``<tenant>.<agent id>`` (``acme.coder``): tenant ids never contain a dot, so the first dot
+separates them, and the id needs no escaping in a form, a URL or HTTP Basic. A token's ``sub`` is
+that client id; its ``tenant`` and ``agent`` claims name the two halves.
 """
 
 from __future__ import annotations
@@ -42,6 +47,17 @@ class AgentPrincipal:
     scopes: frozenset[str]
     token_id: str
     expires_at: int
+
+
+def client_id(tenant_id: str, agent_id: str) -> str:
+    """An agent's OAuth2 client id: ``<tenant>.<agent id>``."""
+    return f"{tenant_id}.{agent_id}"
+
+
+def parse_client_id(value: str) -> tuple[str, str] | None:
+    """(tenant, agent id) of a client id, or None if it names no tenant and agent."""
+    tenant_id, dot, agent_id = value.partition(".")
+    return (tenant_id, agent_id) if dot and tenant_id and agent_id else None
 
 
 def new_client_secret() -> tuple[str, str]:
@@ -101,13 +117,23 @@ class TokenService:
         rows = await self._pool.fetch("SELECT public_jwk FROM signing_keys ORDER BY created_at")
         return {"keys": [r["public_jwk"] for r in rows]}
 
+    async def authenticate(self, client: str, secret: str) -> tuple[str, str] | None:
+        """(tenant, agent id) of the client whose secret this is, or None."""
+        parsed = parse_client_id(client)
+        if parsed is None:
+            return None
+        row = await self._pool.fetchrow(
+            "SELECT client_secret_hash FROM agents WHERE tenant_id = $1 AND id = $2", *parsed)
+        return parsed if row is not None and secret_matches(secret, row[0]) else None
+
     async def issue(self, tenant_id: str, agent_id: str, scopes: list[str]) -> tuple[str, int]:
         """A signed access token and its lifetime in seconds."""
         kid, key = await self._signing_key()
         # iat keeps its fraction of a second (RFC 7519 allows it): revoke-all cuts at the
         # database's now(), and a token issued a moment after it, in the same second, is valid.
         now = time.time()
-        claims = {"iss": ISSUER, "sub": agent_id, "tenant": tenant_id, "scope": " ".join(scopes),
+        claims = {"iss": ISSUER, "sub": client_id(tenant_id, agent_id), "tenant": tenant_id,
+                  "agent": agent_id, "scope": " ".join(scopes),
                   "iat": round(now, 6), "exp": int(now) + self.ttl, "jti": uuid.uuid4().hex}
         return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid}), self.ttl
 
@@ -135,16 +161,21 @@ class TokenService:
             raise TokenError("token expired") from None
         except jwt.InvalidTokenError as err:
             raise TokenError(f"invalid token: {err}") from None
+        tenant_id = claims.get("tenant")
+        # Tokens issued before agents were per tenant carry the bare agent id as ``sub``.
+        agent_id = claims.get("agent", claims["sub"])
+        if not isinstance(tenant_id, str) or not isinstance(agent_id, str):
+            raise TokenError("invalid token: it names no tenant and agent")
         row = await self._pool.fetchrow(
-            "SELECT a.tenant_id, a.tokens_valid_after > to_timestamp($3) AS stale,"
-            " EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2) AS revoked"
-            " FROM agents a WHERE a.id = $1",
-            claims["sub"], claims["jti"], claims["iat"])
-        if row is None or row["tenant_id"] != claims.get("tenant"):
+            "SELECT a.tokens_valid_after > to_timestamp($4) AS stale,"
+            " EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $3) AS revoked"
+            " FROM agents a WHERE a.tenant_id = $1 AND a.id = $2",
+            tenant_id, agent_id, claims["jti"], claims["iat"])
+        if row is None:
             raise TokenError("token's agent does not exist")
         if row["revoked"] or row["stale"]:
             raise TokenError("token revoked")
-        return AgentPrincipal(tenant_id=claims["tenant"], agent_id=claims["sub"],
+        return AgentPrincipal(tenant_id=tenant_id, agent_id=agent_id,
                               scopes=frozenset(str(claims.get("scope", "")).split()),
                               token_id=claims["jti"], expires_at=int(claims["exp"]))
 

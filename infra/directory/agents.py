@@ -44,17 +44,17 @@ def _record(row: asyncpg.Record | None) -> AgentRecord | None:
     return AgentRecord(**dict(row)) if row is not None else None
 
 
-async def owners_of(pool: asyncpg.Pool, agent_ids: list[str]) -> dict[str, str]:
-    """The tenant of each of these agents that exists (agent ids are unique across tenants)."""
+async def existing(pool: asyncpg.Pool, tenant_id: str, agent_ids: list[str]) -> set[str]:
+    """Which of these agent ids the tenant has."""
     rows = await pool.fetch(
-        "SELECT id, tenant_id FROM agents WHERE id = ANY($1::text[])", agent_ids)
-    return {r["id"]: r["tenant_id"] for r in rows}
+        "SELECT id FROM agents WHERE tenant_id = $1 AND id = ANY($2::text[])", tenant_id, agent_ids)
+    return {r["id"] for r in rows}
 
 
 async def create_agent(
     pool: asyncpg.Pool, tenant_id: str, agent_id: str, name: str, **profile: Any
 ) -> AgentRecord | None:
-    """Insert an agent with optional profile fields; None if the id is taken."""
+    """Insert an agent with optional profile fields; None if the tenant has one with that id."""
     fields = {"name": name, **{k: v for k, v in profile.items() if v is not None}}
     if unknown := set(fields) - _AGENT_FIELDS:
         raise ValueError(f"unknown agent fields: {sorted(unknown)}")
@@ -62,7 +62,7 @@ async def create_agent(
     params = ", ".join(f"${i}" for i in range(3, len(fields) + 3))
     row = await pool.fetchrow(
         f"INSERT INTO agents (id, tenant_id, {columns}) VALUES ($1, $2, {params})"
-        f" ON CONFLICT (id) DO NOTHING RETURNING {_AGENT}",
+        f" ON CONFLICT (tenant_id, id) DO NOTHING RETURNING {_AGENT}",
         agent_id, tenant_id, *fields.values(),
     )
     return _record(row)

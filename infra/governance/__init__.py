@@ -1,7 +1,7 @@
 """Governance: the circuit breaker on agents' messages and projects' sync events."""
 
 from infra.governance.limits import CircuitBreaker
-from infra.governance.stuck import AGENTS_CHANNEL, StuckAgents, stuck_since
+from infra.governance.stuck import AGENTS_CHANNEL, StuckAgents, parse_close, stuck_since
 from infra.governance.tenant_limits import DEFAULTS, Limits, UnknownTenant
 from infra.governance.verdict import Verdict, message_hash
 
@@ -14,5 +14,6 @@ __all__ = [
     "UnknownTenant",
     "Verdict",
     "message_hash",
+    "parse_close",
     "stuck_since",
 ]

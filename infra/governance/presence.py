@@ -16,5 +16,5 @@ async def heartbeat(client: Client, task_queue: str, tenant_id: str, agent_id: s
     await client.start_workflow(
         PresenceWorkflow.run,
         PresenceInput(tenant_id=tenant_id, agent_id=agent_id, interval_seconds=interval_seconds),
-        id=presence_workflow_id(agent_id), task_queue=task_queue,
+        id=presence_workflow_id(tenant_id, agent_id), task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, start_signal="heartbeat")

@@ -13,6 +13,20 @@ from infra.governance import alerts
 log = logging.getLogger(__name__)
 
 AGENTS_CHANNEL = "switchboard_agents"
+_CLOSE = "close:"
+
+
+def close_payload(tenant_id: str, agent_id: str) -> str:
+    """The NOTIFY that closes one agent's sockets: ``close:<tenant>/<agent id>``."""
+    return f"{_CLOSE}{tenant_id}/{agent_id}"
+
+
+def parse_close(payload: str) -> tuple[str, str] | None:
+    """(tenant, agent id) of a close NOTIFY, or None if the payload is not one."""
+    tenant_id, slash, agent_id = payload.removeprefix(_CLOSE).partition("/")
+    if not payload.startswith(_CLOSE) or not slash or not tenant_id or not agent_id:
+        return None
+    return tenant_id, agent_id
 
 
 class StuckAgents:
@@ -28,7 +42,8 @@ class StuckAgents:
             await agents.pause(conn, tenant_id, agent_id)
             await alerts.store_stuck_alert(
                 conn, tenant_id, agent_id, f"{reason}; agent paused until an admin resumes it")
-            await conn.execute("SELECT pg_notify($1, $2)", AGENTS_CHANNEL, f"close:{agent_id}")
+            await conn.execute("SELECT pg_notify($1, $2)", AGENTS_CHANNEL,
+                               close_payload(tenant_id, agent_id))
 
 
 async def stuck_since(pool: asyncpg.Pool, since: datetime) -> list[tuple[str, str]]:

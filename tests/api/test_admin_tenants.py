@@ -34,21 +34,25 @@ async def test_patch_refuses_another_tenants_agent_as_a_default_agent(
     assert (r.status_code, r.json()["default_agents"]) == (200, [])
 
 
-async def test_create_refuses_another_tenants_agent_as_a_default_agent(
+async def test_create_names_its_own_future_agent_even_if_another_tenant_has_one(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
 ) -> None:
+    """Agent ids are per tenant: a default ``theirs`` is this tenant's own, never the other's."""
     theirs = _agent()
     await make_tenant(agents=(theirs,))
     tenant = f"t-{uuid.uuid4().hex[:12]}"
     r = await http.post("/admin/tenants", headers=admin,
                         json={"id": tenant, "name": tenant, "default_agents": [theirs]})
+    assert r.status_code == 201, r.text  # a refusal would tell it that another tenant has one
+    r = await http.patch(f"/admin/tenants/{tenant}", headers=admin,
+                         json={"default_agents": [theirs]})
     assert (r.status_code, r.json()["error"]) == (422, "unknown_agent"), r.text
-    assert (await http.get(f"/admin/tenants/{tenant}", headers=admin)).status_code == 404
-    # An agent to be created after its tenant can be named at creation, as before.
-    later = _agent()
-    r = await http.post("/admin/tenants", headers=admin,
-                        json={"id": tenant, "name": tenant, "default_agents": [later]})
+    r = await http.post(f"/admin/tenants/{tenant}/agents", headers=admin,
+                        json={"id": theirs, "name": theirs})
     assert r.status_code == 201, r.text
+    r = await http.patch(f"/admin/tenants/{tenant}", headers=admin,
+                         json={"default_agents": [theirs]})
+    assert (r.status_code, r.json()["default_agents"]) == (200, [theirs]), r.text
 
 
 async def test_admin_channel_is_cleared_by_null_and_kept_when_absent(

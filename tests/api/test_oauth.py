@@ -48,7 +48,8 @@ async def test_client_credentials_grant_issues_a_verifiable_token(
     [jwk] = [k for k in keys if k["kid"] == kid]
     claims = jwt.decode(body["access_token"], jwt.PyJWK(jwk).key, algorithms=["EdDSA"],
                         issuer="switchboard")
-    assert (claims["sub"], claims["tenant"]) == (agent, tenant)
+    assert (claims["sub"], claims["tenant"], claims["agent"]) == (
+        f"{tenant}.{agent}", tenant, agent)
     assert claims["exp"] > time.time() and claims["jti"]
     assert set(claims["scope"].split()) == {"gateway", "agent"}
 

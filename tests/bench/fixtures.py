@@ -24,10 +24,11 @@ def server_env(db_url: str) -> dict[str, str]:
 
 
 async def create_tenant(
-    base_url: str, admin_token: str, *, agents: Sequence[str] = (), default: bool = False
+    base_url: str, admin_token: str, *, agents: Sequence[str] = (), default: bool = False,
+    tenant: str | None = None,
 ) -> str:
     """A tenant with the corpus' GitHub secret and ``agents``, made through the real admin API."""
-    tenant = f"bench-{uuid.uuid4().hex[:10]}"
+    tenant = tenant or f"bench-{uuid.uuid4().hex[:10]}"
     auth = {"Authorization": f"Bearer {admin_token}"}
     async with httpx.AsyncClient(base_url=base_url, headers=auth, timeout=30) as http:
         r = await http.post("/admin/tenants", json={

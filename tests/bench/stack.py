@@ -62,16 +62,18 @@ async def dispatching_stack(client: Client, db_url: str, agent_id: str,
     queue = f"bench-platform-{uuid.uuid4().hex[:8]}"
     senv = server_env(db_url) | {"TEMPORAL_ADDRESS": client.service_client.config.target_host,
                                  "TEMPORAL_TASK_QUEUE": queue}
+    tenant = f"bench-{uuid.uuid4().hex[:10]}"
     pool = await database.create_pool(db_url)
     try:
         async with (
             served("app", free_port(), senv, relay=True) as api,
             running(platform_worker(client, pool, queue)),
-            running(Worker(client, task_queue=agent_task_queue(agent_id), activities=[think])),
+            running(Worker(client, task_queue=agent_task_queue(tenant, agent_id),
+                           activities=[think])),
             httpx.AsyncClient(base_url=api.url, timeout=30, **http_options) as http,
         ):
-            tenant = await create_tenant(api.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
-                                         agents=[agent_id], default=True)
+            await create_tenant(api.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
+                                agents=[agent_id], default=True, tenant=tenant)
             headers, body = signed_issue_opened()
             yield Stack(api, http, tenant, f"/webhooks/github/{tenant}", headers, body)
     finally:

@@ -91,7 +91,7 @@ async def test_agent_replies_through_the_gateway_and_the_secret_leaks_nowhere(
                   "ts": "1700000000.000200", "channel": channel, "channel_type": "channel"},
     }).encode()
     async with build_runtime(AgentSettings(llm="scripted", script=script), agent) as runtime, \
-            running(runtime_worker(temporal_client, runtime)):
+            running(runtime_worker(temporal_client, tenant, runtime)):
         r = await http.post(f"/webhooks/slack/{tenant}", content=raw, headers={
             "Content-Type": "application/json", **corpus.slack_sign(raw, corpus.secret("slack"))})
         event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)
@@ -127,7 +127,7 @@ async def test_denied_intent_is_an_observation_the_agent_sees(
         {"content": "Could not comment: {last_tool_result}"},
     ])
     async with build_runtime(AgentSettings(), agent, llm=llm) as runtime, \
-            running(runtime_worker(temporal_client, runtime)):
+            running(runtime_worker(temporal_client, tenant, runtime)):
         raw, headers = corpus.live_request(corpus.entry("github.issues.opened"))
         r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
         event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)
@@ -175,7 +175,7 @@ async def test_rate_limited_call_is_retried_by_temporal_and_acts_once(
     ])
     remotes.slack.fail_next(429, "ratelimited", headers={"Retry-After": "1"})
     async with build_runtime(AgentSettings(), agent, llm=llm) as runtime, \
-            running(runtime_worker(temporal_client, runtime)):
+            running(runtime_worker(temporal_client, tenant, runtime)):
         raw, headers = corpus.live_request(corpus.entry("github.issues.opened"))
         r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
         event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)

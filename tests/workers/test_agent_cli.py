@@ -41,7 +41,7 @@ SECRET = "sk-cli-secret-0123456789"
 @pytest.fixture
 def no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OPENAI_API_KEY", "SWITCHBOARD_AGENT_API_KEY", "SWITCHBOARD_AGENT_LLM",
-                 "SWITCHBOARD_AGENT_SCRIPT", "SWITCHBOARD_AGENT_MCP"):
+                 "SWITCHBOARD_AGENT_SCRIPT", "SWITCHBOARD_AGENT_MCP", "SWITCHBOARD_AGENT_TENANT"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -56,10 +56,18 @@ def no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 ])
 def test_misconfiguration_exits_2_with_a_clear_message(
         argv: list[str], message: str, no_keys: None, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["agent", "run", "--agent-id", "coder", *argv])
+    code = main(["agent", "run", "--agent-id", "coder", "--tenant", "acme", *argv])
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith(f"switchboard agent run: {message}"), err
+
+
+def test_an_agent_without_its_tenant_exits_2_saying_so(
+        no_keys: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["agent", "run", "--agent-id", "coder"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "switchboard agent run: the agent's tenant is required (--tenant or "
+        "$SWITCHBOARD_AGENT_TENANT)")
 
 
 class Economy:
@@ -106,7 +114,8 @@ async def test_agent_run_serves_a_run_with_scripted_llm_and_mcp(
            "TEMPORAL_ADDRESS": temporal_client.service_client.config.target_host,
            "TEMPORAL_NAMESPACE": temporal_client.namespace}
     proc = await asyncio.create_subprocess_exec(
-        str(SWITCHBOARD), "agent", "run", "--agent-id", agent_id, "--llm", "scripted",
+        str(SWITCHBOARD), "agent", "run", "--agent-id", agent_id, "--tenant", "acme",
+        "--llm", "scripted",
         "--script", str(script), "--mcp", f"time={binary('mcp-server-time')} --local-timezone UTC",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env)
     assert proc.stdout is not None
@@ -114,7 +123,8 @@ async def test_agent_run_serves_a_run_with_scripted_llm_and_mcp(
     try:
         line = await read_until(proc.stdout, "polling", seen)
         assert line.rstrip().endswith(
-            f"agent {agent_id} polling agent.{agent_id}: LLM scripted (2 replies); 2 skills: "
+            f"agent {agent_id} of acme polling agent.acme.{agent_id}: LLM scripted (2 replies); "
+            "2 skills: "
             "time_convert_time, time_get_current_time"), line
         economy = Economy()
         worker = Worker(temporal_client, task_queue=queue, workflows=[AgentRunWorkflow],

@@ -1,7 +1,7 @@
 """The agent runtime: an LLM, typed skills (own or from MCP servers) and prompt templates.
 
 Build one with ``build_runtime(settings.agent, agent_id)`` and run it with
-``workers.agent.runtime_worker(client, runtime)``. The OpenAI adapter
+``workers.agent.runtime_worker(client, tenant_id, runtime)``. The OpenAI adapter
 (``workers.runtime.openai_llm``) and MCP skill sets (``workers.runtime.mcp_skills``) are not
 imported here: their SDKs are slow to import and a demo agent needs neither.
 """
