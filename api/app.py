@@ -33,16 +33,10 @@ from api.routes import (
 )
 from api.signing_secrets import SigningSecrets
 from infra import database, temporal
-from infra.auth.tokens import TokenService
-from infra.context import KnowledgeStore, build_embedder
-from infra.crypto import Sealer
-from infra.gateway.registry import builtin_intents
-from infra.gateway.service import Gateway
-from infra.governance import StuckAgents
 from infra.inbox.relay import Doorbell, Relay
 from infra.inbox.writer import InboxWriter
+from infra.services import build_keys, build_services
 from infra.settings import Settings
-from infra.vault import build_secret_store
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +64,9 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
         )
         async with pool.acquire() as conn:
             await database.migrate(conn)
-        sealer = Sealer(settings.master_key_bytes())
-        try:
-            secrets = build_secret_store(settings, pool)
+        try:  # one place says how both processes build what they share: infra/services.py
+            keys = build_keys(settings, pool)
+            services = build_services(settings, pool)
         except Exception:
             await pool.close()
             raise
@@ -87,15 +81,14 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
             settings=settings,
             pool=pool,
             inbox=InboxWriter(pool),
-            sealer=sealer,
-            signing_secrets=SigningSecrets(pool, sealer, settings.api.secret_cache_seconds),
+            sealer=keys.sealer,
+            signing_secrets=SigningSecrets(pool, keys.sealer, settings.api.secret_cache_seconds),
             providers=rules_by_provider(settings.api.slack_max_skew_seconds),
-            tokens=TokenService(pool, sealer, settings.api.token_ttl_seconds),
-            secrets=secrets,
-            gateway=Gateway(pool, secrets, settings.gateway, builtin_intents(),
-                            on_stuck=StuckAgents(pool)),
+            tokens=keys.tokens,
+            secrets=services.secrets,
+            gateway=services.gateway,
             channel=channel,
-            knowledge=KnowledgeStore(pool, build_embedder(settings.context), settings.context),
+            knowledge=services.knowledge,
             doorbell=Doorbell(pool, relay),
             temporal=temporal_client,
         )

@@ -1,4 +1,8 @@
-"""Request dependencies: the per-process state and admin authentication."""
+"""Request dependencies: narrow doors into the per-process state, and admin authentication.
+
+Routes take only what they use (``PoolDep``, ``GatewayDep``, ...); the state they are read from
+is built once in the app's lifespan (api/app.py) from infra/services.py's composition root.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi.requests import HTTPConnection
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.agent_channel import AgentChannel
@@ -25,9 +30,9 @@ from infra.temporal import LazyClient
 from infra.vault import SecretStore
 
 
-@dataclass
+@dataclass(frozen=True)
 class AppState:
-    """What every request handler may use; built once in the app's lifespan."""
+    """The API process's services (infra/services.py) and its own doors; read through the deps."""
 
     settings: Settings
     pool: asyncpg.Pool
@@ -44,13 +49,66 @@ class AppState:
     knowledge: KnowledgeStore
 
 
-async def get_state(request: Request) -> AppState:
-    """The process's AppState."""
+async def get_state(request: HTTPConnection) -> AppState:
+    """The process's AppState (the webhook door reads it directly: its hot path skips Depends)."""
     state: AppState = request.app.state.switchboard
     return state
 
 
-AppStateDep = Annotated[AppState, Depends(get_state)]
+_StateDep = Annotated[AppState, Depends(get_state)]
+AppStateDep = _StateDep  # routes not yet moved to the narrow dependencies below
+
+
+async def _settings(state: _StateDep) -> Settings:
+    return state.settings
+
+
+async def _pool(state: _StateDep) -> asyncpg.Pool:
+    return state.pool
+
+
+async def _sealer(state: _StateDep) -> Sealer:
+    return state.sealer
+
+
+async def _signing_secrets(state: _StateDep) -> SigningSecrets:
+    return state.signing_secrets
+
+
+async def _tokens(state: _StateDep) -> TokenService:
+    return state.tokens
+
+
+async def _secrets(state: _StateDep) -> SecretStore:
+    return state.secrets
+
+
+async def _gateway(state: _StateDep) -> Gateway:
+    return state.gateway
+
+
+async def _temporal(state: _StateDep) -> LazyClient:
+    return state.temporal
+
+
+async def _channel(state: _StateDep) -> AgentChannel:
+    return state.channel
+
+
+async def _knowledge(state: _StateDep) -> KnowledgeStore:
+    return state.knowledge
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
+SealerDep = Annotated[Sealer, Depends(_sealer)]
+SigningSecretsDep = Annotated[SigningSecrets, Depends(_signing_secrets)]
+TokensDep = Annotated[TokenService, Depends(_tokens)]
+SecretsDep = Annotated[SecretStore, Depends(_secrets)]
+GatewayDep = Annotated[Gateway, Depends(_gateway)]
+TemporalDep = Annotated[LazyClient, Depends(_temporal)]
+ChannelDep = Annotated[AgentChannel, Depends(_channel)]
+KnowledgeDep = Annotated[KnowledgeStore, Depends(_knowledge)]
 
 
 # Bearer schemes, named so that the OpenAPI document says which token each route takes (and so
@@ -62,10 +120,10 @@ _agent_bearer = HTTPBearer(auto_error=False, scheme_name="AgentToken",
 BearerCredentials = HTTPAuthorizationCredentials | None
 
 
-def require_admin(state: AppStateDep,
+def require_admin(settings: SettingsDep,
                   credentials: Annotated[BearerCredentials, Depends(_admin_bearer)]) -> None:
     """Accept only ``Authorization: Bearer <SWITCHBOARD_ADMIN_TOKEN>``."""
-    expected = state.settings.admin_token
+    expected = settings.admin_token
     if expected is None:
         raise ApiError(403, "admin_disabled", "SWITCHBOARD_ADMIN_TOKEN is not set on the server")
     if credentials is None:
@@ -79,13 +137,13 @@ AdminDep = Depends(require_admin)
 
 
 async def require_agent(
-    state: AppStateDep, credentials: Annotated[BearerCredentials, Depends(_agent_bearer)]
+    tokens: TokensDep, credentials: Annotated[BearerCredentials, Depends(_agent_bearer)]
 ) -> AgentPrincipal:
     """The agent a valid access token speaks for; 401 for a missing, bad, expired or revoked one."""
     if credentials is None:
         raise ApiError(401, "unauthorized", "missing Authorization: Bearer <agent access token>")
     try:
-        return await state.tokens.verify(credentials.credentials.strip())
+        return await tokens.verify(credentials.credentials.strip())
     except TokenError as err:
         raise ApiError(401, "unauthorized", str(err)) from None
 

@@ -50,7 +50,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from infra.context.schedule import ensure_summary_schedule
     from infra.control import ensure_control
     from infra.store import control as control_store
-    from infra.vault import build_secret_store
     from workers.platform import platform_workers
     from workflows.contracts import ControlState
 
@@ -66,7 +65,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         log = logging.getLogger("switchboard")
         if added:
             log.info("registered search attributes %s", ", ".join(added))
-        workers = platform_workers(client, pool, settings, build_secret_store(settings, pool))
+        workers = platform_workers(client, pool, settings)
         stopped, reason = await control_store.is_stopped(pool)
         await ensure_control(client, settings.temporal.control_task_queue,
                              ControlState(stopped=stopped, reason=reason))

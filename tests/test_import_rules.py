@@ -6,6 +6,10 @@ register activities and workflows) and ``api/`` (the HTTP and socket doors, whic
 an activity); ``cli/`` on top, the only code that starts api/ or workers/. Workflows reach
 activities only inside ``imports_passed_through()``, checked in tests/test_workflow_rules.py.
 Tests may import anything.
+
+What the API and the platform worker share (the gateway, the knowledge store, the token service,
+the secret store) is built in one place, the composition root ``infra/services.py``: no other
+module of those processes constructs it.
 """
 
 from __future__ import annotations
@@ -30,9 +34,28 @@ EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 MODULES = sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
 
+COMPOSITION_ROOT = "infra.services"
+# Built only in the composition root, by the code of the API and the platform worker (cli/'s
+# one-shot commands, such as ``switchboard secrets``, build what they need themselves).
+SHARED_SERVICES = {"Gateway", "KnowledgeStore", "TokenService", "build_secret_store",
+                   "build_embedder"}
+
 
 def _name(path: Path) -> str:
     return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def _calls(path: Path) -> list[tuple[str, int]]:
+    """Every ``f(...)`` or ``x.f(...)`` in ``path``, by the called name ``f``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else (
+                func.attr if isinstance(func, ast.Attribute) else None)
+            if name is not None:
+                found.append((name, node.lineno))
+    return found
 
 
 def _imported(path: Path) -> list[tuple[str, int]]:
@@ -61,6 +84,10 @@ def _breaks(path: Path) -> list[str]:
     return bad
 
 
+PROCESS_MODULES = [p for p in MODULES if _name(p).split(".")[0] in
+                   ("infra", "activities", "workers", "api") and _name(p) != COMPOSITION_ROOT]
+
+
 def test_there_are_modules_in_every_layer() -> None:
     assert {_name(p).split(".")[0] for p in MODULES} == set(PACKAGES)
 
@@ -79,3 +106,17 @@ def test_every_exception_is_still_needed() -> None:
              if not any(m.split(".")[0] == target
                         for m, _ in _imported(ROOT / (module.replace(".", "/") + ".py")))]
     assert not stale, f"drop these from EXCEPTIONS: {stale}"
+
+
+@pytest.mark.parametrize("path", PROCESS_MODULES, ids=_name)
+def test_shared_services_are_built_only_in_the_composition_root(path: Path) -> None:
+    built = [f"{name}( (line {line})" for name, line in _calls(path) if name in SHARED_SERVICES]
+    assert not built, (f"{_name(path)} builds {built}: take it from {COMPOSITION_ROOT} "
+                       "(build_services), so the API and the platform worker build it one way")
+
+
+@pytest.mark.parametrize("module", ["api.app", "workers.platform"])
+def test_each_process_builds_its_services_through_the_composition_root(module: str) -> None:
+    path = ROOT / (module.replace(".", "/") + ".py")
+    assert "build_services" in {name for name, _ in _calls(path)}, (
+        f"{module} must build its shared services with {COMPOSITION_ROOT}.build_services")

@@ -1,6 +1,10 @@
 """The platform process's workers: workflows and pipeline activities on the platform queue, the
-kill switch on its own control queue, and the tool gateway's activity on the gateway queue (the
-only place credentials are ever read)."""
+kill switch on its own control queue, and the tool gateway's activity on the gateway queue.
+
+The services they use are built by infra/services.py, as in the API. Credentials are read by the
+gateway here (runs' tool calls) and in the API (``/gateway/execute``, the agent socket), never by
+an agent worker: README, "Tool gateway".
+"""
 
 from __future__ import annotations
 
@@ -15,12 +19,12 @@ from activities.control import ControlActivities
 from activities.events import EventActivities
 from activities.gateway import GatewayActivities
 from activities.governance import GovernanceActivities
-from infra.context import KnowledgeStore, build_embedder, build_summarizer
+from infra.context import build_summarizer
 from infra.directory.resolver import Resolver
 from infra.gateway.base import Intent
 from infra.gateway.registry import builtin_intents
 from infra.gateway.service import Gateway
-from infra.governance import StuckAgents
+from infra.services import build_knowledge, build_services
 from infra.settings import ContextSettings, Settings
 from infra.vault import SecretStore
 from workflows.agent_run import AgentRunWorkflow
@@ -83,9 +87,8 @@ def control_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Worke
 
 def context_activities(pool: asyncpg.Pool, settings: ContextSettings) -> ContextActivities:
     """The knowledge store and summarizer as activities (the embedding model loads on use)."""
-    embedder = build_embedder(settings)
-    return ContextActivities(pool, KnowledgeStore(pool, embedder, settings),
-                             build_summarizer(settings, embedder))
+    embedder, knowledge = build_knowledge(pool, settings)
+    return ContextActivities(pool, knowledge, build_summarizer(settings, embedder))
 
 
 def gateway_worker(client: Client, gateway: Gateway, pool: asyncpg.Pool, task_queue: str
@@ -96,14 +99,18 @@ def gateway_worker(client: Client, gateway: Gateway, pool: asyncpg.Pool, task_qu
 
 
 def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
-                     secrets: SecretStore) -> list[Worker]:
-    """The workers of a platform process (platform, gateway, control), sharing one registry."""
-    intents = builtin_intents()
-    gateway = Gateway(pool, secrets, settings.gateway, intents, on_stuck=StuckAgents(pool))
+                     secrets: SecretStore | None = None) -> list[Worker]:
+    """The workers of a platform process (platform, gateway, control), sharing one registry.
+
+    Their services come from infra/services.py (``secrets`` replaces the settings' store).
+    """
+    services = build_services(settings, pool, secrets=secrets)
+    context = ContextActivities(pool, services.knowledge,
+                                build_summarizer(settings.context, services.embedder))
     return [
-        platform_worker(client, pool, settings.temporal.task_queue, intents=intents,
-                        gateway_queue=settings.gateway.task_queue, gateway=gateway,
-                        context=context_activities(pool, settings.context)),
-        gateway_worker(client, gateway, pool, settings.gateway.task_queue),
+        platform_worker(client, pool, settings.temporal.task_queue, intents=services.intents,
+                        gateway_queue=settings.gateway.task_queue, gateway=services.gateway,
+                        context=context),
+        gateway_worker(client, services.gateway, pool, settings.gateway.task_queue),
         control_worker(client, pool, settings.temporal.control_task_queue),
     ]

@@ -7,10 +7,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Literal
 
+import asyncpg
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from api.deps import AdminDep, AppStateDep
+from api.deps import AdminDep, PoolDep
 from api.errors import ApiError
 from api.inputs import Text
 from api.openapi import error_responses
@@ -82,18 +83,18 @@ class Alias(BaseModel):
     members: list[str]
 
 
-async def _require_tenant(state: AppStateDep, tenant_id: str) -> None:
-    if await tenants.get_tenant(state.pool, tenant_id) is None:
+async def _require_tenant(pool: asyncpg.Pool, tenant_id: str) -> None:
+    if await tenants.get_tenant(pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
 
 
 @router.post("/{tenant_id}/agents", status_code=201, summary="Create an agent",
              responses=error_responses(409))
-async def create_agent(tenant_id: str, body: AgentCreate, state: AppStateDep) -> Agent:
+async def create_agent(tenant_id: str, body: AgentCreate, pool: PoolDep) -> Agent:
     """Register an agent; 409 if this tenant has one with that id (another tenant's is no bar)."""
-    await _require_tenant(state, tenant_id)
+    await _require_tenant(pool, tenant_id)
     row = await agent_dir.create_agent(
-        state.pool, tenant_id, body.id, body.name,
+        pool, tenant_id, body.id, body.name,
         **body.model_dump(exclude={"id", "name"}, exclude_none=True),
     )
     if row is None:
@@ -102,32 +103,32 @@ async def create_agent(tenant_id: str, body: AgentCreate, state: AppStateDep) ->
 
 
 @router.get("/{tenant_id}/agents", summary="List agents")
-async def list_agents(tenant_id: str, state: AppStateDep) -> list[Agent]:
+async def list_agents(tenant_id: str, pool: PoolDep) -> list[Agent]:
     """A tenant's agents."""
-    await _require_tenant(state, tenant_id)
-    return [Agent(**asdict(r)) for r in await agent_dir.list_agents(state.pool, tenant_id)]
+    await _require_tenant(pool, tenant_id)
+    return [Agent(**asdict(r)) for r in await agent_dir.list_agents(pool, tenant_id)]
 
 
 @router.patch("/{tenant_id}/agents/{agent_id}", summary="Edit, pause or resume an agent")
 async def update_agent(
-    tenant_id: str, agent_id: str, body: AgentChange, state: AppStateDep
+    tenant_id: str, agent_id: str, body: AgentChange, pool: PoolDep
 ) -> Agent:
     """Change the fields given; paused and offline agents are left out of routing."""
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    row = await agent_dir.update_agent(state.pool, tenant_id, agent_id, changes)
+    row = await agent_dir.update_agent(pool, tenant_id, agent_id, changes)
     if row is None:
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
     return Agent(**asdict(row))
 
 
 @router.put("/{tenant_id}/aliases/{name}", summary="Create or replace an alias")
-async def put_alias(tenant_id: str, name: str, body: AliasBody, state: AppStateDep) -> Alias:
+async def put_alias(tenant_id: str, name: str, body: AliasBody, pool: PoolDep) -> Alias:
     """Members must be this tenant's agents or existing aliases; cycles are refused."""
-    await _require_tenant(state, tenant_id)
+    await _require_tenant(pool, tenant_id)
     if not _ALIAS_RE.fullmatch(name):
         raise ApiError(422, "invalid_alias", f"alias name {name!r} must match {ALIAS_NAME}")
-    agents = {a.id for a in await agent_dir.list_agents(state.pool, tenant_id)}
-    aliases = {a.name: a.members for a in await alias_dir.list_aliases(state.pool, tenant_id)}
+    agents = {a.id for a in await agent_dir.list_agents(pool, tenant_id)}
+    aliases = {a.name: a.members for a in await alias_dir.list_aliases(pool, tenant_id)}
     known_aliases = {n.lower() for n in aliases}
     for member in body.members:
         if member.startswith("@"):
@@ -141,14 +142,14 @@ async def put_alias(tenant_id: str, name: str, body: AliasBody, state: AppStateD
         check_acyclic(aliases)
     except AliasCycleError as exc:
         raise ApiError(422, "alias_cycle", f"alias would contain itself: {exc}") from None
-    return Alias(**asdict(await alias_dir.put_alias(state.pool, tenant_id, name, body.members)))
+    return Alias(**asdict(await alias_dir.put_alias(pool, tenant_id, name, body.members)))
 
 
 @router.get("/{tenant_id}/aliases", summary="List aliases")
-async def list_aliases(tenant_id: str, state: AppStateDep) -> list[Alias]:
+async def list_aliases(tenant_id: str, pool: PoolDep) -> list[Alias]:
     """A tenant's aliases."""
-    await _require_tenant(state, tenant_id)
-    return [Alias(**asdict(r)) for r in await alias_dir.list_aliases(state.pool, tenant_id)]
+    await _require_tenant(pool, tenant_id)
+    return [Alias(**asdict(r)) for r in await alias_dir.list_aliases(pool, tenant_id)]
 
 
 
@@ -164,11 +165,11 @@ class ClientCredentials(BaseModel):
     "/{tenant_id}/agents/{agent_id}/credentials", status_code=201,
     summary="Issue (or rotate) an agent's OAuth2 client secret",
 )
-async def issue_credentials(tenant_id: str, agent_id: str, state: AppStateDep
+async def issue_credentials(tenant_id: str, agent_id: str, pool: PoolDep
                             ) -> ClientCredentials:
     """A new client secret replaces the old one; tokens already issued stay valid until revoked."""
     secret, digest = new_client_secret()
-    if not await agent_dir.set_client_secret_hash(state.pool, tenant_id, agent_id, digest):
+    if not await agent_dir.set_client_secret_hash(pool, tenant_id, agent_id, digest):
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
     return ClientCredentials(client_id=client_id(tenant_id, agent_id), client_secret=secret)
 
@@ -177,8 +178,8 @@ async def issue_credentials(tenant_id: str, agent_id: str, state: AppStateDep
     "/{tenant_id}/agents/{agent_id}/revoke-tokens", status_code=204,
     summary="Revoke every access token an agent holds",
 )
-async def revoke_tokens(tenant_id: str, agent_id: str, state: AppStateDep) -> Response:
+async def revoke_tokens(tenant_id: str, agent_id: str, pool: PoolDep) -> Response:
     """Tokens issued before now are refused from now on."""
-    if not await agent_dir.revoke_tokens(state.pool, tenant_id, agent_id):
+    if not await agent_dir.revoke_tokens(pool, tenant_id, agent_id):
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
     return Response(status_code=204)

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from temporalio.service import RPCError
 
-from api.deps import AdminDep, AppStateDep
+from api.deps import AdminDep, PoolDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.inputs import Text
 from infra import control
@@ -36,16 +36,17 @@ class KillSwitchState(BaseModel):
     responses={503: {"description": "Not applied yet (Temporal or the control worker is "
                                     "unreachable); GET shows what is applied"}},
 )
-async def flip(body: KillSwitchChange, state: AppStateDep) -> KillSwitchState:
+async def flip(body: KillSwitchChange, settings: SettingsDep, temporal: TemporalDep
+               ) -> KillSwitchState:
     """Ask the control workflow for the change and answer once it is applied everywhere.
 
     stop_all severs agent sockets, revokes agent tokens (new ones refused while stopped), holds
     every outgoing Slack, ClickUp and GitHub call (platform alerts included) and new dispatches;
     webhooks are still accepted. The answer is the switch as applied, never only as asked.
     """
-    queue = state.settings.temporal.control_task_queue
+    queue = settings.temporal.control_task_queue
     try:
-        client = await state.temporal.get()
+        client = await temporal.get()
         if body.action == "stop_all":
             applied = await control.stop_all(client, queue, body.reason)
         else:
@@ -53,14 +54,14 @@ async def flip(body: KillSwitchChange, state: AppStateDep) -> KillSwitchState:
     except control.NotApplied as err:
         raise ApiError(503, "not_applied", str(err), retry_after=1) from None
     except (RPCError, RuntimeError) as err:
-        state.temporal.forget()
+        temporal.forget()
         raise ApiError(503, "temporal_unavailable", f"cannot reach Temporal: {err}; GET"
                        " /admin/kill-switch shows what is applied") from None
     return KillSwitchState(stopped=applied.stopped, reason=applied.reason)
 
 
 @router.get("/kill-switch", summary="The kill switch as applied")
-async def show(state: AppStateDep) -> KillSwitchState:
+async def show(pool: PoolDep) -> KillSwitchState:
     """What every process is enforcing right now."""
-    stopped, reason = await control_store.is_stopped(state.pool)
+    stopped, reason = await control_store.is_stopped(pool)
     return KillSwitchState(stopped=stopped, reason=reason)

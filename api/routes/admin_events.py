@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from api.deps import AdminDep, AppStateDep
+from api.deps import AdminDep, PoolDep
 from api.errors import ApiError
 from api.inputs import INT64_MAX
 from infra.directory import tenants
@@ -48,7 +48,7 @@ def _view(tenant_id: str, row: dict[str, Any]) -> EventView:
 @router.get("/{tenant_id}/events", summary="List events, newest first")
 async def list_events(
     tenant_id: str,
-    state: AppStateDep,
+    pool: PoolDep,
     status: EventStatus | None = None,
     kind: EventKind | None = None,
     provider: Provider | None = None,
@@ -57,10 +57,10 @@ async def list_events(
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[EventView]:
     """Filter by status (received, dispatched, ignored, failed), kind and provider."""
-    if await tenants.get_tenant(state.pool, tenant_id) is None:
+    if await tenants.get_tenant(pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
     rows = await inbox.list_events(
-        state.pool, tenant_id,
+        pool, tenant_id,
         status=status.value if status else None,
         kind=kind.value if kind else None,
         provider=provider.value if provider else None,
@@ -71,9 +71,9 @@ async def list_events(
 
 @router.get("/{tenant_id}/events/{event_id}", summary="Show one event")
 async def get_event(tenant_id: str, event_id: Annotated[int, Path(ge=1, le=INT64_MAX)],
-                    state: AppStateDep) -> EventView:
+                    pool: PoolDep) -> EventView:
     """One event with its normalized form and the agents' outcomes."""
-    row = await inbox.get_event(state.pool, tenant_id, event_id)
+    row = await inbox.get_event(pool, tenant_id, event_id)
     if row is None:
         raise ApiError(404, "unknown_event", f"tenant {tenant_id!r} has no event {event_id}")
     return _view(tenant_id, row)

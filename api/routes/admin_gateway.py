@@ -6,10 +6,11 @@ import dataclasses
 from datetime import datetime
 from typing import Literal
 
+import asyncpg
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from api.deps import AdminDep, AppStateDep
+from api.deps import AdminDep, PoolDep
 from api.errors import ApiError
 from api.inputs import INT64_MAX, IntentName, Text
 from infra.directory import agents as agent_dir
@@ -50,25 +51,25 @@ class AuditRow(BaseModel):
     created_at: datetime
 
 
-async def _require_agent(state: AppStateDep, tenant_id: str, agent_id: str) -> None:
-    agents = {a.id for a in await agent_dir.list_agents(state.pool, tenant_id)}
+async def _require_agent(pool: asyncpg.Pool, tenant_id: str, agent_id: str) -> None:
+    agents = {a.id for a in await agent_dir.list_agents(pool, tenant_id)}
     if agent_id not in agents:
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
 
 
 @router.post("/{tenant_id}/agents/{agent_id}/grants", status_code=201, summary="Grant an intent")
-async def add_grant(tenant_id: str, agent_id: str, body: Grant, state: AppStateDep) -> Grant:
+async def add_grant(tenant_id: str, agent_id: str, body: Grant, pool: PoolDep) -> Grant:
     """Allow the agent the intent on matching resources; unknown intents are refused (422)."""
-    await _require_agent(state, tenant_id, agent_id)
-    await gateway.add_grant(state.pool, tenant_id, agent_id, body.intent, body.resource_pattern)
+    await _require_agent(pool, tenant_id, agent_id)
+    await gateway.add_grant(pool, tenant_id, agent_id, body.intent, body.resource_pattern)
     return body
 
 
 @router.get("/{tenant_id}/agents/{agent_id}/grants", summary="List an agent's grants")
-async def list_grants(tenant_id: str, agent_id: str, state: AppStateDep) -> list[GrantView]:
+async def list_grants(tenant_id: str, agent_id: str, pool: PoolDep) -> list[GrantView]:
     """Every grant the agent holds."""
-    await _require_agent(state, tenant_id, agent_id)
-    held = await gateway.grant_patterns(state.pool, tenant_id, agent_id)
+    await _require_agent(pool, tenant_id, agent_id)
+    held = await gateway.grant_patterns(pool, tenant_id, agent_id)
     return [GrantView(intent=i, resource_pattern=p)
             for i, patterns in held.items() for p in patterns]
 
@@ -76,9 +77,9 @@ async def list_grants(tenant_id: str, agent_id: str, state: AppStateDep) -> list
 @router.delete("/{tenant_id}/agents/{agent_id}/grants", status_code=204,
                summary="Withdraw a grant")
 async def delete_grant(tenant_id: str, agent_id: str, intent: str, resource_pattern: str,
-                       state: AppStateDep) -> Response:
+                       pool: PoolDep) -> Response:
     """The agent is refused this intent on those resources from now on."""
-    if not await gateway.delete_grant(state.pool, tenant_id, agent_id, intent,
+    if not await gateway.delete_grant(pool, tenant_id, agent_id, intent,
                                       resource_pattern):
         raise ApiError(404, "unknown_grant", "no such grant")
     return Response(status_code=204)
@@ -86,7 +87,7 @@ async def delete_grant(tenant_id: str, agent_id: str, intent: str, resource_patt
 
 @router.get("/{tenant_id}/audit", summary="The gateway audit log, newest first")
 async def audit(
-    tenant_id: str, state: AppStateDep,
+    tenant_id: str, pool: PoolDep,
     agent_id: str | None = None, intent: str | None = None,
     decision: Literal["allowed", "denied"] | None = None,
     before_id: int | None = Query(default=None, ge=1, le=INT64_MAX,
@@ -94,7 +95,7 @@ async def audit(
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AuditRow]:
     """Filter by agent, intent and decision."""
-    rows = await gateway.list_audit(state.pool, tenant_id, agent_id=agent_id, intent=intent,
+    rows = await gateway.list_audit(pool, tenant_id, agent_id=agent_id, intent=intent,
                                     decision=decision, before_id=before_id, limit=limit)
     return [AuditRow(**r) for r in rows]
 
@@ -116,17 +117,17 @@ class LimitsView(BaseModel):
 
 
 @router.get("/{tenant_id}/limits", summary="A tenant's circuit-breaker limits")
-async def get_limits(tenant_id: str, state: AppStateDep) -> LimitsView:
+async def get_limits(tenant_id: str, pool: PoolDep) -> LimitsView:
     """Messages per minute per agent, sync events per hour per project, duplicate window."""
-    limits = await CircuitBreaker(state.pool).get_limits(tenant_id)
+    limits = await CircuitBreaker(pool).get_limits(tenant_id)
     return LimitsView(**dataclasses.asdict(limits))
 
 
 @router.put("/{tenant_id}/limits", summary="Change a tenant's circuit-breaker limits")
-async def set_limits(tenant_id: str, body: LimitsBody, state: AppStateDep) -> LimitsView:
+async def set_limits(tenant_id: str, body: LimitsBody, pool: PoolDep) -> LimitsView:
     """Takes effect on the next call, in every gateway worker."""
     try:
-        limits = await CircuitBreaker(state.pool).set_limits(
+        limits = await CircuitBreaker(pool).set_limits(
             tenant_id, **body.model_dump(exclude_none=True))
     except UnknownTenant:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}") from None

@@ -6,7 +6,7 @@ import asyncpg
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from api.deps import AdminDep, AppStateDep
+from api.deps import AdminDep, PoolDep
 from api.errors import ApiError
 from api.inputs import Text
 from api.openapi import error_responses
@@ -47,24 +47,24 @@ class Identity(BaseModel):
     agent_id: str
 
 
-async def _agents_of(state: AppStateDep, tenant_id: str) -> set[str]:
-    if await tenants.get_tenant(state.pool, tenant_id) is None:
+async def _agents_of(pool: asyncpg.Pool, tenant_id: str) -> set[str]:
+    if await tenants.get_tenant(pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
-    return {a.id for a in await agent_dir.list_agents(state.pool, tenant_id)}
+    return {a.id for a in await agent_dir.list_agents(pool, tenant_id)}
 
 
 @router.put("/{tenant_id}/projects/{project_id}", summary="Create or replace a project",
             responses=error_responses(409))
 async def put_project(
-    tenant_id: str, project_id: str, body: ProjectBody, state: AppStateDep
+    tenant_id: str, project_id: str, body: ProjectBody, pool: PoolDep
 ) -> Project:
     """Each repo, channel or list can belong to one project of the tenant."""
-    agents = await _agents_of(state, tenant_id)
+    agents = await _agents_of(pool, tenant_id)
     if unknown := [a for a in body.default_agents if a not in agents]:
         raise ApiError(422, "unknown_agent", f"tenant has no agent {', '.join(unknown)}")
     try:
         row = await projects.put_project(
-            state.pool, tenant_id, project_id, body.name, body.default_agents,
+            pool, tenant_id, project_id, body.name, body.default_agents,
             [(m.provider.value, m.external_id) for m in body.mappings],
         )
     except asyncpg.UniqueViolationError:
@@ -75,16 +75,16 @@ async def put_project(
 
 
 @router.get("/{tenant_id}/projects", summary="List projects")
-async def list_projects(tenant_id: str, state: AppStateDep) -> list[Project]:
+async def list_projects(tenant_id: str, pool: PoolDep) -> list[Project]:
     """A tenant's projects with their mappings."""
-    await _agents_of(state, tenant_id)
-    return [Project(**r) for r in await projects.list_projects(state.pool, tenant_id)]
+    await _agents_of(pool, tenant_id)
+    return [Project(**r) for r in await projects.list_projects(pool, tenant_id)]
 
 
 @router.delete("/{tenant_id}/projects/{project_id}", status_code=204, summary="Delete a project")
-async def delete_project(tenant_id: str, project_id: str, state: AppStateDep) -> Response:
+async def delete_project(tenant_id: str, project_id: str, pool: PoolDep) -> Response:
     """Its mappings go with it."""
-    if not await projects.delete_project(state.pool, tenant_id, project_id):
+    if not await projects.delete_project(pool, tenant_id, project_id):
         raise ApiError(404, "unknown_project", f"no project {project_id!r}")
     return Response(status_code=204)
 
@@ -94,12 +94,12 @@ async def delete_project(tenant_id: str, project_id: str, state: AppStateDep) ->
     summary="Link a work-tool account to an agent",
 )
 async def link_identity(
-    tenant_id: str, agent_id: str, provider: Provider, external_id: str, state: AppStateDep
+    tenant_id: str, agent_id: str, provider: Provider, external_id: str, pool: PoolDep
 ) -> Response:
     """Mentions and assignments of this account (e.g. Slack user U123) route to the agent."""
-    if agent_id not in await _agents_of(state, tenant_id):
+    if agent_id not in await _agents_of(pool, tenant_id):
         raise ApiError(404, "unknown_agent", f"tenant {tenant_id!r} has no agent {agent_id!r}")
-    await projects.link_identity(state.pool, tenant_id, agent_id, provider.value, external_id)
+    await projects.link_identity(pool, tenant_id, agent_id, provider.value, external_id)
     return Response(status_code=204)
 
 
@@ -108,16 +108,16 @@ async def link_identity(
     summary="Remove an identity link",
 )
 async def unlink_identity(
-    tenant_id: str, provider: Provider, external_id: str, state: AppStateDep
+    tenant_id: str, provider: Provider, external_id: str, pool: PoolDep
 ) -> Response:
     """The account no longer routes to any agent."""
-    if not await projects.unlink_identity(state.pool, tenant_id, provider.value, external_id):
+    if not await projects.unlink_identity(pool, tenant_id, provider.value, external_id):
         raise ApiError(404, "unknown_identity", f"no link for {provider.value} {external_id!r}")
     return Response(status_code=204)
 
 
 @router.get("/{tenant_id}/identities", summary="List identity links")
-async def list_identities(tenant_id: str, state: AppStateDep) -> list[Identity]:
+async def list_identities(tenant_id: str, pool: PoolDep) -> list[Identity]:
     """Every linked account of the tenant's agents."""
-    await _agents_of(state, tenant_id)
-    return [Identity(**r) for r in await projects.list_identities(state.pool, tenant_id)]
+    await _agents_of(pool, tenant_id)
+    return [Identity(**r) for r in await projects.list_identities(pool, tenant_id)]

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
-from api.deps import AdminDep, AppStateDep
+from api.deps import AdminDep, PoolDep, SecretsDep
 from api.errors import ApiError
 from api.inputs import Text
 from api.openapi import error_responses
@@ -42,8 +43,8 @@ class Secret(BaseModel):
     updated_at: datetime | None
 
 
-async def _existing(state: AppStateDep, tenant_id: str) -> None:
-    if await tenants.get_tenant(state.pool, tenant_id) is None:
+async def _existing(pool: asyncpg.Pool, tenant_id: str) -> None:
+    if await tenants.get_tenant(pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
 
 
@@ -62,30 +63,31 @@ def _vault_errors(tenant_id: str) -> Iterator[None]:
 
 @router.put("/{tenant_id}/secrets/{name}", status_code=204, summary="Set a gateway secret")
 async def put_secret(
-    tenant_id: str, name: SecretName, body: SecretValue, state: AppStateDep
+    tenant_id: str, name: SecretName, body: SecretValue, pool: PoolDep, secrets: SecretsDep
 ) -> Response:
     """Create or replace the secret; it can be replaced or deleted, never read back."""
-    await _existing(state, tenant_id)
+    await _existing(pool, tenant_id)
     with _vault_errors(tenant_id):
-        await state.secrets.put(tenant_id, name, body.value)
+        await secrets.put(tenant_id, name, body.value)
     return Response(status_code=204)
 
 
 @router.get("/{tenant_id}/secrets", summary="List a tenant's gateway secrets")
-async def list_secrets(tenant_id: str, state: AppStateDep) -> list[Secret]:
+async def list_secrets(tenant_id: str, pool: PoolDep, secrets: SecretsDep) -> list[Secret]:
     """Names and change times (never the values)."""
-    await _existing(state, tenant_id)
+    await _existing(pool, tenant_id)
     with _vault_errors(tenant_id):
-        entries = await state.secrets.entries(tenant_id)
+        entries = await secrets.entries(tenant_id)
     return [Secret(name=e.name, updated_at=e.updated_at) for e in entries]
 
 
 @router.delete("/{tenant_id}/secrets/{name}", status_code=204, summary="Delete a gateway secret")
-async def delete_secret(tenant_id: str, name: SecretName, state: AppStateDep) -> Response:
+async def delete_secret(tenant_id: str, name: SecretName, pool: PoolDep, secrets: SecretsDep
+                        ) -> Response:
     """Remove the secret; 404 if the tenant has no secret by that name."""
-    await _existing(state, tenant_id)
+    await _existing(pool, tenant_id)
     with _vault_errors(tenant_id):
-        deleted = await state.secrets.delete(tenant_id, name)
+        deleted = await secrets.delete(tenant_id, name)
     if not deleted:
         raise ApiError(404, "secret_not_found", f"tenant {tenant_id!r} has no secret {name!r}")
     return Response(status_code=204)

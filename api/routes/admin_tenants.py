@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
+import asyncpg
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from api.deps import AdminDep, AppStateDep
+from api.deps import AdminDep, PoolDep, SealerDep, SigningSecretsDep
 from api.errors import ApiError
 from api.inputs import Text
 from api.openapi import error_responses
@@ -64,7 +65,7 @@ class Integration(BaseModel):
     updated_at: datetime
 
 
-async def _check_defaults(state: AppStateDep, tenant_id: str, agent_ids: list[str], *,
+async def _check_defaults(pool: asyncpg.Pool, tenant_id: str, agent_ids: list[str], *,
                           new_tenant: bool) -> None:
     """422 for a default agent the existing tenant does not have.
 
@@ -73,54 +74,54 @@ async def _check_defaults(state: AppStateDep, tenant_id: str, agent_ids: list[st
     """
     if new_tenant:
         return
-    bad = set(agent_ids) - await agent_dir.existing(state.pool, tenant_id, agent_ids)
+    bad = set(agent_ids) - await agent_dir.existing(pool, tenant_id, agent_ids)
     if bad:
         raise ApiError(422, "unknown_agent",
                        f"tenant {tenant_id!r} has no agent {', '.join(sorted(bad))}")
 
 
-async def _existing(state: AppStateDep, tenant_id: str) -> None:
-    if await tenants.get_tenant(state.pool, tenant_id) is None:
+async def _existing(pool: asyncpg.Pool, tenant_id: str) -> None:
+    if await tenants.get_tenant(pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
 
 
 @router.post("", status_code=201, summary="Create a tenant", responses=error_responses(409))
-async def create_tenant(body: TenantCreate, state: AppStateDep) -> Tenant:
+async def create_tenant(body: TenantCreate, pool: PoolDep) -> Tenant:
     """Create a tenant; 409 if the id is taken."""
-    await _check_defaults(state, body.id, body.default_agents, new_tenant=True)
-    row = await tenants.create_tenant(state.pool, body.id, body.name, body.default_agents)
+    await _check_defaults(pool, body.id, body.default_agents, new_tenant=True)
+    row = await tenants.create_tenant(pool, body.id, body.name, body.default_agents)
     if row is None:
         raise ApiError(409, "tenant_exists", f"tenant {body.id!r} already exists")
     return Tenant(**asdict(row))
 
 
 @router.get("", summary="List tenants")
-async def list_tenants(state: AppStateDep) -> list[Tenant]:
+async def list_tenants(pool: PoolDep) -> list[Tenant]:
     """All tenants."""
-    return [Tenant(**asdict(row)) for row in await tenants.list_tenants(state.pool)]
+    return [Tenant(**asdict(row)) for row in await tenants.list_tenants(pool)]
 
 
 @router.get("/{tenant_id}", summary="Show a tenant")
-async def get_tenant(tenant_id: str, state: AppStateDep) -> Tenant:
+async def get_tenant(tenant_id: str, pool: PoolDep) -> Tenant:
     """One tenant."""
-    row = await tenants.get_tenant(state.pool, tenant_id)
+    row = await tenants.get_tenant(pool, tenant_id)
     if row is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
     return Tenant(**asdict(row))
 
 
 @router.patch("/{tenant_id}", summary="Rename a tenant, set its default agents or admin channel")
-async def update_tenant(tenant_id: str, body: TenantUpdate, state: AppStateDep) -> Tenant:
+async def update_tenant(tenant_id: str, body: TenantUpdate, pool: PoolDep) -> Tenant:
     """Change the fields sent; ``"admin_channel": null`` clears the channel.
 
     422 if a default agent is not one of the tenant's own agents.
     """
-    await _existing(state, tenant_id)
+    await _existing(pool, tenant_id)
     changes = {k: v for k, v in body.model_dump(include=body.model_fields_set).items()
                if v is not None or k == "admin_channel"}
     if "default_agents" in changes:
-        await _check_defaults(state, tenant_id, changes["default_agents"], new_tenant=False)
-    row = await tenants.update_tenant(state.pool, tenant_id, changes)
+        await _check_defaults(pool, tenant_id, changes["default_agents"], new_tenant=False)
+    row = await tenants.update_tenant(pool, tenant_id, changes)
     if row is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
     return Tenant(**asdict(row))
@@ -131,30 +132,32 @@ async def update_tenant(tenant_id: str, body: TenantUpdate, state: AppStateDep) 
     summary="Set a provider's webhook signing secret",
 )
 async def set_integration(
-    tenant_id: str, provider: Provider, body: IntegrationSecret, state: AppStateDep
+    tenant_id: str, provider: Provider, body: IntegrationSecret, pool: PoolDep,
+    sealer: SealerDep, signing_secrets: SigningSecretsDep,
 ) -> Response:
     """Store the secret encrypted; it can be replaced or deleted, never read back."""
-    await _existing(state, tenant_id)
+    await _existing(pool, tenant_id)
     await tenants.set_integration_secret(
-        state.pool, state.sealer, tenant_id, provider.value, body.secret
+        pool, sealer, tenant_id, provider.value, body.secret
     )
-    state.signing_secrets.invalidate(tenant_id, provider.value)
+    signing_secrets.invalidate(tenant_id, provider.value)
     return Response(status_code=204)
 
 
 @router.delete(
     "/{tenant_id}/integrations/{provider}", status_code=204, summary="Remove a provider's secret"
 )
-async def delete_integration(tenant_id: str, provider: Provider, state: AppStateDep) -> Response:
+async def delete_integration(tenant_id: str, provider: Provider, pool: PoolDep,
+                             signing_secrets: SigningSecretsDep) -> Response:
     """Webhooks from this provider are refused (404) afterwards."""
-    if not await tenants.delete_integration(state.pool, tenant_id, provider.value):
+    if not await tenants.delete_integration(pool, tenant_id, provider.value):
         raise ApiError(404, "integration_not_configured", f"no {provider.value} secret to delete")
-    state.signing_secrets.invalidate(tenant_id, provider.value)
+    signing_secrets.invalidate(tenant_id, provider.value)
     return Response(status_code=204)
 
 
 @router.get("/{tenant_id}/integrations", summary="List configured providers")
-async def list_integrations(tenant_id: str, state: AppStateDep) -> list[Integration]:
+async def list_integrations(tenant_id: str, pool: PoolDep) -> list[Integration]:
     """Which providers have a secret (never the secret)."""
-    await _existing(state, tenant_id)
-    return [Integration(**r) for r in await tenants.list_integrations(state.pool, tenant_id)]
+    await _existing(pool, tenant_id)
+    return [Integration(**r) for r in await tenants.list_integrations(pool, tenant_id)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import assert_never
 
 import asyncpg
@@ -21,7 +22,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from api.agent_channel import Connection
+from api.agent_channel import AgentChannel, Connection
 from api.agent_protocol import (
     AgentMessage,
     CloseCode,
@@ -37,9 +38,11 @@ from api.agent_protocol import (
     Welcome,
     read,
 )
-from api.deps import AppState
-from infra.auth.tokens import AgentPrincipal, TokenError
+from api.deps import ChannelDep, GatewayDep, SettingsDep, TemporalDep, TokensDep
+from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
+from infra.gateway.service import Gateway
 from infra.governance import presence
+from infra.temporal import LazyClient
 from workflows.contracts import GatewayCall, ToolCall
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,17 @@ router = APIRouter(tags=["agents"])
 
 # A passing outage of the database or Temporal: the agent is told to retry, the socket stays.
 _UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, RPCError)
+
+
+@dataclass(frozen=True)
+class _Uses:
+    """What serving a socket uses, taken from the request's dependencies."""
+
+    channel: AgentChannel
+    tokens: TokenService
+    gateway: Gateway
+    temporal: LazyClient
+    task_queue: str
 
 
 def _token(socket: WebSocket) -> tuple[str | None, str | None]:
@@ -61,9 +75,11 @@ def _token(socket: WebSocket) -> tuple[str | None, str | None]:
 
 
 @router.websocket("/agents/ws")
-async def agent_socket(socket: WebSocket, tenant: str | None = None) -> None:
+async def agent_socket(socket: WebSocket, channel: ChannelDep, tokens: TokensDep,
+                       gateway: GatewayDep, temporal: TemporalDep, settings: SettingsDep,
+                       tenant: str | None = None) -> None:
     """An agent's live connection: work in, results and intents out, heartbeats."""
-    state: AppState = socket.app.state.switchboard
+    state = _Uses(channel, tokens, gateway, temporal, settings.temporal.task_queue)
     token, subprotocol = _token(socket)
     # Accept first so that a refusal can say why, with a close code the agent can act on.
     await socket.accept(subprotocol=subprotocol)
@@ -99,7 +115,7 @@ async def agent_socket(socket: WebSocket, tenant: str | None = None) -> None:
         await state.channel.finish(conn)
 
 
-async def _serve(state: AppState, conn: Connection, text: str) -> None:
+async def _serve(state: _Uses, conn: Connection, text: str) -> None:
     """Answer one text frame; a bad one or a passing outage gets an error, not a drop."""
     try:
         message = read(text)
@@ -121,7 +137,7 @@ async def _close_quietly(socket: WebSocket, code: int, reason: str) -> None:
         await socket.close(code=code, reason=reason)
 
 
-async def _admit(state: AppState, socket: WebSocket, token: str | None, tenant: str | None
+async def _admit(state: _Uses, socket: WebSocket, token: str | None, tenant: str | None
                  ) -> AgentPrincipal | None:
     """The agent, or None after closing the socket with the reason it is refused."""
     refusal: tuple[int, str] | None = None
@@ -146,12 +162,12 @@ async def _admit(state: AppState, socket: WebSocket, token: str | None, tenant: 
     return agent
 
 
-async def _handle(state: AppState, conn: Connection, message: AgentMessage) -> None:
+async def _handle(state: _Uses, conn: Connection, message: AgentMessage) -> None:
     agent = conn.agent
     if isinstance(message, Ping):
         await conn.send(Pong())
         client = await state.temporal.get()
-        await presence.heartbeat(client, state.settings.temporal.task_queue, agent.tenant_id,
+        await presence.heartbeat(client, state.task_queue, agent.tenant_id,
                                  agent.agent_id)
     elif isinstance(message, Hello):
         if message.accept_work and conn.worker is None:
@@ -174,7 +190,7 @@ async def _complete(conn: Connection, message: TaskDone | TaskFailed) -> None:
         await handle.complete(message.output)
 
 
-async def _gateway(state: AppState, conn: Connection, message: GatewayRequest) -> GatewayResult:
+async def _gateway(state: _Uses, conn: Connection, message: GatewayRequest) -> GatewayResult:
     try:  # every gateway call re-validates the token: it may have been revoked meanwhile
         agent = await state.tokens.verify(conn.token)
     except TokenError as err:

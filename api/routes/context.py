@@ -11,7 +11,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import AgentDep, AppStateDep
+from api.deps import AgentDep, KnowledgeDep
 from api.errors import ApiError
 from api.inputs import Text
 from infra.auth.tokens import AgentPrincipal
@@ -60,19 +60,19 @@ def _scope(agent: AgentPrincipal) -> None:
 
 
 @router.post("/search", summary="Search the caller's tenant memory")
-async def search(body: SearchBody, agent: AgentDep, state: AppStateDep) -> list[ContextItem]:
+async def search(body: SearchBody, agent: AgentDep, knowledge: KnowledgeDep) -> list[ContextItem]:
     """The most relevant chunks of the tenant's threads, READMEs, summaries and documents."""
     _scope(agent)
-    return await state.knowledge.search(agent.tenant_id, body.query, k=body.k,
-                                        project_id=body.project_id, sources=body.sources)
+    return await knowledge.search(agent.tenant_id, body.query, k=body.k,
+                                  project_id=body.project_id, sources=body.sources)
 
 
 @router.post("/documents", status_code=201, summary="Add a document to the tenant memory")
-async def add_document(body: DocumentBody, agent: AgentDep, state: AppStateDep
+async def add_document(body: DocumentBody, agent: AgentDep, knowledge: KnowledgeDep
                        ) -> DocumentStored:
     """Chunk, embed and store a document in the caller's tenant."""
     _scope(agent)
-    doc_id = await state.knowledge.add_document(
+    doc_id = await knowledge.add_document(
         agent.tenant_id, body.project_id, body.source, body.source_key, body.title, body.url,
         body.text)
     return DocumentStored(id=doc_id)

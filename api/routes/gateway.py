@@ -9,7 +9,7 @@ from typing import Annotated, Any, NamedTuple
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, BeforeValidator, Field
 
-from api.deps import AgentDep, AppStateDep
+from api.deps import AgentDep, GatewayDep
 from api.errors import ApiError
 from api.inputs import IntentName, nul_free
 from api.openapi import DESCRIPTIONS
@@ -73,10 +73,10 @@ def _require_scope(agent: AgentPrincipal) -> None:
 
 
 @router.get("/catalog", summary="What the calling agent may use, with argument schemas")
-async def catalog(agent: AgentDep, state: AppStateDep) -> list[GatewayTool]:
+async def catalog(agent: AgentDep, gateway: GatewayDep) -> list[GatewayTool]:
     """The intents the agent holds grants for (integration discovery)."""
     _require_scope(agent)
-    return await state.gateway.catalog(agent.tenant_id, agent.agent_id)
+    return await gateway.catalog(agent.tenant_id, agent.agent_id)
 
 
 @router.post(
@@ -89,7 +89,7 @@ async def catalog(agent: AgentDep, state: AppStateDep) -> list[GatewayTool]:
                503: {"description": "The remote is rate limiting or failing; retry later"}},
 )
 async def execute(
-    body: ExecuteBody, agent: AgentDep, state: AppStateDep,
+    body: ExecuteBody, agent: AgentDep, gateway: GatewayDep,
     idempotency_key: str = Header(min_length=8, max_length=200,
                                   description="The same key always gets the first result"),
 ) -> ExecuteResult:
@@ -98,7 +98,7 @@ async def execute(
     call = GatewayCall(tenant_id=agent.tenant_id, agent_id=agent.agent_id,
                        call=ToolCall(id=idempotency_key, name=body.intent, arguments=body.args),
                        idempotency_key=f"api/{idempotency_key}", event=body.event)
-    outcome = await state.gateway.execute(call, source="api")
+    outcome = await gateway.execute(call, source="api")
     refusal = REFUSALS.get(outcome.kind)
     if refusal is None:
         return ExecuteResult(intent=body.intent, result=outcome.result,

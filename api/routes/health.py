@@ -13,10 +13,12 @@ import logging
 from datetime import timedelta
 from typing import Literal
 
+import asyncpg
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
-from api.deps import AppStateDep
+from api.deps import PoolDep, TemporalDep
+from infra.temporal import LazyClient
 
 log = logging.getLogger(__name__)
 
@@ -76,34 +78,35 @@ async def healthz() -> Alive:
     return Alive()
 
 
-async def _database(state: AppStateDep) -> Check:
+async def _database(pool: asyncpg.Pool) -> Check:
     try:
         async with asyncio.timeout(CHECK_SECONDS):
-            await state.pool.fetchval("SELECT 1")
+            await pool.fetchval("SELECT 1")
     except Exception as err:  # any failure means: not reachable now
         log.info("readiness: database unreachable: %s", type(err).__name__)
         return "unreachable"
     return "ok"
 
 
-async def _temporal(state: AppStateDep) -> Check:
+async def _temporal(temporal: LazyClient) -> Check:
     try:
         async with asyncio.timeout(CHECK_SECONDS):
-            client = await state.temporal.get()
+            client = await temporal.get()
             healthy = await client.service_client.check_health(
                 timeout=timedelta(seconds=CHECK_SECONDS))
     except Exception as err:  # any failure means: not reachable now
         log.info("readiness: Temporal unreachable: %s", type(err).__name__)
-        state.temporal.forget()
+        temporal.forget()
         return "unreachable"
     return "ok" if healthy else "unreachable"
 
 
 @router.get("/readyz", summary="Readiness: the database is reachable",
             responses={503: {"model": NotReady, "description": "not ready; retry later"}})
-async def readyz(state: AppStateDep, response: Response) -> Ready | NotReady:
+async def readyz(pool: PoolDep, temporal_client: TemporalDep, response: Response
+                 ) -> Ready | NotReady:
     """200 when the database answers; 503 with Retry-After naming what does not."""
-    database, temporal = await asyncio.gather(_database(state), _temporal(state))
+    database, temporal = await asyncio.gather(_database(pool), _temporal(temporal_client))
     checks = Checks(database=database, temporal=temporal)
     if database == "ok":
         return Ready(checks=checks)

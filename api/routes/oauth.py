@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.deps import AgentDep, AppStateDep
+from api.deps import AgentDep, PoolDep, TokensDep
 from infra.store import control
 
 router = APIRouter(tags=["oauth"])
@@ -72,7 +72,7 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
             "client_id": {"type": "string"}, "client_secret": {"type": "string"},
             "scope": {"type": "string"}}, "required": ["grant_type"]}}}}},
 )
-async def token(request: Request, state: AppStateDep) -> JSONResponse:
+async def token(request: Request, pool: PoolDep, tokens: TokensDep) -> JSONResponse:
     """Exchange an agent's client id (``<tenant>.<agent id>``) and secret for a signed JWT."""
     if request.headers.get("content-type", "").split(";")[0].strip() != (
             "application/x-www-form-urlencoded"):
@@ -82,7 +82,7 @@ async def token(request: Request, state: AppStateDep) -> JSONResponse:
         return _oauth_error(400, "invalid_request", "a NUL character is not allowed")
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
-    stopped, reason = await control.is_stopped(state.pool)
+    stopped, reason = await control.is_stopped(pool)
     if stopped:
         return _oauth_error(503, "temporarily_unavailable",
                             f"the kill switch is on ({reason}); no tokens are issued")
@@ -91,13 +91,13 @@ async def token(request: Request, state: AppStateDep) -> JSONResponse:
         return _oauth_error(401, "invalid_client", "client authentication is required")
     if "\x00" in creds[0]:
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
-    client = await state.tokens.authenticate(*creds)
+    client = await tokens.authenticate(*creds)
     if client is None:
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
     requested = form.get("scope", " ".join(SCOPES)).split()
     if unknown := [s for s in requested if s not in SCOPES]:
         return _oauth_error(400, "invalid_scope", f"unknown scope {' '.join(unknown)}")
-    access, ttl = await state.tokens.issue(*client, requested)
+    access, ttl = await tokens.issue(*client, requested)
     return JSONResponse(
         {"access_token": access, "token_type": "Bearer", "expires_in": ttl,
          "scope": " ".join(requested)},
@@ -105,14 +105,14 @@ async def token(request: Request, state: AppStateDep) -> JSONResponse:
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys that sign agent tokens")
-async def jwks(state: AppStateDep) -> dict[str, Any]:
+async def jwks(tokens: TokensDep) -> dict[str, Any]:
     """JWKS (RFC 7517) for verifying agent tokens."""
-    return await state.tokens.jwks()
+    return await tokens.jwks()
 
 
 @router.post("/oauth/revoke", status_code=200, summary="Revoke the calling agent's token",
              response_class=Response, responses={200: {"description": "Revoked (no body)"}})
-async def revoke(request: Request, agent: AgentDep, state: AppStateDep) -> Response:
+async def revoke(request: Request, agent: AgentDep, tokens: TokensDep) -> Response:
     """Revoke the presented token (RFC 7009: answered 200 whatever its state)."""
-    await state.tokens.revoke(agent)
+    await tokens.revoke(agent)
     return Response(status_code=200)

@@ -59,7 +59,12 @@ def scrub(value: Any, secrets: list[str]) -> Any:
 
 
 class Gateway:
-    """Executes intents on behalf of agents."""
+    """Executes intents on behalf of agents, reading their tenant's credentials from the vault.
+
+    Built by infra/services.py in the two processes that may read credentials: the platform
+    worker (the gateway activity, for runs) and the API (``/gateway/execute`` and the agent
+    socket). Agent workers never hold one: they reach it through the gateway activity.
+    """
 
     def __init__(self, pool: asyncpg.Pool, credentials: CredentialSource,
                  settings: GatewaySettings, intents: Mapping[str, Intent[Any]],
