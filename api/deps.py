@@ -56,7 +56,6 @@ async def get_state(request: HTTPConnection) -> AppState:
 
 
 _StateDep = Annotated[AppState, Depends(get_state)]
-AppStateDep = _StateDep  # routes not yet moved to the narrow dependencies below
 
 
 async def _settings(state: _StateDep) -> Settings:

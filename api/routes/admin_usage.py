@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from api.deps import AdminDep, AppStateDep
+from api.deps import AdminDep, PoolDep
 from api.errors import ApiError
 from infra.directory import tenants
 from infra.governance import alerts as alert_rows
@@ -42,17 +42,17 @@ class Alert(BaseModel):
 
 @router.get("/usage", summary="Usage totals by tenant and agent")
 async def usage(
-    state: AppStateDep, tenant_id: str | None = Query(default=None, description="One tenant")
+    pool: PoolDep, tenant_id: str | None = Query(default=None, description="One tenant")
 ) -> list[UsageTotal]:
     """LLM tokens in and out, tool calls, thinks, runs and think time."""
-    return [UsageTotal(**asdict(r)) for r in await usage_rows.usage_totals(state.pool, tenant_id)]
+    return [UsageTotal(**asdict(r)) for r in await usage_rows.usage_totals(pool, tenant_id)]
 
 
 @router.get("/tenants/{tenant_id}/alerts", summary="A tenant's alerts, newest first")
 async def alerts(
-    tenant_id: str, state: AppStateDep, limit: int = Query(default=100, ge=1, le=1000)
+    tenant_id: str, pool: PoolDep, limit: int = Query(default=100, ge=1, le=1000)
 ) -> list[Alert]:
     """Alerts raised by the platform for this tenant."""
-    if await tenants.get_tenant(state.pool, tenant_id) is None:
+    if await tenants.get_tenant(pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
-    return [Alert(**asdict(r)) for r in await alert_rows.list_alerts(state.pool, tenant_id, limit)]
+    return [Alert(**asdict(r)) for r in await alert_rows.list_alerts(pool, tenant_id, limit)]
