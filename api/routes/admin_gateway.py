@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, Query, Response
@@ -15,6 +15,8 @@ from api.errors import ApiError
 from api.inputs import INT64_MAX, IntentName, Text
 from infra.directory import agents as agent_dir
 from infra.gateway import store as gateway
+from infra.gateway.registry import builtin_intents
+from infra.gateway.reply import REPLY
 from infra.governance import CircuitBreaker, UnknownTenant
 
 router = APIRouter(prefix="/admin/tenants", tags=["admin: gateway"], dependencies=[AdminDep])
@@ -100,12 +102,24 @@ async def audit(
     return [AuditRow(**r) for r in rows]
 
 
+# Intents a tenant may give a rate of their own: those that write. ``reply`` is counted as the
+# intent it becomes (slack_reply, github_comment, clickup_comment), so it is limited through them.
+_WRITES = frozenset(n for n, i in builtin_intents().items() if i.writes and n != REPLY)
+PerMinute = Annotated[int, Field(ge=1, le=10000)]
+
+
 class LimitsBody(BaseModel):
     """A tenant's circuit-breaker limits (omitted fields keep their value)."""
 
-    messages_per_minute: int | None = Field(default=None, ge=1, le=10000)
+    messages_per_minute: int | None = Field(
+        default=None, ge=1, le=10000,
+        description="Writes per agent per minute, every kind together (messages, comments, "
+                    "issues, tasks, pushes)")
     sync_events_per_hour: int | None = Field(default=None, ge=1, le=1000000)
     duplicate_window_seconds: int | None = Field(default=None, ge=1, le=3600)
+    intents: dict[IntentName, PerMinute] | None = Field(
+        default=None, description="A lower rate per agent per minute for some intents, e.g. "
+                                  '{"github_create_issue": 5}; replaces the map ({} clears it)')
 
 
 class LimitsView(BaseModel):
@@ -114,18 +128,28 @@ class LimitsView(BaseModel):
     messages_per_minute: int
     sync_events_per_hour: int
     duplicate_window_seconds: int
+    intents: dict[str, int] = Field(description="Intents held to a rate of their own")
 
 
 @router.get("/{tenant_id}/limits", summary="A tenant's circuit-breaker limits")
 async def get_limits(tenant_id: str, pool: PoolDep) -> LimitsView:
-    """Messages per minute per agent, sync events per hour per project, duplicate window."""
+    """Writes per minute per agent (and per intent), sync events per hour per project,
+    duplicate window."""
     limits = await CircuitBreaker(pool).get_limits(tenant_id)
     return LimitsView(**dataclasses.asdict(limits))
 
 
 @router.put("/{tenant_id}/limits", summary="Change a tenant's circuit-breaker limits")
 async def set_limits(tenant_id: str, body: LimitsBody, pool: PoolDep) -> LimitsView:
-    """Takes effect on the next call, in every gateway worker."""
+    """Takes effect on the next call, in every gateway worker.
+
+    422 for a per-intent rate on an intent that does not write, or on ``reply``.
+    """
+    unlimited = sorted(set(body.intents or {}) - _WRITES)
+    if unlimited:
+        raise ApiError(422, "invalid_intent", (
+            f"{', '.join(unlimited)} cannot have a rate of its own: only writing intents "
+            f"({', '.join(sorted(_WRITES))}); a reply counts as the intent it becomes"))
     try:
         limits = await CircuitBreaker(pool).set_limits(
             tenant_id, **body.model_dump(exclude_none=True))

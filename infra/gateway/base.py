@@ -81,6 +81,14 @@ class Intent(Generic[A]):
     resource: Callable[[A], str]
     secret: str | None
     execute: Executor[A]
-    # The outgoing text the circuit breaker counts once delivered, keyed with the intent's name
-    # and resource (its destination): the same words in another channel are another message.
+    # It creates or changes something at the remote (an issue, task, comment, message, push):
+    # the circuit breaker counts it against the agent's rate once delivered.
+    writes: bool = False
+    # The outgoing text of a write, keyed with the intent's name and resource (its destination):
+    # the same words to the same place twice within the duplicate window is a stuck agent; the
+    # same words in another channel are another message.
     message: Callable[[A], str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.message is not None and not self.writes:
+            raise ValueError(f"intent {self.name}: an intent that sends a message writes")

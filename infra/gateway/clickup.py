@@ -85,11 +85,11 @@ CLICKUP_CREATE_TASK = Intent(
     description="Create a new task in a ClickUp list, with an optional description. Returns "
                 "the task's id and URL.",
     args=CreateTaskArgs, resource=lambda a: a.list_id, secret="clickup_token",
-    execute=create_task)
+    execute=create_task, writes=True)
 CLICKUP_COMMENT = Intent(
     name="clickup_comment",
     description="Add a comment to an existing ClickUp task. Returns the comment's id.",
     args=CommentArgs, resource=lambda a: a.task_id, secret="clickup_token", execute=comment,
-    message=lambda a: a.text)
+    writes=True, message=lambda a: a.text)
 
 INTENTS: list[Intent[Any]] = [CLICKUP_CREATE_TASK, CLICKUP_COMMENT]

@@ -231,16 +231,18 @@ GITHUB_PUSH = Intent(
     description="Push the latest commit (HEAD) of your git workspace to a branch of a GitHub "
                 "repository. Commit your changes first. Creates the branch if it is new, only "
                 "fast-forwards an existing one (never force-pushes). Returns the pushed sha.",
-    args=PushArgs, resource=lambda a: a.repo, secret="github_token", execute=push)
+    args=PushArgs, resource=lambda a: a.repo, secret="github_token", execute=push,
+    writes=True)
 GITHUB_COMMENT = Intent(
     name="github_comment",
     description="Add a comment to a GitHub issue or pull request. Returns the comment's URL.",
     args=CommentArgs, resource=lambda a: a.repo, secret="github_token", execute=comment,
-    message=lambda a: a.body)
+    writes=True, message=lambda a: a.body)
 GITHUB_CREATE_ISSUE = Intent(
     name="github_create_issue",
     description="Open a new issue in a GitHub repository, optionally with existing labels. "
                 "Returns the issue's number and URL.",
-    args=CreateIssueArgs, resource=lambda a: a.repo, secret="github_token", execute=create_issue)
+    args=CreateIssueArgs, resource=lambda a: a.repo, secret="github_token", execute=create_issue,
+    writes=True)
 
 INTENTS: list[Intent[Any]] = [GITHUB_PUSH, GITHUB_COMMENT, GITHUB_CREATE_ISSUE]

@@ -56,4 +56,5 @@ REPLY_INTENT: Intent[ReplyArgs] = Intent(
     resource=lambda a: "",
     secret=None,
     execute=_never,
+    writes=True,  # counted as the intent it becomes (slack_reply, github_comment, ...)
 )

@@ -122,10 +122,12 @@ class Gateway:
             return Outcome.refused(OutcomeKind.DENIED, (
                 f"agent {call.agent_id} has no grant for {call.call.name} on {resource}"))
         counted = False
-        if intent.message is not None and not system:
-            verdict = await self._breaker.check_message(
-                call.tenant_id, call.agent_id, intent.message(args), key=call.idempotency_key,
-                destination=f"{intent.name}:{resource}")
+        if intent.writes and not system:
+            # Every write counts (issues, tasks, pushes too); only a message can be a duplicate.
+            verdict = await self._breaker.check_write(
+                call.tenant_id, call.agent_id, intent.name,
+                intent.message(args) if intent.message is not None else None,
+                key=call.idempotency_key, destination=f"{intent.name}:{resource}")
             counted = verdict.counted
             if not verdict.allowed:
                 await audit("denied", "refused", verdict.reason)

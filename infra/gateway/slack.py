@@ -93,12 +93,12 @@ SLACK_POST_MESSAGE = Intent(
                 "instead to answer inside an existing thread. Returns the channel and the "
                 "message's ts (use it as thread_ts to reply later).",
     args=PostMessageArgs, resource=lambda a: a.channel, secret="slack_bot_token",
-    execute=post_message, message=lambda a: a.text)
+    execute=post_message, writes=True, message=lambda a: a.text)
 SLACK_REPLY = Intent(
     name="slack_reply",
     description="Reply inside an existing Slack thread, identified by its channel and the ts of "
                 "its first message. Returns the channel and the reply's ts.",
     args=ReplyArgs, resource=lambda a: a.channel, secret="slack_bot_token", execute=reply,
-    message=lambda a: a.text)
+    writes=True, message=lambda a: a.text)
 
 INTENTS: list[Intent[Any]] = [SLACK_POST_MESSAGE, SLACK_REPLY]

@@ -50,6 +50,10 @@ class Window:
     """The latest entry with the same message hash inside the duplicate window."""
     seen: bool = False
     """An entry with the same idempotency key exists: a retry of a call already counted."""
+    intent_counted: int = 0
+    """Entries of the same intent inside the rate window."""
+    intent_nth_newest: datetime | None = None
+    """The intent's limit-th newest entry inside the rate window; None while fewer."""
 
 
 def message_hash(text: str, destination: str = "") -> bytes:
@@ -60,19 +64,33 @@ def message_hash(text: str, destination: str = "") -> bytes:
     return hashlib.sha256(f"{destination}\0{' '.join(text.split())}".encode()).digest()
 
 
-def judge_message(window: Window, limits: Limits, agent_id: str) -> tuple[Verdict, bool]:
-    """The verdict on one outgoing message, and whether to record it (count it)."""
+def judge_message(window: Window, limits: Limits, agent_id: str,
+                  intent: str | None = None) -> tuple[Verdict, bool]:
+    """The verdict on one write (a message, comment, issue, task, push), and whether to count it.
+
+    A write counts against the agent's rate of every write and, when the tenant set one,
+    against its own intent's rate; the same message again is only looked for when it carries
+    text (``window.duplicate_at``).
+    """
     if window.seen:
         return ALLOWED, False
     if window.duplicate_at is not None:
         return Verdict(allowed=False, stuck=True, reason=(
             f"agent {agent_id} sent the same message twice within "
             f"{limits.duplicate_window_seconds} s: stuck agent")), False
+    refusals: list[tuple[timedelta, str]] = []
     if window.nth_newest is not None:
-        wait = window.nth_newest + MESSAGE_WINDOW - window.now
-        return Verdict(allowed=False, retry_after=wait, reason=(
-            f"agent {agent_id} sent {window.counted} messages in the last 60 s "
-            f"(limit {limits.messages_per_minute} per minute); retry in {_seconds(wait)} s")), False
+        refusals.append((window.nth_newest + MESSAGE_WINDOW - window.now, (
+            f"agent {agent_id} made {window.counted} writes (messages, comments, issues, tasks, "
+            f"pushes) in the last 60 s (limit {limits.messages_per_minute} per minute)")))
+    if intent is not None and window.intent_nth_newest is not None:
+        refusals.append((window.intent_nth_newest + MESSAGE_WINDOW - window.now, (
+            f"agent {agent_id} made {window.intent_counted} {intent} calls in the last 60 s "
+            f"(limit {limits.per_minute(intent)} per minute for {intent})")))
+    if refusals:
+        wait, reason = max(refusals)
+        return Verdict(allowed=False, retry_after=wait,
+                       reason=f"{reason}; retry in {_seconds(wait)} s"), False
     return COUNTED, True
 
 

@@ -28,7 +28,8 @@ async def test_the_eleventh_message_in_a_minute_is_refused_until_the_oldest_leav
     refused = await breaker.check_message(tenant, "coder", "one more", t0 + 30 * S)
     assert not refused.allowed and not refused.stuck
     assert refused.reason is not None
-    assert "agent coder sent 10 messages in the last 60 s (limit 10 per minute)" in refused.reason
+    assert refused.reason.startswith("agent coder made 10 writes (messages, comments, issues, "
+                                     "tasks, pushes) in the last 60 s (limit 10 per minute)")
     # The oldest counted message (t0) leaves the window at t0 + 60 s: 30 s from now.
     assert refused.retry_after == 30 * S
     assert "retry in 30 s" in refused.reason

@@ -71,7 +71,7 @@ async def test_lowering_a_limit_takes_effect_at_once(
         assert (await breaker.check_message(tenant, "coder", f"m{i}", t0 + i * S)).allowed
     await breaker.set_limits(tenant, messages_per_minute=5)
     refused = await breaker.check_message(tenant, "coder", "more", t0 + 10 * S)
-    assert refused.reason is not None and "sent 8 messages" in refused.reason
+    assert refused.reason is not None and "made 8 writes" in refused.reason
     # Allowed again once only 4 remain: when the 5th newest (t0 + 3 s) leaves.
     assert refused.retry_after == 53 * S
     assert not (await breaker.check_message(tenant, "coder", "more", t0 + 62 * S)).allowed
@@ -86,3 +86,19 @@ async def test_deleting_a_tenant_deletes_its_limits_and_log(
     await db.execute("DELETE FROM tenants WHERE id = $1", tenant)
     for table in ("tenant_limits", "breaker_log"):
         assert await db.fetchval(f"SELECT count(*) FROM {table} WHERE tenant_id = $1", tenant) == 0
+
+
+async def test_per_intent_limits_are_kept_replaced_as_a_whole_and_bounded(
+        breaker: CircuitBreaker, tenant: str) -> None:
+    limits = await breaker.set_limits(tenant, intents={"github_create_issue": 5})
+    assert limits == Limits(10, 100, 10, {"github_create_issue": 5})
+    assert limits.per_minute("github_create_issue") == 5
+    assert limits.per_minute("slack_post_message") == 10  # the general rate
+    kept = await breaker.set_limits(tenant, messages_per_minute=20)
+    assert kept.intents == {"github_create_issue": 5}
+    replaced = await breaker.set_limits(tenant, intents={"clickup_create_task": 2})
+    assert (await breaker.get_limits(tenant)).intents == replaced.intents == {
+        "clickup_create_task": 2}
+    with pytest.raises(ValueError, match="the limit of github_push must be between 1 and"):
+        await breaker.set_limits(tenant, intents={"github_push": 0})
+    assert (await breaker.set_limits(tenant, intents={})).intents == {}
