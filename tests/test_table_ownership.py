@@ -34,6 +34,8 @@ OWNERS = {
     "alerts": "infra/governance/alerts.py",
     "breaker_log": "infra/governance/limits.py",
     "tenant_limits": "infra/governance/tenant_limits.py",
+    "tenant_quotas": "infra/governance/quotas.py",
+    "quota_windows": "infra/governance/quotas.py",
     "control_state": "infra/store/control.py",
     "context_documents": "infra/context/documents.py",
     "context_chunks": "infra/context/documents.py",

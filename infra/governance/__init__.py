@@ -1,6 +1,7 @@
-"""Governance: the circuit breaker on agents' messages and projects' sync events."""
+"""Governance: the circuit breaker on agents' writes and projects' sync events, API quotas."""
 
 from infra.governance.limits import CircuitBreaker
+from infra.governance.quotas import Quota, Quotas, QuotaVerdict
 from infra.governance.stuck import AGENTS_CHANNEL, StuckAgents, parse_close, stuck_since
 from infra.governance.tenant_limits import DEFAULTS, Limits, UnknownTenant
 from infra.governance.verdict import Verdict, message_hash
@@ -10,6 +11,9 @@ __all__ = [
     "DEFAULTS",
     "CircuitBreaker",
     "Limits",
+    "Quota",
+    "QuotaVerdict",
+    "Quotas",
     "StuckAgents",
     "UnknownTenant",
     "Verdict",
