@@ -105,7 +105,11 @@ async def test_silent_agent_goes_offline_leaves_routing_is_alerted_and_comes_bac
     async with asyncio.timeout(15):  # 3 missed beats of 0.5 s
         while await status() != "offline":
             await asyncio.sleep(0.2)
-    alerts = (await http.get(f"/admin/tenants/{tenant}/alerts", headers=admin)).json()
+    # The presence workflow marks the agent offline, then raises the alert: wait for it.
+    async with asyncio.timeout(10):
+        while not (alerts := (await http.get(f"/admin/tenants/{tenant}/alerts",
+                                             headers=admin)).json()):
+            await asyncio.sleep(0.1)
     assert [a["kind"] for a in alerts] == ["agent_offline"]
     async with asyncio.timeout(10):
         while not [m for m in remotes.slack.messages if m["channel"] == channel]:
