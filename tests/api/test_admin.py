@@ -62,7 +62,7 @@ async def test_aliases_validate_members_and_refuse_cycles(
     assert names == ["AI_Squad", "Core"]
 
 
-async def test_agent_ids_are_global_and_status_changes(
+async def test_agent_ids_are_per_tenant_and_status_changes(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
 ) -> None:
     agent = f"ag-{uuid.uuid4().hex[:6]}"
@@ -70,10 +70,15 @@ async def test_agent_ids_are_global_and_status_changes(
     other = await make_tenant()
     r = await http.post(f"/admin/tenants/{other}/agents", headers=admin,
                         json={"id": agent, "name": "dup"})
+    assert (r.status_code, r.json()["name"]) == (201, "dup")  # its own agent of that id
+    r = await http.post(f"/admin/tenants/{other}/agents", headers=admin,
+                        json={"id": agent, "name": "again"})
     assert (r.status_code, r.json()["error"]) == (409, "agent_exists")
     r = await http.patch(f"/admin/tenants/{tenant}/agents/{agent}", headers=admin,
                          json={"status": "paused"})
     assert r.json()["status"] == "paused"
-    r = await http.patch(f"/admin/tenants/{other}/agents/{agent}", headers=admin,
+    [theirs] = (await http.get(f"/admin/tenants/{other}/agents", headers=admin)).json()
+    assert (theirs["name"], theirs["status"]) == ("dup", "active")
+    r = await http.patch(f"/admin/tenants/{other}/agents/never-{agent}", headers=admin,
                          json={"status": "active"})
     assert r.status_code == 404
