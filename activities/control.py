@@ -7,6 +7,7 @@ import logging
 import asyncpg
 from temporalio import activity
 
+from infra import audit
 from infra.directory import agents
 from infra.store import control
 from workflows.contracts import ControlGate, ControlState, PresenceChange
@@ -26,6 +27,11 @@ class ControlActivities:
         log.warning("kill switch: %s%s", "STOP ALL" if state.stopped else "resume",
                     f" ({state.reason})" if state.reason else "")
         await control.apply(self._pool, state.stopped, state.reason)
+        # The HTTP hook records who asked (POST /admin/kill-switch); the CLI and the Temporal UI
+        # reach the control workflow directly, so the change is recorded where it takes effect.
+        await audit.record(self._pool, audit.AuditEntry(
+            actor="control-workflow", action="kill_switch.applied", outcome="ok",
+            detail={"stopped": state.stopped, "reason": state.reason}))
 
     @activity.defn(name="control_gate")
     async def control_gate(self) -> ControlGate:

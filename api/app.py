@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from api.agent_channel import AgentChannel
+from api.audit_trail import AuditTrail
 from api.deps import AppState
 from api.errors import install_error_handlers
 from api.inputs import RefuseNul
@@ -17,6 +18,7 @@ from api.openapi import SwitchboardAPI
 from api.providers import rules_by_provider
 from api.routes import (
     admin_agents,
+    admin_audit,
     admin_control,
     admin_events,
     admin_gateway,
@@ -112,9 +114,11 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
     install_error_handlers(app)
     # The webhook door answers providers with its own statuses (README) and checks its path.
     app.add_middleware(RefuseNul, exempt=("/webhooks/",))
+    app.add_middleware(AuditTrail)  # who did what: admin writes, tokens, refusals (infra/audit/)
     for router in (webhooks.router, admin_tenants.router, admin_agents.router,
                    admin_projects.router, admin_events.router, admin_usage.router,
-                   admin_secrets.router, admin_gateway.router, admin_control.router,
+                   admin_secrets.router, admin_gateway.router, admin_audit.router,
+                   admin_control.router,
                    gateway.router, oauth.router, agent_ws.router, context.router,
                    health.router):
         app.include_router(router)

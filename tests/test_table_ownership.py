@@ -30,6 +30,7 @@ OWNERS = {
     "grants": "infra/gateway/store.py",
     "gateway_calls": "infra/gateway/store.py",
     "audit": "infra/gateway/store.py",
+    "activity_log": "infra/audit/log.py",
     "usage": "infra/governance/usage.py",
     "alerts": "infra/governance/alerts.py",
     "breaker_log": "infra/governance/limits.py",

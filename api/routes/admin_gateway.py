@@ -1,18 +1,17 @@
-"""Admin: gateway grants (default deny) and the audit log."""
+"""Admin: gateway grants (default deny) and circuit-breaker limits (the audit: admin_audit)."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, PoolDep
 from api.errors import ApiError
-from api.inputs import INT64_MAX, IntentName, Text
+from api.inputs import IntentName, Text
 from infra.directory import agents as agent_dir
 from infra.gateway import store as gateway
 from infra.gateway.registry import builtin_intents
@@ -35,22 +34,6 @@ class GrantView(BaseModel):
 
     intent: str
     resource_pattern: str
-
-
-class AuditRow(BaseModel):
-    """One gateway request: who asked for what, the decision and the outcome (no secrets)."""
-
-    id: int
-    agent_id: str
-    intent: str
-    resource: str | None
-    decision: str
-    outcome: str
-    detail: str | None
-    duration_ms: int
-    idempotency_key: str | None
-    source: str
-    created_at: datetime
 
 
 async def _require_agent(pool: asyncpg.Pool, tenant_id: str, agent_id: str) -> None:
@@ -85,21 +68,6 @@ async def delete_grant(tenant_id: str, agent_id: str, intent: str, resource_patt
                                       resource_pattern):
         raise ApiError(404, "unknown_grant", "no such grant")
     return Response(status_code=204)
-
-
-@router.get("/{tenant_id}/audit", summary="The gateway audit log, newest first")
-async def audit(
-    tenant_id: str, pool: PoolDep,
-    agent_id: str | None = None, intent: str | None = None,
-    decision: Literal["allowed", "denied"] | None = None,
-    before_id: int | None = Query(default=None, ge=1, le=INT64_MAX,
-                                  description="Page: rows older than this id"),
-    limit: int = Query(default=100, ge=1, le=1000),
-) -> list[AuditRow]:
-    """Filter by agent, intent and decision."""
-    rows = await gateway.list_audit(pool, tenant_id, agent_id=agent_id, intent=intent,
-                                    decision=decision, before_id=before_id, limit=limit)
-    return [AuditRow(**r) for r in rows]
 
 
 # Intents a tenant may give a rate of their own: those that write. ``reply`` is counted as the

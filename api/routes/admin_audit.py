@@ -1,0 +1,97 @@
+"""Admin: the audit, a tenant's (gateway calls and who did what) and the global one."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.deps import AdminDep, PoolDep
+from api.errors import ApiError
+from api.inputs import INT64_MAX
+from infra import audit
+
+router = APIRouter(prefix="/admin", tags=["admin: audit"], dependencies=[AdminDep])
+
+
+class AuditRow(BaseModel):
+    """A row of either log: ``gateway`` (an agent's tool call) or ``admin`` (who did what).
+
+    Gateway rows keep their own fields (agent_id, intent, resource, decision, duration_ms,
+    idempotency_key, source: the door the call came through); on admin rows those are null but
+    for ``agent_id`` when an agent acted. Neither ever holds a secret.
+    """
+
+    log: Literal["gateway", "admin"]
+    id: int = Field(description="Unique within its log")
+    created_at: datetime
+    tenant_id: str | None = Field(description="null: a global action (kill switch, tenants)")
+    actor: str = Field(description="bootstrap-admin, a user's email, agent:<tenant>/<agent>, "
+                                   "anonymous, control-workflow")
+    role: str | None
+    action: str = Field(description="e.g. agent.pause, secret.set, oauth.token, "
+                                    "kill_switch.stop_all, gateway.<intent>")
+    target: str | None
+    outcome: str = Field(description="ok, refused:<status>, error:<status>; gateway: ok, "
+                                     "error, replayed, refused")
+    detail: str | dict[str, Any] | None
+    agent_id: str | None
+    intent: str | None
+    resource: str | None
+    decision: str | None
+    duration_ms: int | None
+    idempotency_key: str | None
+    source: str | None
+
+
+def _filter(log: audit.Log, actor: str | None, action: str | None, outcome: str | None,
+            since: datetime | None, before: datetime | None, before_id: int | None,
+            limit: int, **gateway: str | None) -> audit.AuditFilter:
+    if log == "all" and before_id is not None:
+        raise ApiError(422, "invalid_request",
+                       "query.before_id pages one log; page log=all with before=<created_at>")
+    return audit.AuditFilter(log=log, actor=actor, action=action, outcome=outcome, since=since,
+                             before=before, before_id=before_id, limit=limit, **gateway)
+
+
+_BEFORE_ID = Query(default=None, ge=1, le=INT64_MAX, description="Page one log: rows older "
+                   "than this id")
+_OUTCOME = Query(default=None, description="ok, refused (any refused:<status>), refused:401, ...")
+
+
+@router.get("/tenants/{tenant_id}/audit", summary="A tenant's audit, newest first")
+async def tenant_audit(
+    tenant_id: str, pool: PoolDep,
+    log: Literal["gateway", "admin", "all"] = Query(
+        default="gateway", description="gateway: the agents' tool calls (the default, as "
+        "before); admin: who did what (admin writes, tokens, logins, refusals); all: both"),
+    actor: str | None = None, action: str | None = None, outcome: str | None = _OUTCOME,
+    since: datetime | None = None, before: datetime | None = None,
+    agent_id: str | None = None, intent: str | None = None,
+    decision: Literal["allowed", "denied"] | None = None,
+    before_id: int | None = _BEFORE_ID, limit: int = Query(default=100, ge=1, le=1000),
+) -> list[AuditRow]:
+    """Only this tenant's rows; filter by actor, action, outcome, time, agent, intent, decision."""
+    f = _filter(log, actor, action, outcome, since, before, before_id, limit,
+                agent_id=agent_id, intent=intent, decision=decision)
+    return [AuditRow(**asdict(r)) for r in await audit.list_tenant(pool, tenant_id, f)]
+
+
+@router.get("/audit", summary="Who did what, every tenant and the global actions")
+async def global_audit(
+    pool: PoolDep, tenant_id: str | None = None,
+    global_only: bool = Query(default=False, description="Only actions of no tenant (kill "
+                              "switch, tenant creation, refusals of unconfirmed members)"),
+    actor: str | None = None, action: str | None = None, outcome: str | None = _OUTCOME,
+    since: datetime | None = None, before: datetime | None = None,
+    agent_id: str | None = None, before_id: int | None = _BEFORE_ID,
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[AuditRow]:
+    """The bootstrap super-admin's view of the activity log (gateway calls stay per tenant)."""
+    f = _filter("admin", actor, action, outcome, since, before, before_id, limit,
+                agent_id=agent_id)
+    rows = await audit.list_all(pool, f, tenant_id=tenant_id, global_only=global_only)
+    return [AuditRow(**asdict(r)) for r in rows]

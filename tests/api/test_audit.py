@@ -1,0 +1,181 @@
+"""Who did what: admin writes, refusals, token issue and revocation, the kill switch, recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.admin import bearer
+from tests.conftest import TenantFactory
+
+
+async def activity(http: httpx.AsyncClient, admin: dict[str, str], tenant: str,
+                   **params: str) -> list[dict[str, Any]]:
+    """The tenant's activity rows (log=admin), newest first."""
+    r = await http.get(f"/admin/tenants/{tenant}/audit", headers=admin,
+                       params={"log": "admin", **params})
+    assert r.status_code == 200, r.text
+    rows: list[dict[str, Any]] = r.json()
+    return rows
+
+
+async def test_an_admin_edit_and_a_pause_are_recorded_with_actor_role_target_and_outcome(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant(agents=("coder",))
+    r = await http.patch(f"/admin/tenants/{tenant}", headers=admin, json={"name": "Acme"})
+    assert r.status_code == 200, r.text
+    r = await http.patch(f"/admin/tenants/{tenant}/agents/coder", headers=admin,
+                         json={"status": "paused"})
+    assert r.status_code == 200, r.text
+
+    [edit] = await activity(http, admin, tenant, action="tenant.update")
+    assert (edit["actor"], edit["role"], edit["tenant_id"], edit["target"], edit["outcome"]) == (
+        "bootstrap-admin", "super-admin", tenant, tenant, "ok")
+    assert edit["log"] == "admin" and edit["detail"]["name"] == "Acme"
+    [pause] = await activity(http, admin, tenant, action="agent.pause")
+    assert (pause["actor"], pause["target"], pause["outcome"]) == ("bootstrap-admin", "coder",
+                                                                   "ok")
+    # the setup's writes are there too, newest first: the agent and the integrations
+    actions = [row["action"] for row in await activity(http, admin, tenant)]
+    assert actions[:2] == ["agent.pause", "tenant.update"]
+    assert "agent.create" in actions and actions.count("integration.set") == 3
+
+
+async def test_a_refused_request_is_recorded_as_refused_without_the_token_it_carried(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    forged = f"forged-{uuid.uuid4().hex}"
+    r = await http.get(f"/admin/tenants/{tenant}/events", headers=bearer(forged))
+    assert r.status_code == 401
+    r = await http.patch(f"/admin/tenants/{tenant}", headers=bearer(forged), json={"name": "x"})
+    assert r.status_code == 401
+
+    rows = await activity(http, admin, tenant, outcome="refused")
+    assert [(row["action"], row["actor"], row["outcome"]) for row in rows] == [
+        ("tenant.update", "anonymous", "refused:401"), ("event.read", "anonymous", "refused:401")]
+    assert rows[0]["detail"]["error"] == "unauthorized"
+    assert await activity(http, admin, tenant, outcome="refused:403") == []
+    assert forged not in json.dumps(rows)
+
+
+async def test_token_issue_refusal_and_revocation_are_recorded(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant(agents=("coder",))
+    creds = (await http.post(f"/admin/tenants/{tenant}/agents/coder/credentials",
+                             headers=admin)).json()
+    wrong = base64.b64encode(f"{creds['client_id']}:not-the-secret".encode()).decode()
+    r = await http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                        headers={"Authorization": f"Basic {wrong}"})
+    assert r.status_code == 401
+    r = await http.post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": creds["client_id"],
+        "client_secret": creds["client_secret"]})
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+    assert (await http.post("/oauth/revoke", headers=bearer(token))).status_code == 200
+    assert (await http.get("/gateway/catalog", headers=bearer(token))).status_code == 401
+
+    # the revoked token no longer names a tenant: its refusal is a global row
+    rows = await activity(http, admin, tenant)
+    seen = [(row["action"], row["actor"], row["role"], row["outcome"]) for row in rows[:3]]
+    assert seen == [
+        ("oauth.revoke", f"agent:{tenant}/coder", "agent", "ok"),
+        ("oauth.token", f"agent:{tenant}/coder", "agent", "ok"),
+        ("oauth.token", "anonymous", None, "refused:401"),
+    ]
+    assert rows[1]["target"] == creds["client_id"] and rows[1]["agent_id"] == "coder"
+    assert rows[2]["detail"]["error"] == "invalid_client"
+    assert rows[3]["action"] == "agent.credentials"
+    text = json.dumps(rows)
+    assert token not in text and creds["client_secret"] not in text
+
+
+async def test_a_secret_value_never_reaches_the_audit(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    value = f"ghp_{uuid.uuid4().hex}"
+    r = await http.put(f"/admin/tenants/{tenant}/secrets/github_token", headers=admin,
+                       json={"value": value})
+    assert r.status_code == 204, r.text
+    [row] = await activity(http, admin, tenant, action="secret.set")
+    assert (row["target"], row["outcome"]) == ("github_token", "ok")
+    for path, params in ((f"/admin/tenants/{tenant}/audit", {"log": "all"}),
+                         ("/admin/audit", {"limit": "1000"})):
+        assert value not in (await http.get(path, headers=admin, params=params)).text
+
+
+async def test_another_tenants_rows_never_appear(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
+) -> None:
+    a = await make_tenant(agents=("coder",))
+    b = await make_tenant(agents=("coder",))
+    for tenant in (a, b):
+        r = await http.patch(f"/admin/tenants/{tenant}/agents/coder", headers=admin,
+                             json={"status": "paused"})
+        assert r.status_code == 200
+    r = await http.get(f"/admin/tenants/{b}/events", headers=bearer("wrong"))
+    assert r.status_code == 401
+
+    rows = await activity(http, admin, a, log="all", limit="1000")
+    assert rows and {row["tenant_id"] for row in rows} == {a}
+    assert b not in json.dumps(rows)
+    assert len(await activity(http, admin, a, action="agent.pause")) == 1
+
+
+async def test_tenant_creation_and_the_kill_switch_are_in_the_global_audit(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    reason = f"audit test {uuid.uuid4().hex[:6]}"
+    try:
+        r = await http.post("/admin/kill-switch", headers=admin,
+                            json={"action": "stop_all", "reason": reason})
+        assert r.status_code == 200, r.text
+    finally:
+        await http.post("/admin/kill-switch", headers=admin, json={"action": "resume"})
+        async with asyncio.timeout(10):
+            while (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"]:
+                await asyncio.sleep(0.1)
+
+    r = await http.get("/admin/audit", headers=admin, params={"global_only": "true"})
+    assert r.status_code == 200, r.text
+    rows = r.json()
+    assert {row["tenant_id"] for row in rows} == {None}
+    [created] = [row for row in rows if row["action"] == "tenant.create"
+                 and row["target"] == tenant]
+    assert (created["actor"], created["outcome"]) == ("bootstrap-admin", "ok")
+    stops = [row for row in rows if row["action"] == "kill_switch.stop_all"
+             and row["detail"].get("reason") == reason]
+    assert [(s["actor"], s["outcome"]) for s in stops] == [("bootstrap-admin", "ok")]
+    # the stop as applied by the control workflow (the CLI's way in too)
+    applied = [row for row in rows if row["action"] == "kill_switch.applied"
+               and row["detail"] == {"stopped": True, "reason": reason}]
+    assert [row["actor"] for row in applied] == ["control-workflow"]
+    # a tenant's own view does not show them
+    assert await activity(http, admin, tenant, action="kill_switch.stop_all") == []
+
+
+async def test_one_view_of_both_logs_and_the_gateway_view_as_before(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant(agents=("coder",))
+    assert (await http.get(f"/admin/tenants/{tenant}/audit", headers=admin)).json() == []
+    both = (await http.get(f"/admin/tenants/{tenant}/audit", headers=admin,
+                           params={"log": "all"})).json()
+    assert both and {row["log"] for row in both} == {"admin"}
+    r = await http.get(f"/admin/tenants/{tenant}/audit", headers=admin,
+                       params={"log": "all", "before_id": "5"})
+    assert (r.status_code, r.json()["error"]) == (422, "invalid_request")
+    first = both[-1]["created_at"]
+    older = (await http.get(f"/admin/tenants/{tenant}/audit", headers=admin,
+                            params={"log": "all", "before": first})).json()
+    assert older == []
