@@ -26,7 +26,9 @@ from api.routes import (
     admin_secrets,
     admin_tenants,
     admin_usage,
+    admin_users,
     agent_ws,
+    auth,
     context,
     gateway,
     health,
@@ -39,6 +41,7 @@ from infra.inbox.relay import Doorbell, Relay
 from infra.inbox.writer import InboxWriter
 from infra.services import build_keys, build_services
 from infra.settings import Settings
+from infra.users.service import Users
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,9 @@ Switchboard ingests signed webhooks from GitHub, Slack and ClickUp, commits each
 durable inbox, and runs it as a Temporal workflow: normalize, resolve the agents, dispatch.
 
 * **Webhooks**: `POST /webhooks/{provider}/{tenant}`, signed with the tenant's secret.
-* **Admin**: every `/admin` route needs `Authorization: Bearer $SWITCHBOARD_ADMIN_TOKEN`.
+* **Admin**: every `/admin` route needs `Authorization: Bearer <token>`: the bootstrap
+  super-admin's `$SWITCHBOARD_ADMIN_TOKEN`, or a user's access token (`POST /auth/login`, or the
+  configured OpenID Connect provider's) with a role on the tenant (viewer, operator, admin, owner).
 * **Errors**: every error answers `{"error": <code>, "detail": <what was wrong>}`; a NUL character
   in any string, or an id past 2^63 - 1, is refused with a 422.
 """
@@ -93,6 +98,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
             knowledge=services.knowledge,
             doorbell=Doorbell(pool, relay),
             temporal=temporal_client,
+            users=Users(pool, keys.tokens, settings.auth, settings.oidc),
         )
         relay_task = asyncio.create_task(relay.run(), name="relay") if relay else None
         try:
@@ -118,7 +124,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
     for router in (webhooks.router, admin_tenants.router, admin_agents.router,
                    admin_projects.router, admin_events.router, admin_usage.router,
                    admin_secrets.router, admin_gateway.router, admin_audit.router,
-                   admin_control.router,
+                   admin_control.router, admin_users.router, auth.router,
                    gateway.router, oauth.router, agent_ws.router, context.router,
                    health.router):
         app.include_router(router)

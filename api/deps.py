@@ -7,15 +7,16 @@ is built once in the app's lifespan (api/app.py) from infra/services.py's compos
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.requests import HTTPConnection
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.agent_channel import AgentChannel
+from api.authz import required_role
 from api.errors import ApiError
 from api.providers import ProviderRules
 from api.signing_secrets import SigningSecrets
@@ -27,6 +28,8 @@ from infra.inbox.relay import Doorbell
 from infra.inbox.writer import InboxWriter
 from infra.settings import Settings
 from infra.temporal import LazyClient
+from infra.users.roles import Principal, bootstrap
+from infra.users.service import AuthError, Users
 from infra.vault import SecretStore
 
 
@@ -47,6 +50,7 @@ class AppState:
     temporal: LazyClient
     channel: AgentChannel
     knowledge: KnowledgeStore
+    users: Users
 
 
 async def get_state(request: HTTPConnection) -> AppState:
@@ -98,6 +102,10 @@ async def _knowledge(state: _StateDep) -> KnowledgeStore:
     return state.knowledge
 
 
+async def _users(state: _StateDep) -> Users:
+    return state.users
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 SealerDep = Annotated[Sealer, Depends(_sealer)]
@@ -108,31 +116,84 @@ GatewayDep = Annotated[Gateway, Depends(_gateway)]
 TemporalDep = Annotated[LazyClient, Depends(_temporal)]
 ChannelDep = Annotated[AgentChannel, Depends(_channel)]
 KnowledgeDep = Annotated[KnowledgeStore, Depends(_knowledge)]
+UsersDep = Annotated[Users, Depends(_users)]
 
 
 # Bearer schemes, named so that the OpenAPI document says which token each route takes (and so
 # which routes answer 401 and 403); the checks stay ours, for our error shape.
-_admin_bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
-                           description="SWITCHBOARD_ADMIN_TOKEN")
+_admin_bearer = HTTPBearer(
+    auto_error=False, scheme_name="AdminToken",
+    description="SWITCHBOARD_ADMIN_TOKEN (the bootstrap super-admin), a user access token from "
+                "POST /auth/login, or an access token of the configured OpenID Connect provider")
 _agent_bearer = HTTPBearer(auto_error=False, scheme_name="AgentToken",
                            description="An agent access token from POST /oauth/token")
 BearerCredentials = HTTPAuthorizationCredentials | None
 
 
-def require_admin(settings: SettingsDep,
-                  credentials: Annotated[BearerCredentials, Depends(_admin_bearer)]) -> None:
-    """Accept only ``Authorization: Bearer <SWITCHBOARD_ADMIN_TOKEN>``."""
-    expected = settings.admin_token
-    if expected is None:
-        raise ApiError(403, "admin_disabled", "SWITCHBOARD_ADMIN_TOKEN is not set on the server")
+async def authenticate(
+    request: Request, settings: SettingsDep, users: UsersDep,
+    credentials: Annotated[BearerCredentials, Depends(_admin_bearer)],
+) -> Principal:
+    """Who calls: the bootstrap super-admin or a user (401 otherwise); kept on request.state."""
     if credentials is None:
-        raise ApiError(401, "unauthorized", "missing Authorization: Bearer <admin token>")
-    if not hmac.compare_digest(credentials.credentials.encode(),
-                               expected.get_secret_value().encode()):
-        raise ApiError(401, "unauthorized", "the admin token is not valid")
+        raise ApiError(401, "unauthorized",
+                       "missing Authorization: Bearer <admin token or user access token>")
+    token = credentials.credentials.strip()
+    expected = settings.admin_token
+    if expected is not None and hmac.compare_digest(token.encode(),
+                                                     expected.get_secret_value().encode()):
+        principal = bootstrap()
+    else:
+        try:
+            principal = await users.principal(token)
+        except AuthError as err:
+            raise ApiError(401, "unauthorized", err.detail) from None
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+async def require_admin(request: Request, principal: PrincipalDep) -> Principal:
+    """The caller, if its role on the path's tenant allows the request (api/authz.py).
+
+    No role on that tenant answers exactly as an unknown tenant does (404), never revealing it;
+    a role too low for the request answers 403.
+    """
+    if principal.is_bootstrap:
+        return principal
+    tenant_id = request.path_params.get("tenant_id")
+    if tenant_id is None:
+        raise ApiError(403, "forbidden", "only the bootstrap super-admin may do this")
+    role = principal.role_on(tenant_id)
+    if role is None:
+        raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
+    principal = replace(principal, role=role.value)
+    request.state.principal = principal
+    needed = required_role(request.method, getattr(request.scope.get("route"), "path", ""),
+                           await _json_body(request))
+    if needed is None:
+        raise ApiError(403, "forbidden", "only the bootstrap super-admin may do this")
+    if not role.allows(needed):
+        raise ApiError(403, "forbidden", f"this needs the {needed.value} role on {tenant_id!r}"
+                                         f" (yours: {role.value})")
+    return principal
+
+
+async def _json_body(request: Request) -> object:
+    """The request's JSON body (already read and parsed by FastAPI for routes that take one)."""
+    if request.method not in ("PATCH", "PUT", "POST"):
+        return None
+    try:
+        return await request.json()
+    except ValueError:
+        return None
 
 
 AdminDep = Depends(require_admin)
+"""The admin API's door: the bootstrap super-admin (every tenant), or a user whose role on the
+path's tenant allows the request."""
 
 
 async def require_agent(

@@ -198,6 +198,42 @@ class ContextSettings(BaseSettings):
         default=300, ge=5, description="How often the summarization schedule scans threads")
 
 
+class AuthSettings(BaseSettings):
+    """Human users' local accounts and their sessions (``/auth``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_AUTH_", extra="ignore")
+
+    registration: bool = Field(
+        default=False, description="Anyone may POST /auth/register (else only with an invitation)")
+    access_ttl_seconds: int = Field(default=900, ge=60, description="User access token lifetime")
+    refresh_ttl_seconds: int = Field(
+        default=30 * 86400, ge=300, description="How long an unused refresh token stays valid")
+    invitation_ttl_seconds: int = Field(
+        default=7 * 86400, ge=300,
+        description="How long an invitation from POST /admin/users lasts")
+    scrypt_log_n: int = Field(
+        default=17, ge=14, le=20,
+        description="scrypt cost as log2(N), r=8, p=1: 17 is OWASP's minimum (128 MiB a hash)")
+
+
+class OidcSettings(BaseSettings):
+    """An OpenID Connect identity provider whose access tokens the API accepts."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_OIDC_", extra="ignore")
+
+    issuer: str | None = Field(default=None, description="The provider's issuer (iss); unset: off")
+    audience: str | None = Field(default=None, description="The aud the tokens must carry")
+    jwks_url: str | None = Field(
+        default=None, description="Its JWKS; unset: jwks_uri of <issuer>/.well-known/openid-"
+                                  "configuration")
+    groups_claim: str = Field(default="groups", description="Claim listing the user's groups")
+    email_claim: str = Field(default="email", description="Claim naming the user (else sub)")
+    role_map: dict[str, dict[str, str] | list[str] | str] = Field(
+        default_factory=dict,
+        description='Group -> roles, JSON: {"acme-ops": {"acme": "operator"}} or '
+                    '{"acme-ops": "acme:operator"} (or a list of such strings)')
+
+
 class Settings(BaseSettings):
     """Everything Switchboard reads from its environment."""
 
@@ -217,6 +253,8 @@ class Settings(BaseSettings):
     vault: VaultSettings = Field(default_factory=VaultSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     context: ContextSettings = Field(default_factory=ContextSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
 
     @field_validator("master_key")
     @classmethod

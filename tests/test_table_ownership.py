@@ -44,6 +44,10 @@ OWNERS = {
     "secrets": "infra/vault/embedded.py",
     "signing_keys": "infra/auth/tokens.py",
     "revoked_tokens": "infra/auth/tokens.py",
+    "users": "infra/users/store.py",
+    "tenant_members": "infra/users/store.py",
+    "user_sessions": "infra/users/sessions.py",
+    "refresh_tokens": "infra/users/sessions.py",
 }
 
 # (table, module) writes not yet moved to the owner. Each entry must still be found (a stale one

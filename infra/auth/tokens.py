@@ -137,6 +137,26 @@ class TokenService:
                   "iat": round(now, 6), "exp": int(now) + self.ttl, "jti": uuid.uuid4().hex}
         return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid}), self.ttl
 
+    async def sign(self, claims: dict[str, Any]) -> str:
+        """Sign other claims (user access tokens, infra/users/) with the current key."""
+        kid, key = await self._signing_key()
+        return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid, "typ": "at+jwt"})
+
+    async def decode(self, token: str, audience: str) -> dict[str, Any]:
+        """Claims of a token signed here for ``audience``; TokenError saying why it is refused."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            if not isinstance(kid, str):
+                raise TokenError("token has no key id")
+            claims: dict[str, Any] = jwt.decode(
+                token, await self._public_key(kid), algorithms=["EdDSA"], issuer=ISSUER,
+                audience=audience, options={"require": ["exp", "iat", "sub", "jti", "aud"]})
+        except jwt.ExpiredSignatureError:
+            raise TokenError("token expired") from None
+        except jwt.InvalidTokenError as err:
+            raise TokenError(f"invalid token: {err}") from None
+        return claims
+
     async def _public_key(self, kid: str) -> Ed25519PublicKey:
         if kid not in self._public:
             row = await self._pool.fetchrow("SELECT public_jwk FROM signing_keys WHERE kid = $1",
