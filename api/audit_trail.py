@@ -47,6 +47,8 @@ SAFE_FIELDS = frozenset({
 VERB_SEGMENTS = frozenset({"credentials", "revoke-tokens", "replay", "pause", "resume"})
 _VERBS = {"POST": "create", "PUT": "set", "PATCH": "update", "DELETE": "delete", "GET": "read"}
 _CAPTURE = 16_384
+# How infra/users says a spent refresh token came back (and so ended its session).
+REUSED = "already used"
 
 
 def _singular(word: str) -> str:
@@ -132,22 +134,29 @@ def _agent_claims(token: str) -> tuple[str, str] | None:
 
 
 def entry_for(scope: Scope, headers: Headers, status: int, fields: dict[str, Any],
-              error: str | None) -> AuditEntry:
+              error: tuple[str | None, str | None]) -> AuditEntry:
     """The audit entry for one finished request (pure: all it needs is passed in)."""
     method, path, template = scope["method"], scope["path"], scope["route"].path
     params: dict[str, str] = scope.get("path_params", {})
     tenant = params.get("tenant_id")
     outcome = "ok" if status < 400 else f"{'refused' if status < 500 else 'error'}:{status}"
     detail: dict[str, Any] = {"method": method, "path": path, "status": status, **fields}
-    if error:
-        detail["error"] = error
+    code, reason = error
+    if code:
+        detail["error"] = code
+    action = action_of(method, template, fields)
+    if status == 401 and template.startswith("/auth/") and reason:
+        # infra/users' refusals are fixed sentences (never the input): keep why
+        detail["reason"] = reason
+        if template == "/auth/refresh" and REUSED in reason:
+            action = "auth.refresh_reuse"
     actor, role, agent = "anonymous", None, None
     principal = scope.get("state", {}).get("principal")
     token = _bearer(headers)
     if principal is not None and getattr(principal, "actor", None):
         actor, role = str(principal.actor), getattr(principal, "role", None)
-        if status in (403, 404):
-            tenant = None  # a refused human may be no member of the path's tenant: global view
+        if role is None and status in (403, 404):
+            tenant = None  # no role on the path's tenant: its readers must not learn of them
     elif token is not None and _is_admin_token(scope, token):
         actor, role = "bootstrap-admin", "super-admin"
     elif token is not None and path.startswith(AGENT_DOORS) and status != 401 and (
@@ -169,7 +178,7 @@ def entry_for(scope: Scope, headers: Headers, status: int, fields: dict[str, Any
     if method == "POST" and named_in_body and not template.endswith("}"):
         targets.append(str(named_in_body))
     target = "/".join(targets) or (f"{tenant}/{agent}" if agent else tenant)
-    return AuditEntry(actor=actor, role=role, action=action_of(method, template, fields),
+    return AuditEntry(actor=actor, role=role, action=action,
                       outcome=outcome, tenant_id=tenant, agent_id=agent, target=target,
                       detail=detail)
 
@@ -180,13 +189,17 @@ def _is_admin_token(scope: Scope, token: str) -> bool:
         token.encode(), expected.get_secret_value().encode())
 
 
-def _error_code(body: bytes) -> str | None:
+def _error(body: bytes) -> tuple[str | None, str | None]:
+    """The ``error`` code and ``detail`` of a refusal's body (the detail kept only for /auth)."""
     try:
         parsed = json.loads(body)
     except ValueError:
-        return None
-    code = parsed.get("error") if isinstance(parsed, dict) else None
-    return code[:100] if isinstance(code, str) else None
+        return None, None
+    if not isinstance(parsed, dict):
+        return None, None
+    code, detail = parsed.get("error"), parsed.get("detail")
+    return (code[:100] if isinstance(code, str) else None,
+            detail[:200] if isinstance(detail, str) else None)
 
 
 class AuditTrail:
@@ -220,7 +233,7 @@ class AuditTrail:
             fields = _body_fields(headers, bytes(request_body)) if write else {}
             fields.update(safe_fields(parse_qsl(scope.get("query_string", b"").decode(
                 errors="replace"))))
-            error = _error_code(bytes(answer)) if final_status >= 400 else None
+            error = _error(bytes(answer)) if final_status >= 400 else (None, None)
             entry = entry_for(scope, headers, final_status, fields, error)
             await record(scope["app"].state.switchboard.pool, entry)
 

@@ -179,3 +179,59 @@ async def test_one_view_of_both_logs_and_the_gateway_view_as_before(
     older = (await http.get(f"/admin/tenants/{tenant}/audit", headers=admin,
                             params={"log": "all", "before": first})).json()
     assert older == []
+
+
+async def test_what_users_do_by_their_roles_is_in_the_audit(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
+) -> None:
+    a = await make_tenant(agents=("coder",))
+    b = await make_tenant(agents=("coder",))
+    password = f"pw-{uuid.uuid4().hex}"
+    tokens: dict[str, dict[str, Any]] = {}
+    for role in ("viewer", "operator"):
+        email = f"{role}-{uuid.uuid4().hex[:6]}@example.com"
+        r = await http.post("/admin/users", headers=admin,
+                            json={"email": email, "password": password})
+        assert r.status_code == 201, r.text
+        r = await http.put(f"/admin/tenants/{a}/members/{email}", headers=admin,
+                           json={"role": role})
+        assert r.status_code == 200, r.text
+        r = await http.post("/auth/login", json={"email": email, "password": password})
+        assert r.status_code == 200, r.text
+        tokens[role] = {"email": email, **r.json()}
+    viewer, operator = tokens["viewer"], tokens["operator"]
+
+    assert (await http.get(f"/admin/tenants/{a}/events",
+                           headers=bearer(viewer["access_token"]))).status_code == 200
+    assert (await http.get(f"/admin/tenants/{b}/events",
+                           headers=bearer(viewer["access_token"]))).status_code == 404
+    r = await http.patch(f"/admin/tenants/{a}/agents/coder",
+                         headers=bearer(viewer["access_token"]), json={"status": "paused"})
+    assert r.status_code == 403
+    for tenant, status in ((a, 200), (b, 404)):
+        r = await http.patch(f"/admin/tenants/{tenant}/agents/coder",
+                             headers=bearer(operator["access_token"]), json={"status": "paused"})
+        assert r.status_code == status, r.text
+    spent = operator["refresh_token"]
+    assert (await http.post("/auth/refresh", json={"refresh_token": spent})).status_code == 200
+    assert (await http.post("/auth/refresh", json={"refresh_token": spent})).status_code == 401
+
+    rows = await activity(http, admin, a)
+    by = {(row["actor"], row["role"], row["action"], row["outcome"]) for row in rows}
+    assert {(viewer["email"], "viewer", "agent.pause", "refused:403"),
+            (operator["email"], "operator", "agent.pause", "ok")} <= by
+    # the refusals on B name A's users: they are the super-admin's to see, never B's
+    assert not [row for row in await activity(http, admin, b, limit="1000")
+                if row["actor"] in (viewer["email"], operator["email"])]
+    r = await http.get("/admin/audit", headers=admin,
+                       params={"global_only": "true", "limit": "1000"})
+    found = {(row["actor"], row["action"], row["outcome"], row["detail"].get("path"))
+             for row in r.json()}
+    assert {(viewer["email"], "event.read", "refused:404", f"/admin/tenants/{b}/events"),
+            (operator["email"], "agent.pause", "refused:404",
+             f"/admin/tenants/{b}/agents/coder")} <= found
+    logins = {row["actor"] for row in r.json() if row["action"] == "auth.login"}
+    assert {viewer["email"], operator["email"]} <= logins
+    [reuse] = [row for row in r.json() if row["action"] == "auth.refresh_reuse"][:1]
+    assert reuse["outcome"] == "refused:401" and "revoked" in reuse["detail"]["reason"]
+    assert spent not in r.text and password not in r.text
