@@ -57,12 +57,25 @@ async def ensure_control(client: Client, task_queue: str,
 
 async def change(client: Client, task_queue: str, asked: ControlChange,
                  within: float = APPLY_WITHIN_SECONDS) -> ControlState:
-    """Ask for a change; return the switch as applied once it is, or raise NotApplied."""
-    start = WithStartWorkflowOperation(
-        ControlWorkflow.run, ControlState(), id=CONTROL_WORKFLOW_ID, task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+    """Ask for a change; return the switch as applied once it is, or raise NotApplied.
+
+    A plain update first: on the running workflow the server hands it to the worker in a
+    speculative workflow task, written to history only with its answer. An update-with-start
+    writes first (the start, even when the run exists), which waited in the server's write queue
+    under a backlog: POST to task scheduled 346 ms p50 with 300 events in flight, 16 ms plain.
+    The update-with-start is kept for when no control workflow runs.
+    """
+    handle = client.get_workflow_handle_for(ControlWorkflow.run, CONTROL_WORKFLOW_ID)
     try:
         async with asyncio.timeout(within):
+            try:
+                return await handle.execute_update(ControlWorkflow.change, asked)
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    raise
+            start = WithStartWorkflowOperation(
+                ControlWorkflow.run, ControlState(), id=CONTROL_WORKFLOW_ID,
+                task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
             return await client.execute_update_with_start_workflow(
                 ControlWorkflow.change, asked, start_workflow_operation=start)
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):

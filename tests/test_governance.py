@@ -225,6 +225,9 @@ async def test_kill_switch_severs_50_sockets_on_2_api_processes_and_holds_slack_
     agents = [f"swarm-{uuid.uuid4().hex[:6]}" for _ in range(50)]
     poster = f"poster-{uuid.uuid4().hex[:6]}"
     tenant = await make_tenant(agents=(*agents, poster), default_agents=(poster,))
+    # 50 tokens in a few seconds: a swarm this size is on the team plan (200 requests a minute).
+    r = await http.put(f"/admin/tenants/{tenant}/quota", headers=admin, json={"plan": "team"})
+    assert r.status_code == 200, r.text
     channel = await slack_channel(http, admin, remotes, tenant, poster)
     tokens = await asyncio.gather(*(agent_token(http, admin, tenant, a) for a in agents))
     sockets = [await websockets.connect(ws_url(api_url if i % 2 else second_api),
@@ -462,3 +465,16 @@ async def test_a_control_run_begun_before_the_local_apply_replays_unchanged(
                for e in history.events)
     replayer = Replayer(workflows=[ControlWorkflow], data_converter=temporal_client.data_converter)
     await replayer.replay_workflow(history)
+
+
+async def test_a_stop_is_applied_when_no_control_workflow_runs(
+    http: httpx.AsyncClient, admin: dict[str, str], temporal_client: Client,
+    kill_switch_off: None,
+) -> None:
+    """Someone terminated switchboard-control (Temporal UI): the next change starts it again."""
+    await temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID).terminate(reason="drill")
+    r = await http.post("/admin/kill-switch", headers=admin,
+                        json={"action": "stop_all", "reason": "after terminate"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"stopped": True, "reason": "after terminate"}
+    assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is True

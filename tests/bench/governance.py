@@ -2,10 +2,11 @@
 load, and what an agent's heartbeat costs Temporal (latency of the signal-with-start, history
 events per beat).
 
-Under load, each trial restarts the platform worker (a fresh process's workers: the control
-workflow's last worker, and its sticky queue, are gone), posts ``LOAD_EVENTS`` webhooks whose
-thinks take ``THINK_SECONDS`` each, and stops while they are in flight: the case where a stop
-used to wait behind the event backlog.
+The platform worker runs as ``switchboard up`` runs it, ``switchboard worker`` in its own process
+(not in this one, whose loop measures and generates the load). Under load, each trial restarts
+it (SIGINT; a fresh process: the control workflow's last worker, and its sticky queue, are
+gone), posts ``LOAD_EVENTS`` webhooks whose thinks take ``THINK_SECONDS`` each, and stops while
+they are in flight: the case where a stop used to wait behind the event backlog.
 
 Figures only; nothing here is a target or an assertion.
 """
@@ -18,6 +19,9 @@ import contextlib
 import json
 import logging
 import math
+import os
+import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -38,7 +42,6 @@ from temporalio.worker import Worker
 from websockets.exceptions import ConnectionClosed
 
 from infra import database
-from infra.control import ensure_control
 from infra.governance import presence
 from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
 from tests.bench.serve import served
@@ -241,6 +244,34 @@ class Load:
         await asyncio.gather(*(sender() for _ in range(LOAD_SENDERS)))
 
 
+@contextlib.asynccontextmanager
+async def _worker_process(env: Mapping[str, str], log: Path) -> AsyncIterator[None]:
+    """``switchboard worker`` in its own process, as ``switchboard up`` runs it (platform,
+    gateway and control workers); stopped with SIGINT, as a crash or a restart stops it."""
+    argv = [sys.executable, "-m", "cli", "worker"]
+    with log.open("wb") as sink:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, env={**os.environ, **env}, stdin=asyncio.subprocess.DEVNULL, stdout=sink,
+            stderr=sink)
+    try:
+        async with asyncio.timeout(60):  # it logs this once the control workflow is there
+            while b"platform worker polling" not in await asyncio.to_thread(log.read_bytes):
+                if proc.returncode is not None:
+                    tail = (await asyncio.to_thread(log.read_bytes))[-2000:]
+                    raise RuntimeError(f"worker exited with {proc.returncode}:"
+                                       f" {tail.decode(errors='replace')}")
+                await asyncio.sleep(0.1)
+        yield
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
 def _platform(client: Client, pool: asyncpg.Pool, queue: str) -> list[Worker]:
     """A platform process's workers, as `switchboard worker` runs them (the kill switch on its
     own queue)."""
@@ -315,6 +346,10 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
     ):
         names = [f"gov-{uuid.uuid4().hex[:8]}" for _ in range(agents)]
         tenant = await create_tenant(one.url, senv["SWITCHBOARD_ADMIN_TOKEN"], agents=names)
+        # Each trial issues 20 tokens and polls the gateway: more than a plan's minute.
+        r = await h1.put(f"/admin/tenants/{tenant}/quota", headers=admin,
+                         json={"requests_per_minute": 1_000_000})
+        r.raise_for_status()
         creds = []
         for name in names:
             r = await h1.post(f"/admin/tenants/{tenant}/agents/{name}/credentials",
@@ -327,12 +362,9 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
         load = Load(loader, f"/webhooks/github/{busy_tenant}", headers, body, busy)
         apis, https = [one, two], [h1, h2]
         print(f"  {agents} agent sockets split over 2 API processes (the first runs the relay);"
-              f" platform worker in this one; t0 just before POST stop_all; 401 polled with"
-              f" GET /gateway/catalog on the other process", flush=True)
-        async with contextlib.AsyncExitStack() as workers:
-            for worker in _platform(client, pool, queue):
-                await workers.enter_async_context(running(worker))
-            await ensure_control(client, _control(queue))
+              f" `switchboard worker` in its own process, as `up` runs it; t0 just before POST"
+              f" stop_all; 401 polled with GET /gateway/catalog on the other process", flush=True)
+        async with _worker_process(senv, folder / "worker-idle.log"):
             await _one_trial(client, apis, https, admin, creds, pool)
             print(f"  CPU check: {_cpu_check():.3f} s before the trials", flush=True)
             idle = [await _one_trial(client, apis, https, admin, creds, pool)
@@ -341,9 +373,7 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
         _report_kill(idle, agents)
         loaded = []
         for i in range(trials + 1):  # the first is a warm-up
-            async with contextlib.AsyncExitStack() as workers:  # a restarted platform worker
-                for worker in _platform(client, pool, queue):
-                    await workers.enter_async_context(running(worker))
+            async with _worker_process(senv, folder / f"worker-{i}.log"):  # a restart
                 trial = await _one_trial(client, apis, https, admin, creds, pool, load)
             if i:
                 loaded.append(trial)
