@@ -8,7 +8,7 @@ import os
 import sys
 import traceback
 
-from cli import agents, context, kill, normalize, secrets, stack
+from cli import agents, auth, context, kill, normalize, secrets, stack
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,6 +24,7 @@ def parser() -> argparse.ArgumentParser:
     context.add_parsers(sub)
     stack.add_migrate(sub)
     secrets.add_parsers(sub)
+    auth.add_parsers(sub)
     return p
 
 

@@ -5,8 +5,14 @@ Against the real API and PostgreSQL; the identity provider is tests/fakes/oidc.p
 
 from __future__ import annotations
 
+import asyncio
+import os
+import stat
+import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,10 +43,10 @@ async def _user(http: httpx.AsyncClient, admin: dict[str, str], tenant: str | No
     return email
 
 
-async def _login(http: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+async def _login(http: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
     r = await http.post("/auth/login", json={"email": email, "password": password})
     assert r.status_code == 200, r.text
-    tokens: dict[str, str] = r.json()
+    tokens: dict[str, Any] = r.json()
     return tokens
 
 
@@ -250,3 +256,34 @@ async def test_an_oidc_user_gets_the_roles_of_its_groups(
                         provider.token("alice", groups=("a-readers",), forged=True)):
             r = await http.get(f"/admin/tenants/{a}/events", headers=bearer(refused))
             assert r.status_code == 401, r.text
+
+
+async def _cli(config: Path, *args: str, stdin: str = "") -> tuple[int, str]:
+    """Run ``switchboard`` in its own process (the API runs on this loop: wait without blocking)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli", *args, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "XDG_CONFIG_HOME": str(config)})
+    out, _ = await asyncio.wait_for(proc.communicate(stdin.encode()), 120)
+    return proc.returncode or 0, out.decode()
+
+
+async def test_the_cli_logs_in_and_keeps_its_tokens(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory, tmp_path: Path
+) -> None:
+    tenant = await make_tenant()
+    email = await _user(http, admin, tenant, "viewer")
+    api = str(http.base_url).rstrip("/")
+    code, out = await _cli(tmp_path, "login", "--email", email, "--api", api, "--password-stdin",
+                           stdin="wrong password\n")
+    assert code == 1 and "401" in out
+    code, out = await _cli(tmp_path, "login", "--email", email, "--api", api, "--password-stdin",
+                           stdin=PASSWORD + "\n")
+    assert code == 0, out
+    stored = tmp_path / "switchboard" / "credentials.json"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert PASSWORD not in stored.read_text()
+    code, out = await _cli(tmp_path, "whoami")
+    assert code == 0 and email in out and f"{tenant}: viewer" in out, out
+    code, out = await _cli(tmp_path, "logout")
+    assert code == 0 and not stored.exists()
