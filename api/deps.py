@@ -24,6 +24,7 @@ from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
 from infra.context import KnowledgeStore
 from infra.crypto import Sealer
 from infra.gateway.service import Gateway
+from infra.governance.quotas import Quotas
 from infra.inbox.relay import Doorbell
 from infra.inbox.writer import InboxWriter
 from infra.settings import Settings
@@ -155,11 +156,26 @@ async def authenticate(
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
-async def require_admin(request: Request, principal: PrincipalDep) -> Principal:
+async def charge_quota(pool: asyncpg.Pool, tenant_id: str) -> None:
+    """Count one request against the tenant's API quota; 429 ``quota_exceeded`` past it.
+
+    Charged once authenticated, so that nobody can spend another tenant's quota: agents by their
+    tenant in ``require_agent`` (and ``/oauth/token`` once the client is known), users by the
+    path's tenant in ``require_admin`` once they are its members. Webhooks and the bootstrap
+    super-admin (the static admin token) are never charged.
+    """
+    verdict = await Quotas(pool).admit(tenant_id)
+    if not verdict.allowed:
+        raise ApiError(429, "quota_exceeded", verdict.detail,
+                       retry_after=verdict.retry_after_seconds)
+
+
+async def require_admin(request: Request, principal: PrincipalDep, pool: PoolDep) -> Principal:
     """The caller, if its role on the path's tenant allows the request (api/authz.py).
 
     No role on that tenant answers exactly as an unknown tenant does (404), never revealing it;
-    a role too low for the request answers 403.
+    a role too low for the request answers 403. A user's requests are charged to the path's
+    tenant's API quota (429 past it); the bootstrap super-admin's never are.
     """
     if principal.is_bootstrap:
         return principal
@@ -169,6 +185,7 @@ async def require_admin(request: Request, principal: PrincipalDep) -> Principal:
     role = principal.role_on(tenant_id)
     if role is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
+    await charge_quota(pool, tenant_id)
     principal = replace(principal, role=role.value)
     request.state.principal = principal
     needed = required_role(request.method, getattr(request.scope.get("route"), "path", ""),
@@ -192,20 +209,26 @@ async def _json_body(request: Request) -> object:
 
 
 AdminDep = Depends(require_admin)
-"""The admin API's door: the bootstrap super-admin (every tenant), or a user whose role on the
-path's tenant allows the request."""
+"""The admin API's door: the bootstrap super-admin (every tenant, and no API quota, see
+``charge_quota``), or a user whose role on the path's tenant allows the request."""
 
 
 async def require_agent(
-    tokens: TokensDep, credentials: Annotated[BearerCredentials, Depends(_agent_bearer)]
+    tokens: TokensDep, pool: PoolDep,
+    credentials: Annotated[BearerCredentials, Depends(_agent_bearer)],
 ) -> AgentPrincipal:
-    """The agent a valid access token speaks for; 401 for a missing, bad, expired or revoked one."""
+    """The agent a valid access token speaks for; 401 for a missing, bad, expired or revoked one.
+
+    Each request is charged to the agent's tenant's API quota (429 past it).
+    """
     if credentials is None:
         raise ApiError(401, "unauthorized", "missing Authorization: Bearer <agent access token>")
     try:
-        return await tokens.verify(credentials.credentials.strip())
+        agent = await tokens.verify(credentials.credentials.strip())
     except TokenError as err:
         raise ApiError(401, "unauthorized", str(err)) from None
+    await charge_quota(pool, agent.tenant_id)
+    return agent
 
 
 AgentDep = Annotated[AgentPrincipal, Depends(require_agent)]

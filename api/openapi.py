@@ -4,9 +4,9 @@ FastAPI documents a route's success and its own ``HTTPValidationError`` for 422.
 every error as ``{"error", "detail"}`` (api/errors.py) and some errors come from whole classes of
 routes rather than from one: a NUL in any path or query string is a 422 (api/inputs.py), a body
 that cannot be read is a 400, a path that names nothing is a 404, a route behind a bearer scheme
-answers 401 and 403, and any route answers 503 while the database is gone. Those are written into
-the document here, once; a route adds only what is its own, with
-``responses=error_responses(409)``.
+answers 401, 403 and 429 (the tenant's API quota), and any route answers 503 while the database
+is gone. Those are written into the document here, once; a route adds only what is its own,
+with ``responses=error_responses(409)``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ DESCRIPTIONS = {
     409: "Conflicts with what exists",
     422: "Invalid input: a parameter or the body does not match this schema "
          "(this includes a NUL character in any string and an id past 2^63 - 1)",
-    429: "Rate limited; retry after Retry-After seconds",
+    429: "Rate limited (the circuit breaker, or the tenant's API quota: quota_exceeded); "
+         "retry after Retry-After seconds",
     502: "A remote service refused the call",
     503: "A backend (the database, Temporal, the vault or a remote) is unavailable; "
          "retry after Retry-After seconds",
@@ -72,7 +73,7 @@ def _document_operation(path: str, operation: dict[str, Any]) -> None:
     if "{" in path:
         statuses.append(404)
     if operation.get("security"):
-        statuses += [401, 403]
+        statuses += [401, 403, 429]  # 429: over the tenant's API quota
     for status in statuses:
         responses.setdefault(str(status), {"description": DESCRIPTIONS[status]})
     for code, response in responses.items():

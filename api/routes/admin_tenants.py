@@ -1,9 +1,10 @@
-"""Admin: tenants and their integrations (provider signing secrets, write-only)."""
+"""Admin: tenants, their integrations (provider signing secrets, write-only) and API quota."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
 from fastapi import APIRouter, Response
@@ -15,6 +16,7 @@ from api.inputs import Text
 from api.openapi import error_responses
 from infra.directory import agents as agent_dir
 from infra.directory import tenants
+from infra.governance import Quotas, UnknownTenant
 from workflows.contracts import Provider
 
 router = APIRouter(prefix="/admin/tenants", tags=["admin: tenants"], dependencies=[AdminDep])
@@ -161,3 +163,44 @@ async def list_integrations(tenant_id: str, pool: PoolDep) -> list[Integration]:
     """Which providers have a secret (never the secret)."""
     await _existing(pool, tenant_id)
     return [Integration(**r) for r in await tenants.list_integrations(pool, tenant_id)]
+
+
+Plan = Literal["free", "pro", "power", "team"]
+
+
+class QuotaBody(BaseModel):
+    """A tenant's plan and own rate (omitted fields keep their value)."""
+
+    plan: Plan | None = Field(
+        default=None, description="free, pro, power, team: 20, 60, 120, 200 requests a minute")
+    requests_per_minute: int | None = Field(
+        default=None, ge=1, le=1_000_000,
+        description="The tenant's own quota instead of its plan's; null returns to the plan's")
+
+
+class QuotaView(BaseModel):
+    """The API quota in force for a tenant."""
+
+    plan: Plan
+    requests_per_minute: int = Field(description="Requests a minute on the agent- and "
+                                                 "user-facing routes (webhooks are not counted)")
+    custom: bool = Field(description="The rate is the tenant's own, not its plan's")
+
+
+@router.get("/{tenant_id}/quota", summary="A tenant's API quota")
+async def get_quota(tenant_id: str, pool: PoolDep) -> QuotaView:
+    """The tenant's plan (``free`` until set) and its requests a minute."""
+    await _existing(pool, tenant_id)
+    return QuotaView(**asdict(await Quotas(pool).get(tenant_id)))
+
+
+@router.put("/{tenant_id}/quota", summary="Set a tenant's plan or its own API quota")
+async def set_quota(tenant_id: str, body: QuotaBody, pool: PoolDep) -> QuotaView:
+    """Takes effect on the next request, in every API process."""
+    try:
+        quota = await Quotas(pool).set(
+            tenant_id, body.plan, requests_per_minute=body.requests_per_minute,
+            keep_rate="requests_per_minute" not in body.model_fields_set)
+    except UnknownTenant:
+        raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}") from None
+    return QuotaView(**asdict(quota))

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.deps import AgentDep, PoolDep, TokensDep
+from api.deps import AgentDep, PoolDep, TokensDep, charge_quota
+from api.openapi import error_responses
 from infra.store import control
 
 router = APIRouter(tags=["oauth"])
@@ -65,7 +66,7 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
 
 @router.post(
     "/oauth/token", summary="Get an agent access token (client-credentials grant)",
-    response_model=TokenIssued, responses=_oauth_errors(400, 401, 503),
+    response_model=TokenIssued, responses={**_oauth_errors(400, 401, 503), **error_responses(429)},
     openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {
         "schema": {"type": "object", "properties": {
             "grant_type": {"type": "string", "enum": ["client_credentials"]},
@@ -94,6 +95,7 @@ async def token(request: Request, pool: PoolDep, tokens: TokensDep) -> JSONRespo
     client = await tokens.authenticate(*creds)
     if client is None:
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
+    await charge_quota(pool, client[0])
     requested = form.get("scope", " ".join(SCOPES)).split()
     if unknown := [s for s in requested if s not in SCOPES]:
         return _oauth_error(400, "invalid_scope", f"unknown scope {' '.join(unknown)}")

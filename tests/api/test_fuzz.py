@@ -71,6 +71,11 @@ async def test_fuzz_as_agent(
 ) -> None:
     agent = f"fuzz-{uuid.uuid4().hex[:8]}"
     tenant = await make_tenant(agents=(agent,))
+    # The run makes hundreds of requests a minute: a quota of its own (configuration, through
+    # the admin API) keeps the free plan's 20 a minute from answering it 429 throughout.
+    r = await http.put(f"/admin/tenants/{tenant}/quota", headers=admin,
+                       json={"requests_per_minute": 1_000_000})
+    assert r.status_code == 200, r.text
     token = await agent_token(http, admin, tenant, agent)
     summary = await fuzz(str(http.base_url).rstrip("/"), token, tmp_path,
                          "--include-path-regex", "^/(gateway|context|oauth)/",
