@@ -36,6 +36,9 @@ class CloseCode(IntEnum):
     TRY_AGAIN_LATER = 1013  # the database is unavailable: reconnect later
     KILL_SWITCH = 4001  # the kill switch is on (stop_all)
     STUCK_AGENT = 4002  # the circuit breaker paused this agent
+    AGENT_PAUSED = 4003  # an admin paused this agent: reconnecting is refused until resumed
+    TOKEN_REVOKED = 4004  # this token, or every token of the agent, was revoked
+    TOKEN_EXPIRED = 4005  # the token expired: get a new one and reconnect
     UNAUTHORIZED = 4401  # missing, invalid, expired or revoked token
     FORBIDDEN = 4403  # token of another tenant, or without the agent scope
 

@@ -20,7 +20,7 @@ from api.authz import required_role
 from api.errors import ApiError
 from api.providers import ProviderRules
 from api.signing_secrets import SigningSecrets
-from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
+from infra.auth.tokens import AgentPaused, AgentPrincipal, TokenError, TokenService
 from infra.context import KnowledgeStore
 from infra.crypto import Sealer
 from infra.gateway.service import Gateway
@@ -217,7 +217,8 @@ async def require_agent(
     tokens: TokensDep, pool: PoolDep,
     credentials: Annotated[BearerCredentials, Depends(_agent_bearer)],
 ) -> AgentPrincipal:
-    """The agent a valid access token speaks for; 401 for a missing, bad, expired or revoked one.
+    """The agent a valid access token speaks for; 401 for a missing, bad, expired or revoked one,
+    403 ``agent_paused`` while its agent is paused.
 
     Each request is charged to the agent's tenant's API quota (429 past it).
     """
@@ -225,6 +226,8 @@ async def require_agent(
         raise ApiError(401, "unauthorized", "missing Authorization: Bearer <agent access token>")
     try:
         agent = await tokens.verify(credentials.credentials.strip())
+    except AgentPaused as paused:
+        raise ApiError(403, "agent_paused", str(paused)) from None
     except TokenError as err:
         raise ApiError(401, "unauthorized", str(err)) from None
     await charge_quota(pool, agent.tenant_id)

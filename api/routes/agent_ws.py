@@ -39,7 +39,7 @@ from api.agent_protocol import (
     read,
 )
 from api.deps import ChannelDep, GatewayDep, SettingsDep, TemporalDep, TokensDep
-from infra.auth.tokens import AgentPrincipal, TokenError, TokenService
+from infra.auth.tokens import AgentPaused, AgentPrincipal, TokenError, TokenService
 from infra.gateway.service import Gateway
 from infra.governance import presence
 from infra.temporal import LazyClient
@@ -87,13 +87,17 @@ async def agent_socket(socket: WebSocket, channel: ChannelDep, tokens: TokensDep
     if agent is None or token is None:
         return
     conn = Connection(agent=agent, socket=socket, token=token)
-    state.channel.connections.add(conn)
+    state.channel.register(conn)
     try:
-        # Registered before the kill-switch check, so a stop_all committed meanwhile either is
-        # seen here or finds this socket in the list it closes.
+        # Registered before the kill-switch check and the second look at the token, so a
+        # stop_all, a revocation or a pause committed meanwhile either is seen here or finds
+        # this socket in the list it closes.
         stopped, reason = await state.channel.is_stopped()
         if stopped:
             await socket.close(code=CloseCode.KILL_SWITCH, reason=f"kill switch: {reason}")
+            return
+        if (refusal := await _refusal(state, token)) is not None:
+            await state.channel.close(conn, *refusal)
             return
         await conn.send(Welcome(agent_id=agent.agent_id, tenant_id=agent.tenant_id))
         while True:
@@ -147,6 +151,8 @@ async def _admit(state: _Uses, socket: WebSocket, token: str | None, tenant: str
     else:
         try:
             agent = await state.tokens.verify(token)
+        except AgentPaused as err:
+            refusal = (CloseCode.AGENT_PAUSED, str(err))
         except TokenError as err:
             refusal = (CloseCode.UNAUTHORIZED, str(err))
         except _UNAVAILABLE as err:
@@ -162,6 +168,17 @@ async def _admit(state: _Uses, socket: WebSocket, token: str | None, tenant: str
     return agent
 
 
+async def _refusal(state: _Uses, token: str) -> tuple[int, str] | None:
+    """Why an admitted token is refused now (revoked or paused since admission), or None."""
+    try:
+        await state.tokens.verify(token)
+    except AgentPaused as err:
+        return CloseCode.AGENT_PAUSED, str(err)
+    except TokenError as err:
+        return CloseCode.TOKEN_REVOKED, str(err)
+    return None
+
+
 async def _handle(state: _Uses, conn: Connection, message: AgentMessage) -> None:
     agent = conn.agent
     if isinstance(message, Ping):
@@ -170,8 +187,11 @@ async def _handle(state: _Uses, conn: Connection, message: AgentMessage) -> None
         await presence.heartbeat(client, state.task_queue, agent.tenant_id,
                                  agent.agent_id)
     elif isinstance(message, Hello):
-        if message.accept_work and conn.worker is None:
-            await state.channel.serve_work(conn, await state.temporal.get())
+        if message.accept_work and conn.worker is None and not await state.channel.serve_work(
+                conn, await state.temporal.get()):
+            await conn.send(ErrorMessage(detail=(
+                "another socket of this agent takes its work on this API process; this one"
+                " gets none (open one working socket per process)")))
     elif isinstance(message, TaskDone | TaskFailed):
         await _complete(conn, message)
     elif isinstance(message, GatewayRequest):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import AgentDep, PoolDep, TokensDep, charge_quota
 from api.openapi import error_responses
+from infra.auth.tokens import AgentPaused
 from infra.store import control
 
 router = APIRouter(tags=["oauth"])
@@ -32,13 +33,15 @@ class TokenIssued(BaseModel):
 class OAuthError(BaseModel):
     """A refusal of the token endpoint, in RFC 6749 5.2's shape (not the API's own)."""
 
-    error: str = Field(description="invalid_request, invalid_client, unsupported_grant_type, "
-                                   "invalid_scope or temporarily_unavailable")
+    error: str = Field(description="invalid_request, invalid_client, unauthorized_client, "
+                                   "unsupported_grant_type, invalid_scope or "
+                                   "temporarily_unavailable")
     error_description: str
 
 
 def _oauth_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    texts = {400: "Malformed request, unsupported grant type or unknown scope",
+    texts = {400: "Malformed request, unsupported grant type, unknown scope, or the agent is"
+                  " paused (unauthorized_client)",
              401: "Unknown client or wrong secret",
              503: "The kill switch is on: no tokens are issued"}
     return {s: {"model": OAuthError, "description": texts[s]} for s in statuses}
@@ -92,7 +95,10 @@ async def token(request: Request, pool: PoolDep, tokens: TokensDep) -> JSONRespo
         return _oauth_error(401, "invalid_client", "client authentication is required")
     if "\x00" in creds[0]:
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
-    client = await tokens.authenticate(*creds)
+    try:
+        client = await tokens.authenticate(*creds)
+    except AgentPaused as paused:  # authenticated, but not allowed a token (RFC 6749 5.2)
+        return _oauth_error(400, "unauthorized_client", str(paused))
     if client is None:
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
     await charge_quota(pool, client[0])

@@ -3,7 +3,10 @@
 The private signing key is created once, sealed under the master key in ``signing_keys``, and
 loaded by each process; verifiers only need ``/.well-known/jwks.json``. A token is refused when
 it is expired, signed by an unknown key, revoked by id, or issued before its agent's
-``tokens_valid_after`` (revoke-all, used by the kill switch).
+``tokens_valid_after`` (revoke-all, used by the kill switch). A paused agent gets no token and
+its tokens are refused (``AgentPaused``) until it is resumed. Revoking a token closes its sockets
+in every API process (``close-token:<jti>``, infra/directory/closes.py, NOTIFYed in the same
+transaction).
 
 Agent ids are unique only within a tenant, so an agent's OAuth2 client id is
 ``<tenant>.<agent id>`` (``acme.coder``): tenant ids never contain a dot, so the first dot
@@ -19,6 +22,7 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from jwt.algorithms import OKPAlgorithm
 
 from infra.crypto import Sealer
+from infra.directory.closes import SocketClose, Why, notify
 
 ISSUER = "switchboard"
 _KEY_LOCK = 0x5B0A_0002
@@ -36,6 +41,13 @@ _KEY_LOCK = 0x5B0A_0002
 
 class TokenError(Exception):
     """A token that must be refused; the message says why (never the token itself)."""
+
+
+class AgentPaused(TokenError):
+    """The agent is paused: no token is issued to it and its tokens are refused until resumed."""
+
+    def __init__(self) -> None:
+        super().__init__("agent is paused until an admin resumes it")
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class AgentPrincipal:
     scopes: frozenset[str]
     token_id: str
     expires_at: int
+    issued_at: float = 0.0
 
 
 def client_id(tenant_id: str, agent_id: str) -> str:
@@ -118,13 +131,18 @@ class TokenService:
         return {"keys": [r["public_jwk"] for r in rows]}
 
     async def authenticate(self, client: str, secret: str) -> tuple[str, str] | None:
-        """(tenant, agent id) of the client whose secret this is, or None."""
+        """(tenant, agent id) of the client whose secret this is, or None; AgentPaused if paused."""
         parsed = parse_client_id(client)
         if parsed is None:
             return None
         row = await self._pool.fetchrow(
-            "SELECT client_secret_hash FROM agents WHERE tenant_id = $1 AND id = $2", *parsed)
-        return parsed if row is not None and secret_matches(secret, row[0]) else None
+            "SELECT client_secret_hash, status = 'paused' AS paused FROM agents"
+            " WHERE tenant_id = $1 AND id = $2", *parsed)
+        if row is None or not secret_matches(secret, row[0]):
+            return None
+        if row["paused"]:
+            raise AgentPaused
+        return parsed
 
     async def issue(self, tenant_id: str, agent_id: str, scopes: list[str]) -> tuple[str, int]:
         """A signed access token and its lifetime in seconds."""
@@ -188,19 +206,47 @@ class TokenService:
             raise TokenError("invalid token: it names no tenant and agent")
         row = await self._pool.fetchrow(
             "SELECT a.tokens_valid_after > to_timestamp($4) AS stale,"
-            " EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $3) AS revoked"
+            " EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $3) AS revoked,"
+            " a.status = 'paused' AS paused"
             " FROM agents a WHERE a.tenant_id = $1 AND a.id = $2",
             tenant_id, agent_id, claims["jti"], claims["iat"])
         if row is None:
             raise TokenError("token's agent does not exist")
         if row["revoked"] or row["stale"]:
             raise TokenError("token revoked")
+        if row["paused"]:
+            raise AgentPaused
         return AgentPrincipal(tenant_id=tenant_id, agent_id=agent_id,
                               scopes=frozenset(str(claims.get("scope", "")).split()),
-                              token_id=claims["jti"], expires_at=int(claims["exp"]))
+                              token_id=claims["jti"], expires_at=int(claims["exp"]),
+                              issued_at=float(claims["iat"]))
 
     async def revoke(self, principal: AgentPrincipal) -> None:
-        """Revoke one token by id until it would have expired anyway."""
-        await self._pool.execute(
-            "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2))"
-            " ON CONFLICT (jti) DO NOTHING", principal.token_id, principal.expires_at)
+        """Revoke one token by id until it would have expired anyway; its sockets close."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2))"
+                " ON CONFLICT (jti) DO NOTHING", principal.token_id, principal.expires_at)
+            await notify(conn, SocketClose(Why.TOKEN_REVOKED, token_id=principal.token_id))
+
+
+async def refused(pool: asyncpg.Pool, principals: Sequence[AgentPrincipal]) -> list[Why | None]:
+    """Why each of these (once valid) tokens is refused now, or None: one query for them all.
+
+    Used after a lost LISTEN to close the sockets whose NOTIFY may have been missed.
+    """
+    if not principals:
+        return []
+    rows = await pool.fetch(
+        "SELECT c.i, CASE"
+        " WHEN a.id IS NULL OR a.tokens_valid_after > to_timestamp(c.iat) THEN 'tokens_revoked'"
+        " WHEN EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = c.jti) THEN 'token_revoked'"
+        " WHEN a.status = 'paused' THEN 'paused' END AS why"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[])"
+        "  WITH ORDINALITY AS c(tenant_id, agent_id, jti, iat, i)"
+        " LEFT JOIN agents a ON a.tenant_id = c.tenant_id AND a.id = c.agent_id",
+        [p.tenant_id for p in principals], [p.agent_id for p in principals],
+        [p.token_id for p in principals], [p.issued_at for p in principals])
+    found = {int(r["i"]): r["why"] for r in rows}
+    return [Why(w) if (w := found.get(i + 1)) is not None else None
+            for i in range(len(principals))]

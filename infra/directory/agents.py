@@ -4,6 +4,9 @@ Status rules, all here: ``active`` agents are routed; ``paused`` ones are not, u
 resumes them (set by an admin or by the circuit breaker for a stuck agent); ``offline`` ones are
 not either, and presence moves an agent only between ``active`` and ``offline``, so a heartbeat
 never resumes a paused agent and a missed one never hides that it was paused.
+
+Pausing an agent or revoking its tokens closes its sockets in every API process: the close is
+NOTIFYed (infra/directory/closes.py) in the same transaction as the write.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+from infra.directory.closes import SocketClose, Why, notify
 
 _AGENT = (
     "id, tenant_id, name, role, status, max_turns, avatar_url, owner, queue_expiry_seconds,"
@@ -87,10 +92,13 @@ async def update_agent(
             f"SELECT {_AGENT} FROM agents WHERE tenant_id = $1 AND id = $2", tenant_id, agent_id)
     else:
         sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(changes, start=3))
-        row = await pool.fetchrow(
-            f"UPDATE agents SET {sets} WHERE tenant_id = $1 AND id = $2 RETURNING {_AGENT}",
-            tenant_id, agent_id, *changes.values(),
-        )
+        async with pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"UPDATE agents SET {sets} WHERE tenant_id = $1 AND id = $2 RETURNING {_AGENT}",
+                tenant_id, agent_id, *changes.values(),
+            )
+            if row is not None and changes.get("status") == PAUSED:
+                await notify(conn, SocketClose(Why.PAUSED, tenant_id, agent_id))
     return _record(row)
 
 
@@ -102,11 +110,13 @@ async def set_presence(pool: asyncpg.Pool, tenant_id: str, agent_id: str, online
         tenant_id, agent_id, new, old)
 
 
-async def pause(conn: asyncpg.Connection, tenant_id: str, agent_id: str) -> None:
-    """Pause an agent until an admin resumes it (inside the caller's transaction)."""
+async def pause(conn: asyncpg.Connection, tenant_id: str, agent_id: str,
+                why: Why = Why.PAUSED) -> None:
+    """Pause an agent until an admin resumes it and close its sockets (caller's transaction)."""
     await conn.execute(
         "UPDATE agents SET status = $3 WHERE tenant_id = $1 AND id = $2",
         tenant_id, agent_id, PAUSED)
+    await notify(conn, SocketClose(why, tenant_id, agent_id))
 
 
 async def set_client_secret_hash(
@@ -120,13 +130,18 @@ async def set_client_secret_hash(
 
 
 async def revoke_tokens(pool: asyncpg.Pool, tenant_id: str, agent_id: str) -> bool:
-    """Refuse every token issued to this agent before now; False if there is no such agent."""
-    status = await pool.execute(
-        "UPDATE agents SET tokens_valid_after = now() WHERE tenant_id = $1 AND id = $2",
-        tenant_id, agent_id)
+    """Refuse every token issued to this agent before now, closing its sockets; False if none."""
+    async with pool.acquire() as conn, conn.transaction():
+        status = await conn.execute(
+            "UPDATE agents SET tokens_valid_after = now() WHERE tenant_id = $1 AND id = $2",
+            tenant_id, agent_id)
+        if status != "UPDATE 0":
+            await notify(conn, SocketClose(Why.TOKENS_REVOKED, tenant_id, agent_id))
     return bool(status != "UPDATE 0")
 
 
 async def revoke_all_tokens(conn: asyncpg.Connection) -> None:
-    """Refuse every token issued to any agent before now (inside the caller's transaction)."""
+    """Refuse every token issued to any agent before now, closing every agent socket (inside
+    the caller's transaction)."""
     await conn.execute("UPDATE agents SET tokens_valid_after = now()")
+    await notify(conn, SocketClose(Why.TOKENS_REVOKED))

@@ -8,25 +8,23 @@ from datetime import datetime
 import asyncpg
 
 from infra.directory import agents
+from infra.directory.closes import AGENTS_CHANNEL as AGENTS_CHANNEL
+from infra.directory.closes import SocketClose, Why
 from infra.governance import alerts
 
 log = logging.getLogger(__name__)
 
-AGENTS_CHANNEL = "switchboard_agents"
-_CLOSE = "close:"
-
-
 def close_payload(tenant_id: str, agent_id: str) -> str:
-    """The NOTIFY that closes one agent's sockets: ``close:<tenant>/<agent id>``."""
-    return f"{_CLOSE}{tenant_id}/{agent_id}"
+    """The NOTIFY that closes a stuck agent's sockets (infra/directory/closes.py)."""
+    return SocketClose(Why.STUCK, tenant_id, agent_id).payload()
 
 
 def parse_close(payload: str) -> tuple[str, str] | None:
-    """(tenant, agent id) of a close NOTIFY, or None if the payload is not one."""
-    tenant_id, slash, agent_id = payload.removeprefix(_CLOSE).partition("/")
-    if not payload.startswith(_CLOSE) or not slash or not tenant_id or not agent_id:
+    """(tenant, agent id) of a NOTIFY closing one agent's sockets, or None if not one."""
+    close = SocketClose.parse(payload)
+    if close is None or close.tenant_id is None or close.agent_id is None:
         return None
-    return tenant_id, agent_id
+    return close.tenant_id, close.agent_id
 
 
 class StuckAgents:
@@ -39,11 +37,9 @@ class StuckAgents:
         """Pause the agent until an admin resumes it, raise the alert, close its sockets."""
         log.warning("stuck agent %s of tenant %s: %s", agent_id, tenant_id, reason)
         async with self._pool.acquire() as conn, conn.transaction():
-            await agents.pause(conn, tenant_id, agent_id)
+            await agents.pause(conn, tenant_id, agent_id, Why.STUCK)  # NOTIFYs the close
             await alerts.store_stuck_alert(
                 conn, tenant_id, agent_id, f"{reason}; agent paused until an admin resumes it")
-            await conn.execute("SELECT pg_notify($1, $2)", AGENTS_CHANNEL,
-                               close_payload(tenant_id, agent_id))
 
 
 async def stuck_since(pool: asyncpg.Pool, since: datetime) -> list[tuple[str, str]]:
