@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from api.deps import AdminDep, PoolDep
 from api.errors import ApiError
@@ -15,6 +16,19 @@ from api.inputs import INT64_MAX
 from infra import audit
 
 router = APIRouter(prefix="/admin", tags=["admin: audit"], dependencies=[AdminDep])
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: object) -> object:
+    """Only a date-time with its offset (pydantic alone would take ``0.5`` as a Unix time)."""
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("expected an RFC 3339 date-time with offset, e.g. 2026-01-31T12:00:00Z")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_rfc3339)]
 
 
 class AuditRow(BaseModel):
@@ -69,7 +83,7 @@ async def tenant_audit(
         default="gateway", description="gateway: the agents' tool calls (the default, as "
         "before); admin: who did what (admin writes, tokens, logins, refusals); all: both"),
     actor: str | None = None, action: str | None = None, outcome: str | None = _OUTCOME,
-    since: datetime | None = None, before: datetime | None = None,
+    since: Instant | None = None, before: Instant | None = None,
     agent_id: str | None = None, intent: str | None = None,
     decision: Literal["allowed", "denied"] | None = None,
     before_id: int | None = _BEFORE_ID, limit: int = Query(default=100, ge=1, le=1000),
@@ -86,7 +100,7 @@ async def global_audit(
     global_only: bool = Query(default=False, description="Only actions of no tenant (kill "
                               "switch, tenant creation, refusals of unconfirmed members)"),
     actor: str | None = None, action: str | None = None, outcome: str | None = _OUTCOME,
-    since: datetime | None = None, before: datetime | None = None,
+    since: Instant | None = None, before: Instant | None = None,
     agent_id: str | None = None, before_id: int | None = _BEFORE_ID,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AuditRow]:

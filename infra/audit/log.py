@@ -77,15 +77,27 @@ class AuditRecord:
     source: str | None
 
 
+def _storable(value: Any) -> Any:
+    """PostgreSQL text and jsonb hold no NUL: a refused request may carry one; mark it instead."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\N{REPLACEMENT CHARACTER}")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
 async def record(pool: asyncpg.Pool, entry: AuditEntry) -> None:
     """Append one entry; a failure is logged, never raised."""
+    e = entry
     try:
         async with asyncio.timeout(RECORD_TIMEOUT_SECONDS):
             await pool.execute(
                 "INSERT INTO activity_log (tenant_id, actor, role, agent_id, action, target,"
                 " outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                entry.tenant_id, entry.actor, entry.role, entry.agent_id, entry.action,
-                entry.target, entry.outcome, entry.detail)
+                *(_storable(v) for v in (e.tenant_id, e.actor, e.role, e.agent_id, e.action,
+                                         e.target, e.outcome, e.detail)))
     except Exception as err:  # the audit never fails the request it records
         log.warning("audit: %s by %s not recorded: %s", entry.action, entry.actor,
                     type(err).__name__)

@@ -235,3 +235,30 @@ async def test_what_users_do_by_their_roles_is_in_the_audit(
     [reuse] = [row for row in r.json() if row["action"] == "auth.refresh_reuse"][:1]
     assert reuse["outcome"] == "refused:401" and "revoked" in reuse["detail"]["reason"]
     assert spent not in r.text and password not in r.text
+
+
+async def test_a_refused_write_carrying_a_nul_is_still_recorded(
+    http: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    r = await http.post("/admin/tenants", headers=admin, json={"id": tenant, "name": "a\x00b"})
+    assert r.status_code == 422
+    r = await http.get("/admin/audit", headers=admin,
+                       params={"action": "tenant.create", "outcome": "refused:422"})
+    [row] = [row for row in r.json() if row["target"] == tenant]
+    assert (row["actor"], row["detail"]["name"]) == ("bootstrap-admin", "a\ufffdb")
+
+
+async def test_times_are_rfc3339_date_times_only(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    for bad in ("0.5", "1700000000", "2026-01-31", "2026-01-31T12:00:00"):
+        r = await http.get(f"/admin/tenants/{tenant}/audit", headers=admin,
+                           params={"log": "all", "since": bad})
+        assert (r.status_code, r.json()["error"]) == (422, "invalid_request"), bad
+        assert "since" in r.json()["detail"]
+    r = await http.get(f"/admin/tenants/{tenant}/audit", headers=admin,
+                       params={"log": "all", "since": "2000-01-01T00:00:00+01:00"})
+    assert r.status_code == 200, r.text
+    assert [row["action"] for row in r.json()] == ["integration.set"] * 3  # creation is global
