@@ -24,8 +24,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from api.agent_protocol import CloseCode
-from infra.auth.tokens import TokenService
+from infra.auth.tokens import TokenService, refused
 from infra.crypto import Sealer
+from infra.directory.closes import SocketClose, Why
 from infra.settings import Settings
 from tests import corpus
 from tests.admin import agent_token, bearer
@@ -236,3 +237,39 @@ async def test_a_paused_agent_gets_no_token_no_gateway_call_and_no_socket(
     async with await connect(api_url, token, accept_work=False) as ws:
         await ws.send(json.dumps({"type": "ping"}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "pong"}
+
+
+async def test_after_a_lost_listen_one_query_says_which_open_sockets_must_go(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    pool: asyncpg.Pool, settings: Settings,
+) -> None:
+    agents = [f"gone-{i}-{uuid.uuid4().hex[:4]}" for i in range(4)]
+    tenant = await make_tenant(agents=tuple(agents))
+    service = TokenService(pool, Sealer(settings.master_key_bytes()), ttl_seconds=600)
+    held = [await service.verify((await service.issue(tenant, a, ["agent"]))[0])
+            for a in agents]
+    await service.revoke(held[0])
+    await http.post(f"/admin/tenants/{tenant}/agents/{agents[1]}/revoke-tokens", headers=admin)
+    await http.patch(f"/admin/tenants/{tenant}/agents/{agents[2]}", headers=admin,
+                     json={"status": "paused"})
+    assert await refused(pool, held) == [Why.TOKEN_REVOKED, Why.TOKENS_REVOKED, Why.PAUSED, None]
+    assert await refused(pool, []) == []
+
+
+@pytest.mark.parametrize("close", [
+    SocketClose(Why.STUCK, "acme", "coder"), SocketClose(Why.PAUSED, "acme", "co.der-1"),
+    SocketClose(Why.TOKENS_REVOKED), SocketClose(Why.TOKEN_REVOKED, token_id="ab12"),
+])
+def test_a_close_reads_back_as_itself(close: SocketClose) -> None:
+    assert SocketClose.parse(close.payload()) == close
+
+
+def test_close_payloads_match_the_sockets_they_name() -> None:
+    assert SocketClose.parse("close:acme/coder") == SocketClose(Why.STUCK, "acme", "coder")
+    for bad in ("close:acme", "close:/coder", "close:acme/coder why", "close-token:", "stopped"):
+        assert SocketClose.parse(bad) is None, bad
+    agent = SocketClose(Why.PAUSED, "acme", "coder")
+    assert agent.matches("acme", "coder", "j1") and not agent.matches("beta", "coder", "j1")
+    token = SocketClose(Why.TOKEN_REVOKED, token_id="j1")
+    assert token.matches("acme", "coder", "j1") and not token.matches("acme", "coder", "j2")
+    assert SocketClose(Why.TOKENS_REVOKED).matches("beta", "anyone", "j9")

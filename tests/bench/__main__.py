@@ -1,4 +1,4 @@
-"""``python -m tests.bench [--only ingest|latency|governance|context|gateway|pipeline]
+"""``python -m tests.bench [--only ingest|latency|governance|sockets|context|gateway|pipeline]
 [--events N] [--seconds S]``: the figures."""
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from tests.bench.governance import bench_governance
 from tests.bench.ingest import bench_ingest
 from tests.bench.latency import bench_latency
 from tests.bench.pipeline import bench_pipeline
+from tests.bench.sockets import bench_sockets
 from tests.harness import migrated_database, start_postgres
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
-    cli.add_argument("--only", choices=("ingest", "latency", "governance", "context",
+    cli.add_argument("--only", choices=("ingest", "latency", "governance", "sockets", "context",
                                           "gateway", "pipeline"),
                      help="run one benchmark")
     cli.add_argument("--events", type=int, default=200, help="latency: events measured")
@@ -58,6 +59,8 @@ async def run(args: argparse.Namespace) -> list[bool]:
                 results.append(await bench_context(await migrated_database(url, "bench_context")))
             if args.only in (None, "governance"):  # figures only: no target to count
                 await bench_governance(await migrated_database(url, "bench_governance"))
+            if args.only in (None, "sockets"):  # figures only
+                await bench_sockets(await migrated_database(url, "bench_sockets"))
             if args.only in (None, "gateway"):  # figures only
                 await bench_gateway(await migrated_database(url, "bench_gateway"))
             if args.only in (None, "pipeline"):  # figures only
