@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
+from infra.directory.agents import ACTIVE, OFFLINE
 from infra.gateway import store as store
 from infra.gateway.base import ExecutionContext, GatewayError, Intent
 from infra.gateway.outcome import Outcome, OutcomeKind
@@ -85,6 +86,7 @@ class Gateway:
         """Run one call; never raises for a refusal or a remote failure (see OutcomeKind).
 
         ``system`` calls are the platform's own (admin alerts): no agent grant is needed.
+        Any other call needs a known agent that is not paused (``denied`` otherwise).
         While the kill switch is on, every call is held, system calls included: nothing is sent
         and the outcome is ``held`` (callers retry; it goes out after resume).
         """
@@ -103,6 +105,18 @@ class Gateway:
                 detail=detail, duration_ms=int((time.monotonic() - started) * 1000),
                 idempotency_key=call.idempotency_key, source=source)
 
+        # The agent's status comes with its grants in one query. An agent paused while a run
+        # of its was in flight acts no more (issue #12); offline is only presence: it may act.
+        caller = None if system else await store.caller_grants(
+            self._pool, call.tenant_id, call.agent_id, call.call.name)
+        if not system and caller is None:
+            await audit("denied", "refused", "unknown agent")
+            return Outcome.refused(OutcomeKind.DENIED, (
+                f"agent {call.agent_id} is unknown to tenant {call.tenant_id}"))
+        if caller is not None and caller.status not in (ACTIVE, OFFLINE):
+            await audit("denied", "refused", f"agent {caller.status}")
+            return Outcome.refused(OutcomeKind.DENIED,
+                                   f"agent {call.agent_id} is {caller.status}")
         if intent is None:
             await audit("denied", "refused", "unknown intent")
             return Outcome.refused(OutcomeKind.INVALID, f"unknown intent {call.call.name!r}")
@@ -115,9 +129,7 @@ class Gateway:
             return Outcome.refused(OutcomeKind.INVALID,
                                    f"invalid arguments for {call.call.name}: {err}")
         resource = intent.resource(args)
-        patterns = (await store.grant_patterns(self._pool, call.tenant_id, call.agent_id)
-                    ).get(call.call.name, [])
-        if not system and not store.allows(patterns, resource):
+        if caller is not None and not store.allows(caller.patterns, resource):
             await audit("denied", "refused", "no matching grant")
             return Outcome.refused(OutcomeKind.DENIED, (
                 f"agent {call.agent_id} has no grant for {call.call.name} on {resource}"))

@@ -21,6 +21,28 @@ async def grant_patterns(pool: asyncpg.Pool, tenant_id: str, agent_id: str
     return grants
 
 
+@dataclass(frozen=True)
+class CallerGrants:
+    """What one call needs to know of its agent: its status and its patterns for the intent."""
+
+    status: str
+    patterns: list[str]
+
+
+async def caller_grants(pool: asyncpg.Pool, tenant_id: str, agent_id: str, intent: str
+                        ) -> CallerGrants | None:
+    """The agent's status and resource patterns for ``intent`` in one query; None if unknown."""
+    rows = await pool.fetch(
+        "SELECT a.status, g.resource_pattern FROM agents a LEFT JOIN grants g"
+        " ON g.tenant_id = a.tenant_id AND g.agent_id = a.id AND g.intent = $3"
+        " WHERE a.tenant_id = $1 AND a.id = $2 ORDER BY g.resource_pattern",
+        tenant_id, agent_id, intent)
+    if not rows:
+        return None
+    return CallerGrants(rows[0]["status"],
+                        [r["resource_pattern"] for r in rows if r["resource_pattern"] is not None])
+
+
 async def grants_of(pool: asyncpg.Pool, tenant_id: str, agent_ids: list[str]
                     ) -> dict[str, set[str]]:
     """For several agents at once: agent -> intents they hold any grant for."""
