@@ -132,10 +132,13 @@ BearerCredentials = HTTPAuthorizationCredentials | None
 
 
 async def authenticate(
-    request: Request, settings: SettingsDep, users: UsersDep,
+    request: Request, settings: SettingsDep, state: _StateDep,
     credentials: Annotated[BearerCredentials, Depends(_admin_bearer)],
 ) -> Principal:
-    """Who calls: the bootstrap super-admin or a user (401 otherwise); kept on request.state."""
+    """Who calls: the bootstrap super-admin or a user (401 otherwise); kept on request.state.
+
+    The users service is looked up only for a token that is not the bootstrap one.
+    """
     if credentials is None:
         raise ApiError(401, "unauthorized",
                        "missing Authorization: Bearer <admin token or user access token>")
@@ -146,7 +149,7 @@ async def authenticate(
         principal = bootstrap()
     else:
         try:
-            principal = await users.principal(token)
+            principal = await state.users.principal(token)
         except AuthError as err:
             raise ApiError(401, "unauthorized", err.detail) from None
     request.state.principal = principal

@@ -1,11 +1,14 @@
 """The admin secrets API on both backends: write-only, a stored value is never in a response.
 
-The router is mounted on a small app with the real error handlers and admin authentication, and
-an ``AppState``-like state holding ``secrets``, until ``api/app.py`` includes it.
+The router is mounted on a small app with the real error handlers and admin authentication
+(the bootstrap token, or a user token checked by the real users service), and an
+``AppState``-like state holding ``secrets``.
 """
 
 from __future__ import annotations
 
+import base64
+import os
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,7 +21,9 @@ from pydantic import SecretStr
 
 from api.errors import install_error_handlers
 from api.routes import admin_secrets
+from infra.services import build_keys
 from infra.settings import DatabaseSettings, Settings
+from infra.users.service import Users
 from infra.vault import SecretStore
 from tests.fakes.vault_server import FakeVault
 from tests.vault.conftest import NewTenant
@@ -31,6 +36,7 @@ class _State:
     settings: Settings
     pool: asyncpg.Pool
     secrets: SecretStore
+    users: Users
 
 
 @dataclass
@@ -47,11 +53,14 @@ async def api(store: SecretStore, vault_pool: asyncpg.Pool, pg_url: str) -> Asyn
     """The secrets router over the parametrized store (embedded, hashicorp)."""
     token = secrets.token_urlsafe(24)
     settings = Settings(dev_mode=True, admin_token=SecretStr(token),
+                        master_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
                         database=DatabaseSettings(url=pg_url))
+    users = Users(vault_pool, build_keys(settings, vault_pool).tokens, settings.auth, settings.oidc)
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(admin_secrets.router)
-    app.state.switchboard = _State(settings=settings, pool=vault_pool, secrets=store)
+    app.state.switchboard = _State(settings=settings, pool=vault_pool, secrets=store,
+                                  users=users)
     responses: list[httpx.Response] = []
 
     async def keep(response: httpx.Response) -> None:
