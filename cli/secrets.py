@@ -1,4 +1,5 @@
-"""``switchboard secrets set|list|delete``: a tenant's gateway credentials, write-only."""
+"""``switchboard secrets set|list|delete``: a tenant's gateway credentials, write-only;
+``switchboard secrets rotate-master-key``: everything sealed, sealed again under a new key."""
 
 from __future__ import annotations
 
@@ -128,8 +129,61 @@ def cmd_secrets_delete(args: argparse.Namespace) -> int:
     return _secrets_run(args, delete)
 
 
+def cmd_secrets_rotate_master_key(args: argparse.Namespace) -> int:
+    """Seal every sealed value again under a new master key (stdin or a hidden prompt)."""
+    import base64
+    import binascii
+
+    import asyncpg
+
+    from infra import database
+    from infra.vault.master_key import weakness
+    from infra.vault.rekey import WrongMasterKey, rotate_master_key
+
+    command = "rotate-master-key"
+    settings = _secrets_settings(command)
+    if settings is None or settings.database.url is None:
+        return 2
+    if settings.master_key is None:
+        print(f"switchboard secrets {command}: SWITCHBOARD_MASTER_KEY (the current key) is not "
+              "set", file=sys.stderr)
+        return 2
+    old = settings.master_key_bytes()
+    try:
+        new = base64.b64decode(_read_secret_value("the new master key").strip(), validate=True)
+    except (binascii.Error, ValueError):
+        new = b""
+    reason = "it is not base64 of 32 bytes" if len(new) != 32 else (
+        "it is the current key" if new == old else weakness(new))
+    if reason is not None:
+        print(f"switchboard secrets {command}: refusing the new key: {reason}", file=sys.stderr)
+        return 2
+    url = settings.database.url
+
+    async def main() -> int:
+        pool = await database.create_pool(url, min_size=1, max_size=1)
+        try:
+            done = await rotate_master_key(pool, old, new)
+        finally:
+            await pool.close()
+        print(f"resealed {done.integrations} signing secrets, {done.secrets} vault secrets and "
+              f"{done.signing_keys} token signing keys under the new key: set "
+              "SWITCHBOARD_MASTER_KEY to it and restart the API and the platform worker")
+        return 0
+
+    try:
+        return asyncio.run(main())
+    except WrongMasterKey as exc:
+        print(f"switchboard secrets {command}: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"switchboard secrets {command}: database error: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return 1
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``switchboard secrets set|list|delete``."""
+    """Register ``switchboard secrets set|list|delete|rotate-master-key``."""
     secrets_cmd = sub.add_parser("secrets", help="a tenant's gateway credentials (write-only)")
     secrets_sub = secrets_cmd.add_subparsers(dest="secrets_command", required=True)
     put = secrets_sub.add_parser(
@@ -144,3 +198,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     rm.add_argument("--tenant", required=True)
     rm.add_argument("name")
     rm.set_defaults(func=cmd_secrets_delete)
+    rotate = secrets_sub.add_parser(
+        "rotate-master-key", help="seal everything again under a new master key (read from "
+        "stdin or a hidden prompt; the current one is SWITCHBOARD_MASTER_KEY)")
+    rotate.set_defaults(func=cmd_secrets_rotate_master_key)

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
-from infra.crypto import Sealer
+from infra.crypto import Sealer, reseal
 from infra.directory.closes import SocketClose, Why, notify
 
 ISSUER = "switchboard"
@@ -250,3 +250,14 @@ async def refused(pool: asyncpg.Pool, principals: Sequence[AgentPrincipal]) -> l
     found = {int(r["i"]): r["why"] for r in rows}
     return [Why(w) if (w := found.get(i + 1)) is not None else None
             for i in range(len(principals))]
+
+
+async def reseal_signing_keys(conn: asyncpg.Connection, old: Sealer, new: Sealer) -> int:
+    """Seal every token-signing private key again under ``new`` (master-key rotation, in the
+    caller's transaction); how many. InvalidTag if one was not sealed by ``old``."""
+    rows = await conn.fetch("SELECT kid, private_enc FROM signing_keys FOR UPDATE")
+    for row in rows:
+        sealed = reseal(old, new, row["private_enc"], f"signing_key/{row['kid']}")
+        await conn.execute("UPDATE signing_keys SET private_enc = $2 WHERE kid = $1",
+                           row["kid"], sealed)
+    return len(rows)

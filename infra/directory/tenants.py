@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from infra.crypto import Sealer
+from infra.crypto import Sealer, reseal
 
 _TENANT = "id, name, default_agents, admin_channel, created_at"
 _TENANT_FIELDS = {"name", "default_agents", "admin_channel"}
@@ -128,3 +128,17 @@ async def lookup_signing_secret(
     if row["secret_enc"] is None:
         return True, None
     return True, sealer.open(row["secret_enc"], secret_context(tenant_id, provider))
+
+
+async def reseal_integration_secrets(conn: asyncpg.Connection, old: Sealer, new: Sealer) -> int:
+    """Seal every provider signing secret again under ``new`` (master-key rotation, in the
+    caller's transaction); how many. InvalidTag if one was not sealed by ``old``."""
+    rows = await conn.fetch(
+        "SELECT tenant_id, provider, secret_enc FROM integrations FOR UPDATE")
+    for row in rows:
+        sealed = reseal(old, new, row["secret_enc"], secret_context(row["tenant_id"],
+                                                                      row["provider"]))
+        await conn.execute(
+            "UPDATE integrations SET secret_enc = $3 WHERE tenant_id = $1 AND provider = $2",
+            row["tenant_id"], row["provider"], sealed)
+    return len(rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from cryptography.exceptions import InvalidTag
 
-from infra.crypto import Sealer
+from infra.crypto import Sealer, reseal
 from infra.vault.base import SecretInfo, check_key, check_tenant, check_value
 from infra.vault.errors import SecretUnreadable, UnknownTenant
 
@@ -76,3 +76,15 @@ class EmbeddedSecretStore:
             "SELECT name, updated_at FROM secrets WHERE tenant_id = $1 ORDER BY name", tenant_id
         )
         return [SecretInfo(name=r["name"], updated_at=r["updated_at"]) for r in rows]
+
+
+async def reseal_secrets(conn: asyncpg.Connection, old: Sealer, new: Sealer) -> int:
+    """Seal every embedded vault value again under ``new`` (master-key rotation, in the
+    caller's transaction); how many. InvalidTag if one was not sealed by ``old``."""
+    rows = await conn.fetch("SELECT tenant_id, name, value_enc FROM secrets FOR UPDATE")
+    for row in rows:
+        sealed = reseal(old, new, row["value_enc"], secret_context(row["tenant_id"], row["name"]))
+        await conn.execute(
+            "UPDATE secrets SET value_enc = $3 WHERE tenant_id = $1 AND name = $2",
+            row["tenant_id"], row["name"], sealed)
+    return len(rows)
