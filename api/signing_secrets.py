@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import asyncpg
+from cryptography.exceptions import InvalidTag
 
 from api.errors import ApiError
 from infra.crypto import Sealer
@@ -26,15 +27,23 @@ class SigningSecrets:
         self._cache: dict[tuple[str, str], tuple[float, str]] = {}
 
     async def get(self, tenant_id: str, provider: str) -> str:
-        """The secret, or ApiError(404) for an unknown tenant or an unconfigured provider."""
+        """The secret, or ApiError: 404 for an unknown tenant or an unconfigured provider, 503
+        for a secret this process' master key does not open."""
         key = (tenant_id, provider)
         hit = self._cache.get(key)
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
-        exists, secret = await tenants.lookup_signing_secret(
-            self._pool, self._sealer, tenant_id, provider
-        )
+        try:
+            exists, secret = await tenants.lookup_signing_secret(
+                self._pool, self._sealer, tenant_id, provider
+            )
+        except InvalidTag:  # sealed under another master key: the provider should retry later
+            raise ApiError(
+                503, "secret_unreadable",
+                f"the {provider} signing secret of tenant {tenant_id!r} does not decrypt: it was "
+                "sealed under another SWITCHBOARD_MASTER_KEY", retry_after=60,
+            ) from None
         if not exists:
             raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
         if secret is None:
