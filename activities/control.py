@@ -9,7 +9,7 @@ from temporalio import activity
 
 from infra import audit
 from infra.directory import agents
-from infra.store import control
+from infra.governance import kill_switch
 from workflows.contracts import ControlGate, ControlState, PresenceChange
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ class ControlActivities:
         """Make a kill-switch change take effect everywhere."""
         log.warning("kill switch: %s%s", "STOP ALL" if state.stopped else "resume",
                     f" ({state.reason})" if state.reason else "")
-        await control.apply(self._pool, state.stopped, state.reason)
+        await kill_switch.apply(self._pool, state.stopped, state.reason)
         # The HTTP hook records who asked (POST /admin/kill-switch); the CLI and the Temporal UI
         # reach the control workflow directly, so the change is recorded where it takes effect.
         await audit.record(self._pool, audit.AuditEntry(
@@ -36,7 +36,7 @@ class ControlActivities:
     @activity.defn(name="control_gate")
     async def control_gate(self) -> ControlGate:
         """Whether new work must be held (the kill switch is on)."""
-        stopped, reason = await control.is_stopped(self._pool)
+        stopped, reason = await kill_switch.is_stopped(self._pool)
         return ControlGate(held=stopped, reason=reason)
 
     @activity.defn(name="set_presence")

@@ -19,8 +19,8 @@ from temporalio.exceptions import ApplicationError
 from activities.context import ContextActivities
 from activities.normalize import normalize
 from infra.directory.resolver import Resolver
+from infra.governance import kill_switch
 from infra.inbox.store import load_delivery, record_event
-from infra.store import control
 from workflows.contracts import (
     ControlGate,
     DispatchPlan,
@@ -51,7 +51,7 @@ class EventActivities:
             return PreparedEvent(event=event)
         resolved, (stopped, reason), context = await asyncio.gather(
             self._resolver.resolve(event),
-            control.is_stopped(self._pool),
+            kill_switch.is_stopped(self._pool),
             self._context.gather(event, inp.context_tokens),
         )
         return PreparedEvent(event=event, plan=DispatchPlan(

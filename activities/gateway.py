@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from infra.gateway.outcome import OutcomeKind
 from infra.gateway.service import Gateway
-from infra.store import control
+from infra.governance import kill_switch
 from workflows.contracts import GatewayCall, ToolResult
 from workflows.errors import ErrorType
 from workflows.names import GATEWAY_ACTIVITY
@@ -64,7 +64,7 @@ class GatewayActivities:
 
     async def _hold_while_stopped(self, call: GatewayCall) -> None:
         """While the kill switch is on, hold the call (heartbeating): sent after resume."""
-        while (await control.is_stopped(self._pool))[0]:
+        while (await kill_switch.is_stopped(self._pool))[0]:
             activity.heartbeat(f"{call.call.name} held by the kill switch")
             await asyncio.sleep(HOLD_POLL_SECONDS)
 

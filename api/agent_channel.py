@@ -40,9 +40,8 @@ from temporalio.worker import Worker
 from api.agent_protocol import CloseCode, ServerMessage, ThinkTask, ToolTask
 from infra.auth.tokens import AgentPrincipal, refused
 from infra.directory.closes import AGENTS_CHANNEL, SocketClose, Why
-from infra.governance import stuck_since
+from infra.governance import kill_switch, stuck_since
 from infra.listener import Listener
-from infra.store import control
 from workflows.contracts import ThinkInput, ThinkOutput, ToolInput, ToolResult
 from workflows.ids import agent_task_queue
 from workflows.names import THINK_ACTIVITY, TOOL_ACTIVITY
@@ -91,7 +90,7 @@ class AgentChannel:
         self.connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener = Listener(
-            pool, {control.CHANNEL: self._on_control, AGENTS_CHANNEL: self._on_agents},
+            pool, {kill_switch.CHANNEL: self._on_control, AGENTS_CHANNEL: self._on_agents},
             name="agent channel", catch_up=self._catch_up)
 
     async def start(self) -> None:
@@ -217,7 +216,7 @@ class AgentChannel:
 
     async def is_stopped(self) -> tuple[bool, str | None]:
         """The kill switch as applied."""
-        return await control.is_stopped(self._pool)
+        return await kill_switch.is_stopped(self._pool)
 
 
 class _Bridge:

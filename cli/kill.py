@@ -16,7 +16,8 @@ def cmd_kill(args: argparse.Namespace) -> int:
     """
     from temporalio.service import RPCError
 
-    from infra import control, temporal
+    from infra import temporal
+    from infra.governance import control
 
     settings = Settings()
 

@@ -48,8 +48,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run the platform worker (workflows, pipeline and gateway activities)."""
     from infra import database, temporal
     from infra.context.schedule import ensure_summary_schedule
-    from infra.control import ensure_control
-    from infra.store import control as control_store
+    from infra.governance import kill_switch
+    from infra.governance.control import ensure_control
     from workers.platform import platform_workers
     from workflows.contracts import ControlState
 
@@ -66,7 +66,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         if added:
             log.info("registered search attributes %s", ", ".join(added))
         workers = platform_workers(client, pool, settings)
-        stopped, reason = await control_store.is_stopped(pool)
+        stopped, reason = await kill_switch.is_stopped(pool)
         await ensure_control(client, settings.temporal.control_task_queue,
                              ControlState(stopped=stopped, reason=reason))
         await ensure_summary_schedule(client, settings.temporal.task_queue,

@@ -18,8 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra import database
 from infra.context.schedule import ensure_summary_schedule
-from infra.control import ensure_control
 from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
+from infra.governance.control import ensure_control
 from infra.settings import GatewaySettings, Settings
 from infra.vault import build_secret_store
 from tests import corpus

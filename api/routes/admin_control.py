@@ -11,8 +11,7 @@ from temporalio.service import RPCError
 from api.deps import AdminDep, PoolDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.inputs import Text
-from infra import control
-from infra.store import control as control_store
+from infra.governance import control, kill_switch
 
 router = APIRouter(prefix="/admin", tags=["admin: kill switch"], dependencies=[AdminDep])
 
@@ -63,5 +62,5 @@ async def flip(body: KillSwitchChange, settings: SettingsDep, temporal: Temporal
 @router.get("/kill-switch", summary="The kill switch as applied")
 async def show(pool: PoolDep) -> KillSwitchState:
     """What every process is enforcing right now."""
-    stopped, reason = await control_store.is_stopped(pool)
+    stopped, reason = await kill_switch.is_stopped(pool)
     return KillSwitchState(stopped=stopped, reason=reason)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from api.deps import AgentDep, PoolDep, TokensDep, charge_quota
 from api.openapi import error_responses
 from infra.auth.tokens import AgentPaused
-from infra.store import control
+from infra.governance import kill_switch
 
 router = APIRouter(tags=["oauth"])
 
@@ -86,7 +86,7 @@ async def token(request: Request, pool: PoolDep, tokens: TokensDep) -> JSONRespo
         return _oauth_error(400, "invalid_request", "a NUL character is not allowed")
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
-    stopped, reason = await control.is_stopped(pool)
+    stopped, reason = await kill_switch.is_stopped(pool)
     if stopped:
         return _oauth_error(503, "temporarily_unavailable",
                             f"the kill switch is on ({reason}); no tokens are issued")

@@ -140,8 +140,12 @@ async def revoke_tokens(pool: asyncpg.Pool, tenant_id: str, agent_id: str) -> bo
     return bool(status != "UPDATE 0")
 
 
-async def revoke_all_tokens(conn: asyncpg.Connection) -> None:
-    """Refuse every token issued to any agent before now, closing every agent socket (inside
-    the caller's transaction)."""
+async def revoke_all_tokens(conn: asyncpg.Connection, *, close_sockets: bool = True) -> None:
+    """Refuse every token issued to any agent before now (inside the caller's transaction).
+
+    Every agent socket is closed too, unless the caller closes them its own way (the kill
+    switch does, with its own close code).
+    """
     await conn.execute("UPDATE agents SET tokens_valid_after = now()")
-    await notify(conn, SocketClose(Why.TOKENS_REVOKED))
+    if close_sockets:
+        await notify(conn, SocketClose(Why.TOKENS_REVOKED))

@@ -23,9 +23,8 @@ from infra.gateway import store as store
 from infra.gateway.base import ExecutionContext, GatewayError, Intent
 from infra.gateway.outcome import Outcome, OutcomeKind
 from infra.gateway.reply import REPLY, reply_target
-from infra.governance import CircuitBreaker
+from infra.governance import CircuitBreaker, kill_switch
 from infra.settings import GatewaySettings
-from infra.store import control as control_store
 from infra.vault import SecretStoreError, VaultUnavailable
 from workflows.contracts import GatewayCall, GatewayTool
 
@@ -90,7 +89,7 @@ class Gateway:
         While the kill switch is on, every call is held, system calls included: nothing is sent
         and the outcome is ``held`` (callers retry; it goes out after resume).
         """
-        stopped, reason = await control_store.is_stopped(self._pool)
+        stopped, reason = await kill_switch.is_stopped(self._pool)
         if stopped:
             return Outcome.refused(OutcomeKind.HELD, f"held by the kill switch ({reason})",
                                    HOLD_RETRY)

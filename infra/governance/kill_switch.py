@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from infra.directory import agents
+
 CHANNEL = "switchboard_control"
 
 
@@ -20,5 +22,5 @@ async def apply(pool: asyncpg.Pool, stopped: bool, reason: str | None) -> None:
             "UPDATE control_state SET stopped = $1, reason = $2, changed_at = now()",
             stopped, reason)
         if stopped:
-            await conn.execute("UPDATE agents SET tokens_valid_after = now()")
+            await agents.revoke_all_tokens(conn, close_sockets=False)  # closed by CHANNEL
         await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, "stopped" if stopped else "running")
