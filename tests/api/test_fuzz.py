@@ -10,7 +10,7 @@ worker, at most 10 cases per operation and phase (coverage, fuzzing, stateful); 
 as admin and 450 as agent, under a minute together on a 2-core machine. Each role's run is
 pinned to its own tenant (and its agent) so that it reaches the handlers instead of the 404 of an
 unknown tenant, fuzzing and stateful phases only, at most ROLE_EXAMPLES cases per operation:
-about 230 cases, 15 s, a role. (With the coverage phase too it is about 2,050 cases and a minute
+about 190 cases, 10-15 s, a role. (With the coverage phase too it is about 2,050 cases and a minute
 a role; run so once for each role, it found no failure.) Left out, and why:
 
 * ``POST /admin/kill-switch``: ``stop_all`` would stop every other test's agents.
@@ -44,7 +44,7 @@ CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conform
           "response_headers_conformance", "response_schema_conformance",
           "negative_data_rejection", "unsupported_method")
 MAX_EXAMPLES = 10
-ROLE_EXAMPLES = 5
+ROLE_EXAMPLES = 4
 ROLE_PHASES = "fuzzing,stateful"
 ROLES = ("owner", "admin", "operator", "viewer")
 PASSWORD = "correct horse battery"
@@ -107,8 +107,8 @@ async def test_fuzz_as_agent(
     assert summary["test_cases"]["generated"] >= 300
 
 
-async def _members(http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
-                   ) -> tuple[str, str, dict[str, str]]:
+async def _members(http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+                   roles: tuple[str, ...] = ROLES) -> tuple[str, str, dict[str, str]]:
     """A fresh tenant with an agent, a big API quota and a user per role: (tenant, agent,
     access token by role)."""
     agent = f"fuzz-{uuid.uuid4().hex[:8]}"
@@ -119,7 +119,7 @@ async def _members(http: httpx.AsyncClient, admin: dict[str, str], make_tenant: 
                        json={"requests_per_minute": 1_000_000})
     assert r.status_code == 200, r.text
     tokens = {}
-    for role in ROLES:
+    for role in roles:
         email = f"fuzz-{role}-{uuid.uuid4().hex[:8]}@example.com"
         r = await http.post("/admin/users", headers=admin,
                             json={"email": email, "password": PASSWORD})
@@ -138,12 +138,12 @@ async def test_fuzz_as_user(
     role: str, http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     tmp_path: Path
 ) -> None:
-    tenant, agent, tokens = await _members(http, admin, make_tenant)
+    tenant, agent, tokens = await _members(http, admin, make_tenant, (role,))
     summary = await fuzz(str(http.base_url).rstrip("/"), tokens[role], tmp_path,
                          "--exclude-path", "/auth/logout", "--phases", ROLE_PHASES,
                          max_examples=ROLE_EXAMPLES,
                          path_values={"tenant_id": tenant, "agent_id": agent})
-    assert summary["test_cases"]["generated"] >= 200
+    assert summary["test_cases"]["generated"] >= 150
 
 
 # Answer anyone, or answer users about themselves: every other operation refuses a user token.
