@@ -24,12 +24,10 @@ WORKFLOW_MODULES = sorted((ROOT / "workflows").glob("*.py"))
 BY_NAME = ("execute_activity", "start_activity", "execute_local_activity",
            "start_local_activity")
 NAMES_MODULE = "workflows.names"
-# Pending: the kill-switch change (another piece of work) moves ControlWorkflow's
-# APPLY_ACTIVITY = "apply_control" to a method reference, ControlActivities.apply_control.
-PENDING_STRING_NAMES = {"control.py"}
-# Pending: workers/platform.py (another piece of work) still defaults gateway_queue to the
-# gateway queue's name; the platform process passes settings.gateway.task_queue.
-PENDING_QUEUE_SPELLINGS = {"workers/platform.py"}
+# Pending: workflow modules still naming a platform activity by a string (none now).
+PENDING_STRING_NAMES: set[str] = set()
+# Pending: files still spelling a queue's name outside infra/settings.py (none now).
+PENDING_QUEUE_SPELLINGS: set[str] = set()
 
 
 def _tree(path: Path) -> ast.Module:

@@ -87,7 +87,8 @@ async def _scenario(tmp_path: Path, pg_url: str, pool: asyncpg.Pool) -> None:
                            json={"secret": corpus.secret("github")})
             await http.post(f"/admin/tenants/{tenant}/agents", headers=admin,
                             json={"id": agent_id, "name": agent_id})
-            async with running(platform_worker(client, pool, settings.temporal.task_queue)), \
+            async with running(platform_worker(client, pool, settings.temporal.task_queue,
+                                         gateway_queue=settings.gateway.task_queue)), \
                     running(agent_worker(client, tenant, agent_id, agent.think)):
                 before = [await post_issue(http, tenant)]
                 await agent.wait_for(1)

@@ -45,8 +45,8 @@ WORKFLOWS = [*PLATFORM_WORKFLOWS, ControlWorkflow]  # the control queue's (contr
 
 
 def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
+                    gateway_queue: str,
                     intents: dict[str, Intent[Any]] | None = None,
-                    gateway_queue: str = "switchboard.gateway",
                     gateway: Gateway | None = None,
                     context: ContextActivities | None = None) -> Worker:
     """A worker for EventWorkflow, AgentRunWorkflow and the pipeline activities."""

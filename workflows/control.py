@@ -15,10 +15,10 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.control import ControlActivities
     from workflows import policies
     from workflows.contracts import ControlChange, ControlState, StopAll
 
-APPLY_ACTIVITY = "apply_control"
 # A run begun before the apply was local keeps applying by activity (its history has no patch
 # marker) until it continues as new; apply_control stays registered as an activity for it.
 LOCAL_APPLY_PATCH = "apply-control-locally"
@@ -98,14 +98,14 @@ class ControlWorkflow:
         if self._local:
             # Local: run by the worker holding this workflow task, which completes with the
             # result (and the update's answer) once it is applied.
-            await workflow.execute_local_activity(
-                APPLY_ACTIVITY, state, start_to_close_timeout=policies.DB_STEP_TIMEOUT,
-                retry_policy=policies.DB_STEP)
+            await workflow.execute_local_activity_method(
+                ControlActivities.apply_control, state,
+                start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
         else:
             # The activity's default queue is this workflow's: the control queue.
-            await workflow.execute_activity(
-                APPLY_ACTIVITY, state, start_to_close_timeout=policies.DB_STEP_TIMEOUT,
-                retry_policy=policies.DB_STEP)
+            await workflow.execute_activity_method(
+                ControlActivities.apply_control, state,
+                start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
 
     def _long(self) -> bool:
         limit = _CHANGES_PER_RUN if self._local else _CHANGES_PER_ACTIVITY_RUN

@@ -43,6 +43,7 @@ from websockets.exceptions import ConnectionClosed
 
 from infra import database
 from infra.governance import presence
+from infra.settings import GatewaySettings
 from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
 from tests.bench.serve import served
 from tests.bench.stack import temporal
@@ -275,7 +276,8 @@ async def _worker_process(env: Mapping[str, str], log: Path) -> AsyncIterator[No
 def _platform(client: Client, pool: asyncpg.Pool, queue: str) -> list[Worker]:
     """A platform process's workers, as `switchboard worker` runs them (the kill switch on its
     own queue)."""
-    return [platform_worker(client, pool, queue), control_worker(client, pool, _control(queue))]
+    return [platform_worker(client, pool, queue, gateway_queue=GatewaySettings().task_queue),
+            control_worker(client, pool, _control(queue))]
 
 
 def _control(queue: str) -> str:

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from infra import database
 from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
+from infra.settings import GatewaySettings
 from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
 from tests.bench.serve import Served, served
 from tests.harness import free_port, running
@@ -67,7 +68,8 @@ async def dispatching_stack(client: Client, db_url: str, agent_id: str,
     try:
         async with (
             served("app", free_port(), senv, relay=True) as api,
-            running(platform_worker(client, pool, queue)),
+            running(platform_worker(client, pool, queue,
+                                    gateway_queue=GatewaySettings().task_queue)),
             running(Worker(client, task_queue=agent_task_queue(tenant, agent_id),
                            activities=[think])),
             httpx.AsyncClient(base_url=api.url, timeout=30, **http_options) as http,
