@@ -38,10 +38,14 @@ class EventView(BaseModel):
     updated_at: datetime | None
 
 
-def _view(tenant_id: str, row: dict[str, Any]) -> EventView:
+def _view(tenant_id: str, row: inbox.EventRecord) -> EventView:
     return EventView(
-        **{**row, "agent_ids": row["agent_ids"] or [], "outcomes": row["outcomes"] or []},
-        workflow_id=event_workflow_id(tenant_id, row["provider"], row["dedup_key"]),
+        id=row.id, provider=row.provider, event_name=row.event_name, dedup_key=row.dedup_key,
+        workflow_id=event_workflow_id(tenant_id, row.provider, row.dedup_key),
+        status=EventStatus(row.status), kind=EventKind(row.kind) if row.kind is not None else None,
+        reason=row.reason, agent_ids=row.agent_ids or [], outcomes=row.outcomes or [],
+        event=row.event, received_at=row.received_at, relayed_at=row.relayed_at,
+        updated_at=row.updated_at,
     )
 
 

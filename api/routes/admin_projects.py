@@ -47,6 +47,12 @@ class Identity(BaseModel):
     agent_id: str
 
 
+def _project(record: projects.ProjectRecord) -> Project:
+    return Project(id=record.id, name=record.name, default_agents=record.default_agents,
+                   mappings=[Mapping(provider=Provider(m.provider), external_id=m.external_id)
+                             for m in record.mappings])
+
+
 async def _agents_of(pool: asyncpg.Pool, tenant_id: str) -> set[str]:
     if await tenants.get_tenant(pool, tenant_id) is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
@@ -71,14 +77,14 @@ async def put_project(
         raise ApiError(409, "mapping_taken",
                        "a mapping already belongs to another project (or is listed twice)"
                        ) from None
-    return Project(**row)
+    return _project(row)
 
 
 @router.get("/{tenant_id}/projects", summary="List projects")
 async def list_projects(tenant_id: str, pool: PoolDep) -> list[Project]:
     """A tenant's projects with their mappings."""
     await _agents_of(pool, tenant_id)
-    return [Project(**r) for r in await projects.list_projects(pool, tenant_id)]
+    return [_project(r) for r in await projects.list_projects(pool, tenant_id)]
 
 
 @router.delete("/{tenant_id}/projects/{project_id}", status_code=204, summary="Delete a project")
@@ -120,4 +126,5 @@ async def unlink_identity(
 async def list_identities(tenant_id: str, pool: PoolDep) -> list[Identity]:
     """Every linked account of the tenant's agents."""
     await _agents_of(pool, tenant_id)
-    return [Identity(**r) for r in await projects.list_identities(pool, tenant_id)]
+    return [Identity(provider=Provider(r.provider), external_id=r.external_id, agent_id=r.agent_id)
+            for r in await projects.list_identities(pool, tenant_id)]

@@ -162,7 +162,8 @@ async def delete_integration(tenant_id: str, provider: Provider, pool: PoolDep,
 async def list_integrations(tenant_id: str, pool: PoolDep) -> list[Integration]:
     """Which providers have a secret (never the secret)."""
     await _existing(pool, tenant_id)
-    return [Integration(**r) for r in await tenants.list_integrations(pool, tenant_id)]
+    return [Integration(provider=Provider(r.provider), updated_at=r.updated_at)
+            for r in await tenants.list_integrations(pool, tenant_id)]
 
 
 Plan = Literal["free", "pro", "power", "team"]

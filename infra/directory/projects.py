@@ -2,15 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 
+@dataclass(frozen=True)
+class MappingRecord:
+    """An external id (repo, channel or list) that belongs to a project."""
+
+    provider: str
+    external_id: str
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    """A project's row with its mappings."""
+
+    id: str
+    name: str
+    default_agents: list[str]
+    mappings: list[MappingRecord]
+
+
+@dataclass(frozen=True)
+class IdentityRecord:
+    """An external account that stands for an agent."""
+
+    provider: str
+    external_id: str
+    agent_id: str
+
+
+def _project(row: asyncpg.Record) -> ProjectRecord:
+    mappings: list[dict[str, Any]] = row["mappings"]
+    return ProjectRecord(id=row["id"], name=row["name"], default_agents=row["default_agents"],
+                         mappings=[MappingRecord(**m) for m in mappings])
+
+
 async def put_project(
     pool: asyncpg.Pool, tenant_id: str, project_id: str, name: str, default_agents: list[str],
     mappings: list[tuple[str, str]],
-) -> dict[str, Any]:
+) -> ProjectRecord:
     """Create or replace a project and its mappings in one transaction.
 
     Raises asyncpg.UniqueViolationError when an external id already belongs to another project.
@@ -47,15 +81,15 @@ FROM projects p WHERE p.tenant_id = $1
 """
 
 
-async def get_project(pool: asyncpg.Pool, tenant_id: str, project_id: str) -> dict[str, Any] | None:
+async def get_project(pool: asyncpg.Pool, tenant_id: str, project_id: str) -> ProjectRecord | None:
     """One project with its mappings."""
     row = await pool.fetchrow(_PROJECT + " AND p.id = $2", tenant_id, project_id)
-    return dict(row) if row is not None else None
+    return _project(row) if row is not None else None
 
 
-async def list_projects(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
+async def list_projects(pool: asyncpg.Pool, tenant_id: str) -> list[ProjectRecord]:
     """A tenant's projects with their mappings."""
-    return [dict(r) for r in await pool.fetch(_PROJECT + " ORDER BY p.id", tenant_id)]
+    return [_project(r) for r in await pool.fetch(_PROJECT + " ORDER BY p.id", tenant_id)]
 
 
 async def delete_project(pool: asyncpg.Pool, tenant_id: str, project_id: str) -> bool:
@@ -88,9 +122,9 @@ async def unlink_identity(
     return bool(status != "DELETE 0")
 
 
-async def list_identities(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
+async def list_identities(pool: asyncpg.Pool, tenant_id: str) -> list[IdentityRecord]:
     """A tenant's identity links."""
     rows = await pool.fetch(
         "SELECT provider, external_id, agent_id FROM identity_links WHERE tenant_id = $1"
         " ORDER BY agent_id, provider, external_id", tenant_id)
-    return [dict(r) for r in rows]
+    return [IdentityRecord(**dict(r)) for r in rows]

@@ -25,6 +25,14 @@ class TenantRecord:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class IntegrationRecord:
+    """A configured provider of a tenant (never its secret)."""
+
+    provider: str
+    updated_at: datetime
+
+
 def _record(row: asyncpg.Record | None) -> TenantRecord | None:
     return TenantRecord(**dict(row)) if row is not None else None
 
@@ -105,13 +113,13 @@ async def delete_integration(pool: asyncpg.Pool, tenant_id: str, provider: str) 
     return bool(status != "DELETE 0")
 
 
-async def list_integrations(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
+async def list_integrations(pool: asyncpg.Pool, tenant_id: str) -> list[IntegrationRecord]:
     """Which providers a tenant has configured (never the secrets)."""
     rows = await pool.fetch(
         "SELECT provider, updated_at FROM integrations WHERE tenant_id = $1 ORDER BY provider",
         tenant_id,
     )
-    return [dict(r) for r in rows]
+    return [IntegrationRecord(**dict(r)) for r in rows]
 
 
 async def lookup_signing_secret(

@@ -133,16 +133,3 @@ async def audit(pool: asyncpg.Pool, *, tenant_id: str, agent_id: str, intent: st
         tenant_id, agent_id, intent, resource, decision, outcome, detail, duration_ms,
         idempotency_key, source)
 
-
-async def list_audit(pool: asyncpg.Pool, tenant_id: str, *, agent_id: str | None,
-                     intent: str | None, decision: str | None, before_id: int | None,
-                     limit: int) -> list[dict[str, Any]]:
-    """A tenant's audit rows, newest first, filtered."""
-    rows = await pool.fetch(
-        "SELECT id, agent_id, intent, resource, decision, outcome, detail, duration_ms,"
-        " idempotency_key, source, created_at FROM audit WHERE tenant_id = $1"
-        " AND ($2::text IS NULL OR agent_id = $2) AND ($3::text IS NULL OR intent = $3)"
-        " AND ($4::text IS NULL OR decision = $4) AND ($5::bigint IS NULL OR id < $5)"
-        " ORDER BY id DESC LIMIT $6",
-        tenant_id, agent_id, intent, decision, before_id, limit)
-    return [dict(r) for r in rows]

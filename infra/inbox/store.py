@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -18,6 +19,25 @@ class PendingDelivery:
     tenant_id: str
     provider: str
     dedup_key: str
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """An inbox row with what became of it (its events row, when there is one)."""
+
+    id: int
+    provider: str
+    dedup_key: str
+    event_name: str | None
+    received_at: datetime
+    relayed_at: datetime | None
+    status: str
+    kind: str | None
+    reason: str | None
+    agent_ids: list[str] | None
+    outcomes: list[dict[str, Any]] | None
+    event: dict[str, Any] | None
+    updated_at: datetime | None
 
 
 async def insert_delivery(
@@ -125,7 +145,7 @@ async def list_events(
     provider: str | None = None,
     before_id: int | None = None,
     limit: int = 50,
-) -> list[dict[str, Any]]:
+) -> list[EventRecord]:
     """A tenant's events, newest first, filtered; page with ``before_id``."""
     rows = await pool.fetch(
         f"SELECT {_EVENT_COLUMNS} FROM inbox i LEFT JOIN events e ON e.inbox_id = i.id"
@@ -137,14 +157,14 @@ async def list_events(
         " ORDER BY i.id DESC LIMIT $6",
         tenant_id, status, kind, provider, before_id, limit,
     )
-    return [dict(r) for r in rows]
+    return [EventRecord(**dict(r)) for r in rows]
 
 
-async def get_event(pool: asyncpg.Pool, tenant_id: str, inbox_id: int) -> dict[str, Any] | None:
+async def get_event(pool: asyncpg.Pool, tenant_id: str, inbox_id: int) -> EventRecord | None:
     """One of a tenant's events, or None."""
     row = await pool.fetchrow(
         f"SELECT {_EVENT_COLUMNS} FROM inbox i LEFT JOIN events e ON e.inbox_id = i.id"
         " WHERE i.tenant_id = $1 AND i.id = $2",
         tenant_id, inbox_id,
     )
-    return dict(row) if row is not None else None
+    return EventRecord(**dict(row)) if row is not None else None
