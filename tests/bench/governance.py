@@ -16,11 +16,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import logging
 import math
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -33,19 +31,18 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import websockets
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.worker import Worker
-from websockets.exceptions import ConnectionClosed
 
 from infra import database
 from infra.governance import presence
 from infra.settings import GatewaySettings
+from tests.bench.agent_sockets import closed_at, connect
 from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
-from tests.bench.serve import served
+from tests.bench.serve import served, stop
 from tests.bench.stack import temporal
 from tests.bench.stats import heading, ms, percentile
 from tests.harness import free_port, running
@@ -161,27 +158,6 @@ async def _token(http: httpx.AsyncClient, client_id: str, secret: str) -> str:
     return str(r.json()["access_token"])
 
 
-async def _connect(url: str, token: str) -> websockets.ClientConnection:
-    ws = await websockets.connect(url, subprotocols=["bearer", token], open_timeout=10)  # type: ignore[list-item]
-    welcome = json.loads(await asyncio.wait_for(ws.recv(), 10))
-    if welcome.get("type") != "welcome":
-        raise RuntimeError(f"agent socket refused: {welcome}")
-    return ws
-
-
-async def _closed_at(ws: websockets.ClientConnection) -> tuple[float, int | None]:
-    """When (perf_counter) the server closed the socket, and with which code."""
-    try:
-        async with asyncio.timeout(CLOSE_WITHIN):
-            while True:
-                await ws.recv()
-    except ConnectionClosed as closed:
-        return time.perf_counter(), closed.rcvd.code if closed.rcvd else None
-    except TimeoutError:
-        await ws.close()
-        return math.inf, None
-
-
 async def _refused_at(http: httpx.AsyncClient, token: str) -> tuple[float, int]:
     """When (perf_counter) a gateway call with ``token`` was first answered 401 (polling), and
     after how many calls."""
@@ -264,13 +240,7 @@ async def _worker_process(env: Mapping[str, str], log: Path) -> AsyncIterator[No
                 await asyncio.sleep(0.1)
         yield
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop(proc)
 
 
 def _platform(client: Client, pool: asyncpg.Pool, queue: str) -> list[Worker]:
@@ -289,12 +259,13 @@ async def _one_trial(client: Client, apis: list[Api], https: list[httpx.AsyncCli
                      admin: dict[str, str], creds: list[tuple[str, str]], pool: asyncpg.Pool,
                      load: Load | None = None) -> Trial:
     tokens = await asyncio.gather(*(_token(https[i % 2], *c) for i, c in enumerate(creds)))
-    sockets = await asyncio.gather(*(_connect(apis[i % 2].ws, t) for i, t in enumerate(tokens)))
+    sockets = await asyncio.gather(*(connect(apis[i % 2].ws, t) for i, t in enumerate(tokens)))
     probe = https[1]
     r = await probe.get("/gateway/catalog", headers={"Authorization": f"Bearer {tokens[0]}"})
     if r.status_code != 200:
         raise RuntimeError(f"gateway call before the stop answered {r.status_code}: {r.text}")
-    closing = [asyncio.create_task(_closed_at(ws)) for ws in sockets]
+    closing = [asyncio.create_task(closed_at(ws, CLOSE_WITHIN, time.perf_counter))
+               for ws in sockets]
     thinks_before = 0
     if load is not None:
         thinks_before = load.agent.done

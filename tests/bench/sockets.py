@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import math
 import tempfile
 import time
@@ -22,13 +21,11 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import websockets
-from websockets.exceptions import ConnectionClosed
-from websockets.typing import Subprotocol
 
 from infra import database
 from infra.auth.tokens import TokenService
 from infra.crypto import Sealer
+from tests.bench.agent_sockets import closed_at, connect
 from tests.bench.fixtures import create_tenant, server_env
 from tests.bench.serve import served
 from tests.bench.stack import temporal
@@ -39,24 +36,8 @@ CLOSE_WITHIN = 30.0
 EXPIRING_TTL = 3
 
 
-async def _connect(api: str, token: str) -> websockets.ClientConnection:
-    ws = await websockets.connect(api.replace("http://", "ws://") + "/agents/ws",
-                                  subprotocols=[Subprotocol("bearer"), Subprotocol(token)])
-    assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "welcome"
-    return ws
-
-
-async def _closed_at(ws: websockets.ClientConnection) -> tuple[float, int | None]:
-    """When (wall clock) the server closed the socket, and with which code."""
-    try:
-        async with asyncio.timeout(CLOSE_WITHIN):
-            while True:
-                await ws.recv()
-    except ConnectionClosed as closed:
-        return time.time(), closed.rcvd.code if closed.rcvd else None
-    except TimeoutError:
-        await ws.close()
-        return math.inf, None
+def _ws_url(api: str) -> str:
+    return api.replace("http://", "ws://") + "/agents/ws"
 
 
 async def _token(http: httpx.AsyncClient, admin: dict[str, str], tenant: str, agent: str
@@ -87,10 +68,11 @@ async def _trials(apis: list[str], http: httpx.AsyncClient, admin: dict[str, str
     codes: set[int | None] = set()
     for _ in range(trials):
         token = await _token(http, admin, tenant, agent)
-        sockets = [await _connect(api, token) for api in apis]
+        sockets = [await connect(_ws_url(api), token) for api in apis]
         started = time.time()
         await trigger(tenant, agent, token)
-        for at, code in await asyncio.gather(*(_closed_at(ws) for ws in sockets)):
+        closes = (closed_at(ws, CLOSE_WITHIN, time.time) for ws in sockets)
+        for at, code in await asyncio.gather(*closes):
             latencies.append(at - started)
             codes.add(code)
         await http.patch(f"/admin/tenants/{tenant}/agents/{agent}", headers=admin,
@@ -102,8 +84,8 @@ async def _expiry(apis: list[str], tokens: TokenService, tenant: str, agent: str
                   trials: int) -> None:
     issued = [(await tokens.issue(tenant, agent, ["agent"]))[0] for _ in range(trials)]
     expiries = [time.time() // 1 + EXPIRING_TTL] * trials  # exp: the issuing second + TTL
-    sockets = [await _connect(apis[i % 2], token) for i, token in enumerate(issued)]
-    closed = await asyncio.gather(*(_closed_at(ws) for ws in sockets))
+    sockets = [await connect(_ws_url(apis[i % 2]), token) for i, token in enumerate(issued)]
+    closed = await asyncio.gather(*(closed_at(ws, CLOSE_WITHIN, time.time) for ws in sockets))
     _line(f"token expiry (from exp, ttl {EXPIRING_TTL} s)",
           [at - exp for (at, _), exp in zip(closed, expiries, strict=True)],
           {code for _, code in closed})
