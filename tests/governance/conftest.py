@@ -5,6 +5,7 @@ Only the session's PostgreSQL is needed: no Temporal server, no API.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -12,7 +13,12 @@ import asyncpg
 import pytest
 
 from infra import database
-from infra.governance import CircuitBreaker
+from infra.crypto import Sealer
+from infra.gateway.registry import builtin_intents
+from infra.gateway.service import Gateway
+from infra.governance import CircuitBreaker, StuckAgents
+from infra.settings import GatewaySettings
+from infra.vault.embedded import EmbeddedSecretStore
 from tests.governance.counting import TenantFactory
 
 
@@ -55,3 +61,11 @@ async def tenant(new_tenant: TenantFactory) -> str:
     """A fresh tenant."""
     return await new_tenant()
 
+
+
+async def vaulted_gateway(db: asyncpg.Pool, tenant: str, secret: str, token: str,
+                          settings: GatewaySettings) -> Gateway:
+    """The real gateway of one worker, with the tenant's ``secret`` in the embedded vault."""
+    vault = EmbeddedSecretStore(db, Sealer(os.urandom(32)))
+    await vault.put(tenant, secret, token)
+    return Gateway(db, vault, settings, builtin_intents(), on_stuck=StuckAgents(db))

@@ -7,23 +7,19 @@ breaker on the session's PostgreSQL; slack-sdk against the local Slack fake.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import asyncpg
 import pytest
 
-from infra.crypto import Sealer
 from infra.directory import agents as agent_dir
 from infra.gateway import store as grants
 from infra.gateway.outcome import Outcome, OutcomeKind
-from infra.gateway.registry import builtin_intents
 from infra.gateway.service import Gateway
-from infra.governance import StuckAgents
 from infra.settings import GatewaySettings
-from infra.vault.embedded import EmbeddedSecretStore
 from tests.fakes.slack_api import FakeSlack
+from tests.governance.conftest import vaulted_gateway
 from workflows.contracts import GatewayCall, ToolCall
 
 TOKEN = "xoxb-breaker-7d1e0c-never-shown"
@@ -40,10 +36,8 @@ def slack() -> Iterator[FakeSlack]:
 @pytest.fixture
 async def gateway(db: asyncpg.Pool, slack: FakeSlack, tenant: str) -> Gateway:
     """The real gateway of one worker; the tenant's bot token in the embedded vault."""
-    vault = EmbeddedSecretStore(db, Sealer(os.urandom(32)))
-    await vault.put(tenant, "slack_bot_token", TOKEN)
     settings = GatewaySettings(slack_api_url=slack.base_url, timeout_seconds=10)
-    return Gateway(db, vault, settings, builtin_intents(), on_stuck=StuckAgents(db))
+    return await vaulted_gateway(db, tenant, "slack_bot_token", TOKEN, settings)
 
 
 async def _agent(db: asyncpg.Pool, tenant: str) -> str:

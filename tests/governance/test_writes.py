@@ -8,7 +8,6 @@ the local GitHub fake; the HTTP case through the real API.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -16,18 +15,16 @@ import asyncpg
 import httpx
 import pytest
 
-from infra.crypto import Sealer
 from infra.directory import agents as agent_dir
 from infra.gateway import store as grants
 from infra.gateway.outcome import Outcome, OutcomeKind
-from infra.gateway.registry import builtin_intents
 from infra.gateway.service import Gateway
-from infra.governance import CircuitBreaker, StuckAgents
+from infra.governance import CircuitBreaker
 from infra.settings import GatewaySettings
-from infra.vault.embedded import EmbeddedSecretStore
 from tests.admin import agent_token, bearer, grant, store_secret
 from tests.conftest import Remotes, TenantFactory
 from tests.fakes.github_api import FakeGitHub
+from tests.governance.conftest import vaulted_gateway
 from workflows.contracts import GatewayCall, ToolCall
 
 TOKEN = "ghp-breaker-2c9a7e-never-shown"
@@ -45,10 +42,8 @@ def github() -> Iterator[FakeGitHub]:
 @pytest.fixture
 async def gateway(db: asyncpg.Pool, github: FakeGitHub, tenant: str) -> Gateway:
     """The real gateway of one worker; the tenant's GitHub token in the embedded vault."""
-    vault = EmbeddedSecretStore(db, Sealer(os.urandom(32)))
-    await vault.put(tenant, "github_token", TOKEN)
     settings = GatewaySettings(github_api_url=github.base_url, timeout_seconds=10)
-    return Gateway(db, vault, settings, builtin_intents(), on_stuck=StuckAgents(db))
+    return await vaulted_gateway(db, tenant, "github_token", TOKEN, settings)
 
 
 async def _agent(db: asyncpg.Pool, tenant: str) -> str:
