@@ -6,13 +6,11 @@ import asyncio
 import json
 from typing import Literal
 
-import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from infra.gateway.outcome import OutcomeKind
 from infra.gateway.service import Gateway
-from infra.governance import kill_switch
 from workflows.contracts import GatewayCall, ToolResult
 from workflows.errors import ErrorType
 from workflows.names import GATEWAY_ACTIVITY
@@ -37,9 +35,8 @@ ACTION: dict[OutcomeKind, Literal["result", "denied", "failed", "retry"]] = {
 class GatewayActivities:
     """Runs intents for agents' runs; the credential never leaves this worker."""
 
-    def __init__(self, gateway: Gateway, pool: asyncpg.Pool) -> None:
+    def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
-        self._pool = pool
 
     @activity.defn(name=GATEWAY_ACTIVITY)
     async def gateway_execute(self, call: GatewayCall) -> ToolResult:
@@ -49,8 +46,11 @@ class GatewayActivities:
         retryable failure (rate limit, 5xx) raises, so Temporal retries it after the delay the
         remote asked for; the idempotency key keeps every retry to one effect.
         """
-        await self._hold_while_stopped(call)
         outcome = await self._gateway.execute(call, source="workflow")
+        while outcome.kind is OutcomeKind.HELD:  # the kill switch is on: hold, heartbeating
+            activity.heartbeat(f"{call.call.name} held by the kill switch")
+            await asyncio.sleep(HOLD_POLL_SECONDS)
+            outcome = await self._gateway.execute(call, source="workflow")
         action = ACTION[outcome.kind]
         if action == "retry":
             raise ApplicationError(outcome.error or outcome.kind,
@@ -61,10 +61,3 @@ class GatewayActivities:
                               content=json.dumps(outcome.result, sort_keys=True, default=str))
         return ToolResult(call_id=call.call.id, name=call.call.name,
                           content=f"{action}: {outcome.error}", is_error=True)
-
-    async def _hold_while_stopped(self, call: GatewayCall) -> None:
-        """While the kill switch is on, hold the call (heartbeating): sent after resume."""
-        while (await kill_switch.is_stopped(self._pool))[0]:
-            activity.heartbeat(f"{call.call.name} held by the kill switch")
-            await asyncio.sleep(HOLD_POLL_SECONDS)
-

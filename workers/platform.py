@@ -94,11 +94,10 @@ def context_activities(pool: asyncpg.Pool, settings: ContextSettings) -> Context
     return ContextActivities(pool, knowledge, build_summarizer(settings, embedder))
 
 
-def gateway_worker(client: Client, gateway: Gateway, pool: asyncpg.Pool, task_queue: str
-                   ) -> Worker:
+def gateway_worker(client: Client, gateway: Gateway, task_queue: str) -> Worker:
     """A worker for the gateway_execute activity."""
     return Worker(client, task_queue=task_queue,
-                  activities=[GatewayActivities(gateway, pool).gateway_execute])
+                  activities=[GatewayActivities(gateway).gateway_execute])
 
 
 def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
@@ -114,6 +113,6 @@ def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
         platform_worker(client, pool, settings.temporal.task_queue, intents=services.intents,
                         gateway_queue=settings.gateway.task_queue, gateway=services.gateway,
                         context=context),
-        gateway_worker(client, services.gateway, pool, settings.gateway.task_queue),
+        gateway_worker(client, services.gateway, settings.gateway.task_queue),
         control_worker(client, pool, settings.temporal.control_task_queue),
     ]

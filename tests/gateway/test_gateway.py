@@ -149,7 +149,7 @@ async def test_retried_gateway_activity_does_not_repeat_its_side_effect(
     call = GatewayCall(tenant_id=tenant, agent_id=agent, idempotency_key=f"run/x/{uuid.uuid4()}",
                        call=ToolCall(id="c1", name="slack_post_message",
                                      arguments={"channel": channel, "text": "deploy done"}))
-    activities = GatewayActivities(gateway, pool)
+    activities = GatewayActivities(gateway)
     first = await ActivityEnvironment().run(activities.gateway_execute, call)
     retry_env = ActivityEnvironment()
     retry_env.info = retry_env.info.__class__(**{**retry_env.info.__dict__, "attempt": 2})

@@ -40,7 +40,7 @@ async def test_paused_agent_gateway_activity_is_denied_until_resumed(
     tenant = await make_tenant(agents=(agent,))
     channel = await slack_channel(http, admin, remotes, tenant, agent)
     gateway = Gateway(pool, build_secret_store(settings, pool), settings.gateway, builtin_intents())
-    activities = GatewayActivities(gateway, pool)
+    activities = GatewayActivities(gateway)
     call = _post(tenant, agent, channel, "deploy done")
 
     await _set_status(http, admin, tenant, agent, "paused")
