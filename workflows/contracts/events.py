@@ -25,6 +25,13 @@ class EventKind(StrEnum):
     STATUS_CHANGE = "status_change"
     ASSIGNMENT = "assignment"
     CODE_PUSH = "code_push"
+    UPDATE = "update"  # a work item edited, labeled, milestoned, locked, pinned, moved...
+    REVIEW = "review"  # a pull request review submitted or dismissed, in any state
+    REVIEW_REQUEST = "review_request"  # someone asked (or stopped asking) for a review
+    CI_FAILURE = "ci_failure"  # a check, workflow, job, status or deployment failed
+    CI_RESULT = "ci_result"  # a CI outcome that is not a failure (success, neutral, skipped...)
+    RELEASE = "release"
+    REF_CHANGE = "ref_change"  # a branch or tag created or deleted
     IGNORE = "ignore"
 
 
