@@ -22,16 +22,21 @@ class ControlActivities:
         self._pool = pool
 
     @activity.defn(name="apply_control")
-    async def apply_control(self, state: ControlState) -> None:
-        """Make a kill-switch change take effect everywhere."""
+    async def apply_control(self, state: ControlState) -> ControlState:
+        """Make a kill-switch change take effect everywhere; the state as applied, versioned.
+
+        Runs recorded before it returned the state read None here (the workflow handles it).
+        """
         log.warning("kill switch: %s%s", "STOP ALL" if state.stopped else "resume",
                     f" ({state.reason})" if state.reason else "")
-        await kill_switch.apply(self._pool, state.stopped, state.reason)
-        # The HTTP hook records who asked (POST /admin/kill-switch); the CLI and the Temporal UI
-        # reach the control workflow directly, so the change is recorded where it takes effect.
+        applied = await kill_switch.apply(self._pool, state.stopped, state.reason)
+        # What the API (its HTTP audit hook) and switchboard kill apply, they audit; this is a
+        # change asked of the control workflow (Temporal UI or CLI), recorded where it applies.
         await audit.record(self._pool, audit.AuditEntry(
             actor="control-workflow", action="kill_switch.applied", outcome="ok",
-            detail={"stopped": state.stopped, "reason": state.reason}))
+            detail={"stopped": applied.stopped, "reason": applied.reason,
+                    "version": applied.changes}))
+        return applied
 
     @activity.defn(name="control_gate")
     async def control_gate(self) -> ControlGate:

@@ -5,31 +5,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from infra.settings import Settings
+from workflows.contracts import ControlChange, ControlState
+
+if TYPE_CHECKING:
+    from infra.temporal import LazyClient
 
 
 def cmd_kill(args: argparse.Namespace) -> int:
-    """Flip the kill switch (or show it) through the switchboard-control workflow.
+    """Flip the kill switch (or show it).
 
-    A change is printed once it is applied; exit status 1 if it could not be applied in time.
+    With ``DATABASE_URL`` the change is applied in the database directly, as the API applies it
+    (in force without waiting on Temporal), audited, and recorded in the switchboard-control
+    workflow; without it, it is asked of that workflow, which answers once it is applied. A
+    change is printed once it is applied; exit status 1 if it could not be applied in time.
     """
+    import asyncpg
     from temporalio.service import RPCError
 
     from infra import temporal
     from infra.governance import control
 
     settings = Settings()
+    queue = settings.temporal.control_task_queue
 
     async def main() -> str:
-        client = await temporal.connect(settings.temporal)
-        queue = settings.temporal.control_task_queue
-        if args.resume:
-            current = await control.resume(client, queue)
-        elif not args.status:
-            current = await control.stop_all(client, queue, args.reason)
+        asked = None if args.status else ControlChange(
+            action="resume" if args.resume else "stop_all", reason=args.reason)
+        if settings.database.url is not None:
+            current = await _direct(settings.database.url, asked,
+                                    temporal.LazyClient(settings.temporal), queue)
         else:
-            current = await control.state(client)
+            client = await temporal.connect(settings.temporal)
+            current = (await control.state(client) if asked is None
+                       else await control.change(client, queue, asked))
         return (f"kill switch: STOPPED ({current.reason})" if current.stopped
                 else "kill switch: off (agents running)")
 
@@ -41,11 +52,38 @@ def cmd_kill(args: argparse.Namespace) -> int:
     except RPCError as err:
         print(f"switchboard kill: {err.message}", file=sys.stderr)
         return 1
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        print(f"switchboard kill: cannot reach the database: {err}", file=sys.stderr)
+        return 1
     except RuntimeError as err:
         print(f"switchboard kill: cannot reach Temporal at {settings.temporal.address}: {err}",
               file=sys.stderr)
         return 1
     return 0
+
+
+async def _direct(url: str, asked: ControlChange | None, client: LazyClient,
+                  queue: str) -> ControlState:
+    """Show, or apply and audit, in the database; the record in the workflow is best-effort."""
+    from infra import audit, database
+    from infra.governance import control, kill_switch
+
+    pool = await database.create_pool(url, min_size=1, max_size=2)
+    try:
+        if asked is None:
+            return await kill_switch.current(pool)
+        done = await control.apply(pool, client, queue, asked)
+        state = done.state
+        await audit.record(pool, audit.AuditEntry(
+            actor="switchboard-cli", action="kill_switch.applied", outcome="ok",
+            detail={"stopped": state.stopped, "reason": state.reason, "version": state.changes,
+                    "recorded": done.recorded}))
+        if not done.recorded:
+            print("switchboard kill: applied; the control workflow has not recorded it (Temporal"
+                  " unreachable or slow)", file=sys.stderr)
+        return state
+    finally:
+        await pool.close()
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -25,11 +25,11 @@ from websockets.typing import Subprotocol
 from infra.auth.tokens import TokenService
 from infra.crypto import Sealer
 from infra.governance import presence
-from infra.settings import AgentSettings, Settings
+from infra.settings import AgentSettings, Settings, TemporalSettings
 from tests import corpus
 from tests.admin import agent_token, bearer, grant, slack_channel, store_secret
 from tests.conftest import Platform, Remotes, TenantFactory
-from tests.harness import free_port, running
+from tests.harness import api_server, free_port, running
 from tests.test_pipeline import wait_status
 from workers.agent import runtime_worker
 from workers.runtime import ScriptedLLM, build_runtime
@@ -345,7 +345,7 @@ async def test_stop_under_a_backlog_after_a_worker_restart_is_applied_when_answe
     r = await http.post("/admin/kill-switch", headers=admin,
                         json={"action": "stop_all", "reason": "backlog"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"stopped": True, "reason": "backlog"}
+    assert r.json()["stopped"] is True and r.json()["reason"] == "backlog"
     # The answer is true of the world when it is given: no token is issued after it, the
     # agent's token is refused, and its socket is closed (the close frame is on its way).
     assert (await http.post("/oauth/token", data=grant)).status_code == 503
@@ -355,16 +355,53 @@ async def test_stop_under_a_backlog_after_a_worker_restart_is_applied_when_answe
 
 
 async def test_kill_switch_answers_with_what_is_applied_and_status_shows_it(
-    http: httpx.AsyncClient, admin: dict[str, str], kill_switch_off: None,
+    http: httpx.AsyncClient, admin: dict[str, str], temporal_client: Client,
+    kill_switch_off: None,
 ) -> None:
     r = await http.post("/admin/kill-switch", headers=admin, json={"action": "stop_all"})
-    assert r.json() == {"stopped": True, "reason": "stopped by an admin"}
-    assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is True
+    stop = r.json()
+    assert (stop["stopped"], stop["reason"], stop["recorded"]) == (
+        True, "stopped by an admin", True)
+    assert (await http.get("/admin/kill-switch", headers=admin)).json() == {
+        "stopped": True, "reason": "stopped by an admin", "version": stop["version"]}
     r = await http.post("/admin/kill-switch", headers=admin, json={"action": "resume"})
-    assert r.json() == {"stopped": False, "reason": None}
+    assert r.json() == {"stopped": False, "reason": None, "version": stop["version"] + 1,
+                        "recorded": True}
     assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is False
+    # The control workflow (the Temporal UI's view) recorded it, and a late record of an older
+    # change does not hide it.
+    handle = temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID)
+    shown = await handle.query("state", result_type=ControlState)
+    assert shown == ControlState(stopped=False, reason=None, changes=stop["version"] + 1)
+    await handle.signal("applied", ControlState(stopped=True, reason="late",
+                                                changes=stop["version"]))
+    assert await handle.query("state", result_type=ControlState) == shown
     r = await http.post("/admin/kill-switch", headers=admin, json={"action": "pause"})
     assert r.status_code == 422 and r.json()["error"]
+
+
+async def test_a_stop_stands_and_says_so_when_temporal_is_unreachable(
+    settings: Settings, http: httpx.AsyncClient, admin: dict[str, str],
+    make_tenant: TenantFactory, kill_switch_off: None,
+) -> None:
+    agent = f"cut-{uuid.uuid4().hex[:6]}"
+    tenant = await make_tenant(agents=(agent,))
+    token = await agent_token(http, admin, tenant, agent)
+    cut_off = settings.model_copy(update={"temporal": TemporalSettings(
+        address=f"127.0.0.1:{free_port()}", task_queue=settings.temporal.task_queue,
+        control_task_queue=settings.temporal.control_task_queue)})
+    async with api_server(cut_off, run_relay=False) as url, \
+            httpx.AsyncClient(base_url=url, timeout=30) as alone:
+        started = time.monotonic()
+        r = await alone.post("/admin/kill-switch", headers=admin,
+                             json={"action": "stop_all", "reason": "no temporal"})
+        answered = time.monotonic() - started
+    assert r.status_code == 200, r.text
+    assert (r.json()["stopped"], r.json()["recorded"]) == (True, False)
+    assert answered < 3.0, answered  # the record waits a second at most
+    catalog = await http.get("/gateway/catalog", headers={"Authorization": f"Bearer {token}"})
+    assert catalog.status_code == 401
+    assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is True
 
 
 async def test_a_stop_holds_platform_alerts_until_resume_and_posts_each_once(
@@ -403,25 +440,47 @@ async def test_a_stop_holds_platform_alerts_until_resume_and_posts_each_once(
 
 
 async def test_switchboard_kill_prints_the_switch_as_applied(
-    http: httpx.AsyncClient, admin: dict[str, str], settings: Settings, kill_switch_off: None,
+    http: httpx.AsyncClient, admin: dict[str, str], settings: Settings, pool: asyncpg.Pool,
+    temporal_client: Client, kill_switch_off: None,
 ) -> None:
-    mine = ("SWITCHBOARD_", "TEMPORAL_")
+    mine = ("SWITCHBOARD_", "TEMPORAL_", "DATABASE_")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(mine)},
            "TEMPORAL_ADDRESS": settings.temporal.address,
            "TEMPORAL_CONTROL_TASK_QUEUE": settings.temporal.control_task_queue,
            "SWITCHBOARD_DEV_MODE": "true"}
 
-    def kill(*args: str) -> str:
-        done = subprocess.run([str(SWITCHBOARD), "kill", *args], env=env, capture_output=True,
-                              text=True, timeout=60, check=True)
+    def kill(*args: str, database: bool = False) -> str:
+        extra = {"DATABASE_URL": str(settings.database.url)} if database else {}
+        done = subprocess.run([str(SWITCHBOARD), "kill", *args], env=env | extra,
+                              capture_output=True, text=True, timeout=60, check=True)
         return done.stdout.strip()
 
+    # Without database settings: asked of the control workflow, which applies it.
     assert await asyncio.to_thread(kill, "--reason", "cli drill") == (
         "kill switch: STOPPED (cli drill)")
-    assert (await http.get("/admin/kill-switch", headers=admin)).json() == {
-        "stopped": True, "reason": "cli drill"}
+    applied = (await http.get("/admin/kill-switch", headers=admin)).json()
+    assert (applied["stopped"], applied["reason"]) == (True, "cli drill")
     assert await asyncio.to_thread(kill, "--status") == "kill switch: STOPPED (cli drill)"
     assert await asyncio.to_thread(kill, "--resume") == "kill switch: off (agents running)"
+    assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is False
+
+    # With them: applied in the database directly, audited, and recorded in the workflow.
+    assert await asyncio.to_thread(kill, "--reason", "direct drill", database=True) == (
+        "kill switch: STOPPED (direct drill)")
+    applied = (await http.get("/admin/kill-switch", headers=admin)).json()
+    assert (applied["stopped"], applied["reason"]) == (True, "direct drill")
+    assert await asyncio.to_thread(kill, "--status", database=True) == (
+        "kill switch: STOPPED (direct drill)")
+    shown = await temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID).query(
+        "state", result_type=ControlState)
+    assert shown == ControlState(stopped=True, reason="direct drill", changes=applied["version"])
+    audited = await pool.fetchval(
+        "SELECT detail FROM activity_log WHERE actor = 'switchboard-cli'"
+        " AND action = 'kill_switch.applied' ORDER BY id DESC LIMIT 1")
+    assert audited == {"stopped": True, "reason": "direct drill",
+                       "version": applied["version"], "recorded": True}
+    assert await asyncio.to_thread(kill, "--resume", database=True) == (
+        "kill switch: off (agents running)")
     assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is False
 
 
@@ -441,14 +500,17 @@ async def test_the_control_run_stays_short_and_signals_still_flip_the_switch(
     # a few dozen events however many changes there were, the switch carried across runs.
     handle = temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID)
     assert len((await handle.fetch_history()).events) <= 60
-    assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is False
+    applied = (await http.get("/admin/kill-switch", headers=admin)).json()
+    assert applied["stopped"] is False
+    assert (await handle.query("state", result_type=ControlState)).changes == applied["version"]
 
     # From the Temporal UI: signal stop_all, query state.
     await handle.signal("stop_all", StopAll(reason="from the UI"))
     async with asyncio.timeout(10):
         while not (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"]:
             await asyncio.sleep(0.05)
-    assert (await handle.query("state", result_type=ControlState)).reason == "from the UI"
+    assert await handle.query("state", result_type=ControlState) == ControlState(
+        stopped=True, reason="from the UI", changes=applied["version"] + 1)
     await handle.signal("resume")
     async with asyncio.timeout(10):
         while (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"]:
@@ -476,5 +538,9 @@ async def test_a_stop_is_applied_when_no_control_workflow_runs(
     r = await http.post("/admin/kill-switch", headers=admin,
                         json={"action": "stop_all", "reason": "after terminate"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"stopped": True, "reason": "after terminate"}
+    assert (r.json()["stopped"], r.json()["reason"], r.json()["recorded"]) == (
+        True, "after terminate", True)
+    shown = await temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID).query(
+        "state", result_type=ControlState)
+    assert (shown.stopped, shown.changes) == (True, r.json()["version"])
     assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is True

@@ -1,4 +1,5 @@
-"""Admin: the kill switch (``switchboard-control``), also reachable from the Temporal UI/CLI."""
+"""Admin: the kill switch, applied by the API itself and recorded in ``switchboard-control``
+(which the Temporal UI/CLI also reach)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from temporalio.service import RPCError
 
 from api.deps import AdminDep, PoolDep, SettingsDep, TemporalDep
-from api.errors import ApiError
 from api.inputs import Text
 from infra.governance import control, kill_switch
+from workflows.contracts import ControlChange
 
 router = APIRouter(prefix="/admin", tags=["admin: kill switch"], dependencies=[AdminDep])
 
@@ -28,39 +28,40 @@ class KillSwitchState(BaseModel):
 
     stopped: bool
     reason: str | None
+    version: int = Field(description="One more on every change; the applied state's number")
+
+
+class KillSwitchApplied(KillSwitchState):
+    """The switch as applied by this request (committed before the answer)."""
+
+    recorded: bool = Field(description=(
+        "Whether the switchboard-control workflow (the Temporal UI's view) recorded the change"
+        " within a second. False when Temporal is slow or down: the change is in force"
+        " regardless, and the workflow shows it from the next change it records"))
 
 
 @router.post(
     "/kill-switch", summary="Stop every agent, or resume them; answers once applied",
-    responses={503: {"description": "Not applied yet (Temporal or the control worker is "
-                                    "unreachable); GET shows what is applied"}},
+    responses={503: {"description": "The database is unreachable: nothing was applied"}},
 )
-async def flip(body: KillSwitchChange, settings: SettingsDep, temporal: TemporalDep
-               ) -> KillSwitchState:
-    """Ask the control workflow for the change and answer once it is applied everywhere.
+async def flip(body: KillSwitchChange, pool: PoolDep, settings: SettingsDep,
+               temporal: TemporalDep) -> KillSwitchApplied:
+    """Apply the change in the database, then record it in the control workflow.
 
     stop_all severs agent sockets, revokes agent tokens (new ones refused while stopped), holds
     every outgoing Slack, ClickUp and GitHub call (platform alerts included) and new dispatches;
-    webhooks are still accepted. The answer is the switch as applied, never only as asked.
+    webhooks are still accepted. The answer is the switch as committed, never only as asked; it
+    does not wait on Temporal for more than a second (``recorded`` says whether it took it).
     """
-    queue = settings.temporal.control_task_queue
-    try:
-        client = await temporal.get()
-        if body.action == "stop_all":
-            applied = await control.stop_all(client, queue, body.reason)
-        else:
-            applied = await control.resume(client, queue)
-    except control.NotApplied as err:
-        raise ApiError(503, "not_applied", str(err), retry_after=1) from None
-    except (RPCError, RuntimeError) as err:
-        temporal.forget()
-        raise ApiError(503, "temporal_unavailable", f"cannot reach Temporal: {err}; GET"
-                       " /admin/kill-switch shows what is applied") from None
-    return KillSwitchState(stopped=applied.stopped, reason=applied.reason)
+    done = await control.apply(pool, temporal, settings.temporal.control_task_queue,
+                               ControlChange(action=body.action, reason=body.reason))
+    state = done.state
+    return KillSwitchApplied(stopped=state.stopped, reason=state.reason, version=state.changes,
+                             recorded=done.recorded)
 
 
 @router.get("/kill-switch", summary="The kill switch as applied")
 async def show(pool: PoolDep) -> KillSwitchState:
     """What every process is enforcing right now."""
-    stopped, reason = await kill_switch.is_stopped(pool)
-    return KillSwitchState(stopped=stopped, reason=reason)
+    state = await kill_switch.current(pool)
+    return KillSwitchState(stopped=state.stopped, reason=state.reason, version=state.changes)

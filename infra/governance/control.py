@@ -1,11 +1,13 @@
-"""Flipping the kill switch: update-with-start of the switchboard-control workflow, which answers
-once the change is applied."""
+"""Flipping the kill switch: applied directly in the database (``apply``), then recorded in the
+switchboard-control workflow; or asked of the workflow (``change``), which answers once applied."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
+import asyncpg
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -16,16 +18,69 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from infra.governance import kill_switch
+from infra.temporal import LazyClient
 from workflows.contracts import ControlChange, ControlState
-from workflows.control import ControlWorkflow
+from workflows.control import APPLIED_SIGNAL, ControlWorkflow
 from workflows.ids import CONTROL_WORKFLOW_ID
 
 log = logging.getLogger(__name__)
 
-# How long a caller waits for a change to be applied. Applying takes tens of milliseconds (one
-# workflow task on the control queue, which no event waits in, applying it as a local activity);
-# past this the control worker is down or the database is unreachable, and the caller is told so.
+# How long a caller waits for a change asked of the control workflow to be applied. Applying
+# takes tens of milliseconds (one workflow task on the control queue, which no event waits in,
+# applying it as a local activity); past this the control worker is down or the database is
+# unreachable, and the caller is told so.
 APPLY_WITHIN_SECONDS = 5.0
+# How long ``apply`` waits for the control workflow to record a change already in force. A
+# signal-with-start is written to history by the server, which under an event backlog queued
+# such writes for up to a second; past this the answer says "not recorded", never "not applied".
+RECORD_WITHIN_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A change in force (``state``: as committed, ``changes`` its version), and whether the
+    control workflow recorded it in time."""
+
+    state: ControlState
+    recorded: bool
+
+
+async def apply(pool: asyncpg.Pool, temporal: LazyClient, task_queue: str, asked: ControlChange,
+                within: float = RECORD_WITHIN_SECONDS) -> Applied:
+    """Apply a change in the database (in force when this returns: tokens revoked, every process
+    told), then record it in the control workflow, waiting at most ``within`` seconds.
+
+    The stop never waits on Temporal: a backlog of events, a restarted worker or Temporal down
+    delays the record only. Database errors propagate (nothing was applied).
+    """
+    stopping = asked.action == "stop_all"
+    state = await kill_switch.apply(pool, stopping, asked.reason if stopping else None)
+    log.warning("kill switch: %s%s (version %d)", "STOP ALL" if state.stopped else "resume",
+                f" ({state.reason})" if state.reason else "", state.changes)
+    return Applied(state, await record(temporal, task_queue, state, within))
+
+
+async def record(temporal: LazyClient, task_queue: str, state: ControlState,
+                 within: float = RECORD_WITHIN_SECONDS) -> bool:
+    """Signal ``applied`` (with start) to the control workflow; False if it did not take it in
+    time or Temporal is unreachable (logged; the workflow's view stays older until the next)."""
+    try:
+        async with asyncio.timeout(within):
+            client = await temporal.get()
+            await client.start_workflow(
+                ControlWorkflow.run, state, id=CONTROL_WORKFLOW_ID, task_queue=task_queue,
+                start_signal=APPLIED_SIGNAL, start_signal_args=[state])
+    except TimeoutError:
+        log.warning("kill switch version %d is applied; the control workflow did not record it"
+                    " within %g s", state.changes, within)
+        return False
+    except (RPCError, RuntimeError, OSError) as err:
+        temporal.forget()
+        log.warning("kill switch version %d is applied; the control workflow could not record"
+                    " it: %s", state.changes, err)
+        return False
+    return True
 
 
 class NotApplied(Exception):

@@ -9,9 +9,12 @@ import uuid
 from typing import Any
 
 import httpx
+from temporalio.client import Client
 
 from tests.admin import bearer
 from tests.conftest import TenantFactory
+from workflows.contracts import StopAll
+from workflows.ids import CONTROL_WORKFLOW_ID
 
 
 async def activity(http: httpx.AsyncClient, admin: dict[str, str], tenant: str,
@@ -132,14 +135,23 @@ async def test_another_tenants_rows_never_appear(
 
 
 async def test_tenant_creation_and_the_kill_switch_are_in_the_global_audit(
-    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client,
 ) -> None:
     tenant = await make_tenant()
     reason = f"audit test {uuid.uuid4().hex[:6]}"
+    from_ui = f"audit ui {uuid.uuid4().hex[:6]}"
     try:
         r = await http.post("/admin/kill-switch", headers=admin,
                             json={"action": "stop_all", "reason": reason})
         assert r.status_code == 200, r.text
+        stop = r.json()
+        # From the Temporal UI: signalled to the control workflow, which applies it.
+        await temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID).signal(
+            "stop_all", StopAll(reason=from_ui))
+        async with asyncio.timeout(10):
+            while (await http.get("/admin/kill-switch", headers=admin)).json()["reason"] != from_ui:
+                await asyncio.sleep(0.05)
     finally:
         await http.post("/admin/kill-switch", headers=admin, json={"action": "resume"})
         async with asyncio.timeout(10):
@@ -156,10 +168,15 @@ async def test_tenant_creation_and_the_kill_switch_are_in_the_global_audit(
     stops = [row for row in rows if row["action"] == "kill_switch.stop_all"
              and row["detail"].get("reason") == reason]
     assert [(s["actor"], s["outcome"]) for s in stops] == [("bootstrap-admin", "ok")]
-    # the stop as applied by the control workflow (the CLI's way in too)
+    # the API applies it itself: the POST's row is its record, no second one
+    assert not [row for row in rows if row["action"] == "kill_switch.applied"
+                and row["detail"].get("reason") == reason]
+    # the stop signalled from the Temporal UI, as the control workflow applied it
     applied = [row for row in rows if row["action"] == "kill_switch.applied"
-               and row["detail"] == {"stopped": True, "reason": reason}]
-    assert [row["actor"] for row in applied] == ["control-workflow"]
+               and row["detail"].get("reason") == from_ui]
+    assert [(row["actor"], row["detail"]["stopped"]) for row in applied] == [
+        ("control-workflow", True)]
+    assert applied[0]["detail"]["version"] == stop["version"] + 1
     # a tenant's own view does not show them
     assert await activity(http, admin, tenant, action="kill_switch.stop_all") == []
 

@@ -21,7 +21,12 @@ class ControlChange(BaseModel):
 
 
 class ControlState(BaseModel):
-    """The kill switch as applied (the control workflow's query and update result)."""
+    """The kill switch as applied (the control workflow's query and update result, its
+    ``applied`` signal and apply_control's result).
+
+    ``changes`` is the applied state's version: one more on every change, from the database
+    (runs of the control workflow begun before versions counted their own changes there).
+    """
 
     stopped: bool = False
     reason: str | None = None
