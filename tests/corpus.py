@@ -37,14 +37,21 @@ def index() -> dict[str, Any]:
     return data
 
 
-def entries(provider: str | None = None) -> list[dict[str, Any]]:
-    """Fixture entries, optionally of one provider."""
-    return [e for e in index()["entries"] if provider is None or e["provider"] == provider]
+def entries(provider: str | None = None, *, catalog: bool = False) -> list[dict[str, Any]]:
+    """Fixture entries, optionally of one provider.
+
+    The core set by default: one payload per kind of delivery, which the end-to-end tests send
+    through the whole pipeline. ``catalog=True`` adds every published example of the providers'
+    catalogs (``"catalog": true`` in the index, about 500), which the normalizer tests take.
+    """
+    return [e for e in index()["entries"]
+            if (provider is None or e["provider"] == provider)
+            and (catalog or not e.get("catalog"))]
 
 
 def entry(entry_id: str) -> dict[str, Any]:
     """One fixture entry by id."""
-    return next(e for e in entries() if e["id"] == entry_id)
+    return next(e for e in entries(catalog=True) if e["id"] == entry_id)
 
 
 def secret(provider: str) -> str:

@@ -97,39 +97,46 @@ def test_ci_runs_exactly_the_readmes_second_command() -> None:
 
 
 def test_fixtures_are_the_collected_bytes_and_name_their_source() -> None:
-    listed = {corpus.CORPUS / e["file"] for e in corpus.entries()}
+    listed = {corpus.CORPUS / e["file"] for e in corpus.entries(catalog=True)}
     on_disk = {p for p in corpus.CORPUS.rglob("*.json") if p.name != "index.json"}
     assert listed == on_disk
-    for e in corpus.entries():
+    for e in corpus.entries(catalog=True):
         assert hashlib.sha256(corpus.body(e)).hexdigest() == e["sha256"], e["id"]
         assert e["source"].get("package") or e["source"].get("repo") or e["source"].get("url")
 
 
-def _package(tmp_path: Path, examples: dict[str, list[Any]]) -> Path:
+def _package(tmp_path: Path, catalogs: dict[str, dict[str, list[Any]]]) -> Path:
     """An unpacked npm package of the same shape as @octokit/webhooks-examples."""
     package = tmp_path / "package"
-    (package / "api.github.com").mkdir(parents=True)
+    for name, examples in catalogs.items():
+        (package / name).mkdir(parents=True)
+        catalog = [{"name": event, "examples": found} for event, found in examples.items()]
+        (package / name / "index.json").write_text(json.dumps(catalog))
     (package / "package.json").write_text(json.dumps({"version": "7.6.1"}))
-    catalog = [{"name": name, "examples": found} for name, found in examples.items()]
-    (package / collect_github.CATALOG).write_text(json.dumps(catalog))
     return package
 
 
 def test_collector_rebuilds_the_github_fixtures_byte_for_byte(tmp_path: Path) -> None:
-    examples: dict[str, list[Any]] = {}
-    for e in corpus.entries("github"):
-        found = examples.setdefault(e["source"]["event"], [])
-        found.extend([{"action": "padding"}] * (e["source"]["examples_index"] + 1 - len(found)))
-        found[e["source"]["examples_index"]] = json.loads(corpus.body(e))
+    github = corpus.entries("github", catalog=True)
+    first = json.loads(corpus.body(github[0]))  # github.com's, so seen before any filler
+    catalogs: dict[str, dict[str, list[Any]]] = {}
+    for e in sorted(github, key=lambda e: e["source"].get("catalog", collect_github.DOTCOM)
+                    != collect_github.DOTCOM):
+        source = e["source"]
+        examples = catalogs.setdefault(source.get("catalog", collect_github.DOTCOM), {})
+        found = examples.setdefault(source["event"], [])
+        # The package's examples not kept as files were equal to a kept one: fill with one.
+        found.extend([first] * (source["examples_index"] + 1 - len(found)))
+        found[source["examples_index"]] = json.loads(corpus.body(e))
     webhooks = tmp_path / "webhooks"
     shutil.copytree(corpus.CORPUS, webhooks)
-    for e in corpus.entries("github"):
+    for e in github:
         (webhooks / e["file"]).unlink()
 
-    written = collect_github.collect(_package(tmp_path, examples), webhooks)
+    written = collect_github.collect(_package(tmp_path, catalogs), webhooks)
 
-    assert sorted(written) == sorted(e["file"] for e in corpus.entries("github"))
-    for e in corpus.entries("github"):
+    assert sorted(written) == sorted(e["file"] for e in github)
+    for e in github:
         assert (webhooks / e["file"]).read_bytes() == corpus.body(e), e["id"]
     assert (webhooks / "index.json").read_bytes() == (corpus.CORPUS / "index.json").read_bytes()
 
@@ -143,4 +150,4 @@ def test_collector_refuses_an_example_of_another_action(tmp_path: Path) -> None:
     index["entries"] = [x for x in index["entries"] if x["id"] == e["id"]]
     (webhooks / "index.json").write_text(json.dumps(index))
     with pytest.raises(SystemExit, match="action 'edited', not 'opened'"):
-        collect_github.collect(_package(tmp_path, examples), webhooks)
+        collect_github.collect(_package(tmp_path, {collect_github.DOTCOM: examples}), webhooks)

@@ -1,4 +1,10 @@
-"""GitHub webhooks (issues, pull requests, comments, reviews, pushes) to ``StandardEvent``."""
+"""GitHub webhooks (every event of the catalog) to ``StandardEvent``.
+
+Which kind each event and action becomes is decided in ``github_decide``; this module gathers
+the facts an agent needs: the issue, pull request or discussion an event is about, the comment
+or review, the push, ref, release or CI outcome, and what the platform should remember
+(``facts["memory"]``: ``add``, ``edit`` or ``delete`` a message, or ``readme``).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from activities.normalize import extract_mentions
+from activities.normalize import github_facts as more
+from activities.normalize.github_decide import CI_EVENTS, COMMENT_EVENTS, decide
 from workflows.contracts import Actor, EventKind, ItemRef, ProjectHint, Provider, StandardEvent
 
-_NEW_ITEM = {"issues": {"opened"}, "pull_request": {"opened", "reopened", "ready_for_review"}}
-_COMMENT = {"issue_comment": {"created"}, "pull_request_review_comment": {"created"}}
-_STATUS = {"closed", "reopened"}
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+_obj, _list = more.obj, more.lst
+_STATUS = {"closed", "reopened", "merged", "ready_for_review", "converted_to_draft", "deleted",
+           "answered", "unanswered"}  # fmt: skip
 
 
 def _str(value: Any) -> str | None:
@@ -35,153 +35,134 @@ def _time(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def _login(user: Any) -> str | None:
+    return _str(_obj(user).get("login"))
+
+
 def _logins(users: Any) -> list[str]:
-    if not isinstance(users, list):
-        return []
-    return [u["login"] for u in users if isinstance(u, dict) and isinstance(u.get("login"), str)]
+    return [name for name in map(_login, _list(users)) if name]
 
 
-def _classify(
-    event: str, action: str | None, body: dict[str, Any], comment: dict[str, Any]
-) -> tuple[EventKind, str | None]:
-    """Decide the event kind, and why it is ignored when it is."""
-    sender = _obj(body.get("sender"))
-    login = str(sender.get("login") or "")
-    if sender.get("type") == "Bot" or login.endswith("[bot]"):
-        return EventKind.IGNORE, f"sent by a bot ({login})"
-    if not event:
-        return EventKind.IGNORE, "no GitHub event name (X-GitHub-Event header missing)"
-    if event == "ping":
-        return EventKind.IGNORE, "webhook ping"
-    if event == "push":
-        if body.get("deleted"):
-            return EventKind.IGNORE, f"branch deleted ({body.get('ref')})"
-        return EventKind.CODE_PUSH, None
-    if action in _NEW_ITEM.get(event, ()):
-        return EventKind.NEW_WORK_ITEM, None
-    if event in _NEW_ITEM and action in _STATUS:
-        return EventKind.STATUS_CHANGE, None
-    if event in _NEW_ITEM and action == "assigned":
-        return EventKind.ASSIGNMENT, None
-    if action in _COMMENT.get(event, ()):
-        return EventKind.COMMENT, None
-    if event == "pull_request_review" and action == "submitted":
-        if comment.get("body"):
-            return EventKind.COMMENT, None
-        return EventKind.IGNORE, "pull_request_review.submitted without a comment body"
-    name = f"{event}.{action}" if action else event
-    return EventKind.IGNORE, f"GitHub event {name} is not handled"
-
-
-def _item_facts(action: str | None, issue: dict[str, Any], pr: dict[str, Any]) -> dict[str, Any]:
-    """Facts about the issue or pull request an event is about."""
-    item = pr or issue
-    is_pr = bool(pr) or "pull_request" in issue
+def _item_facts(action: str | None, body: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """Facts about the issue, pull request or discussion an event is about."""
+    pr, discussion = _obj(body.get("pull_request")), _obj(body.get("discussion"))
+    is_pr = bool(pr) or "pull_request" in _obj(body.get("issue"))
     labels = [lb["name"] for lb in _list(item.get("labels"))
               if isinstance(lb, dict) and isinstance(lb.get("name"), str)]
-    facts: dict[str, Any] = {
-        "number": item.get("number"),
-        "is_pull_request": is_pr,
-        "state": item.get("state"),
-        "labels": labels,
-    }
+    facts: dict[str, Any] = {"number": item.get("number"), "is_pull_request": is_pr,
+                             "state": item.get("state"), "labels": labels,
+                             "author": _login(item.get("user")), "change": action}
     if pr:
-        facts["head_ref"] = _obj(pr.get("head")).get("ref")
-        facts["base_ref"] = _obj(pr.get("base")).get("ref")
-        facts["draft"] = pr.get("draft")
+        facts.update(head_ref=_obj(pr.get("head")).get("ref"),
+                     base_ref=_obj(pr.get("base")).get("ref"), draft=pr.get("draft"),
+                     head_sha=_obj(pr.get("head")).get("sha"))
+        if action == "synchronize":
+            facts.update(before=body.get("before"), after=body.get("after"))
+    if discussion and not body.get("comment"):
+        facts.update(is_discussion=True, category=_obj(discussion.get("category")).get("name"),
+                     answer_id=_obj(body.get("answer")).get("id"))
+    elif discussion:
+        facts["is_discussion"] = True
     if action in _STATUS:
         facts["new_state"] = item.get("state")
         if is_pr:
             facts["merged"] = bool(pr.get("merged"))
+    if isinstance(body.get("changes"), dict):
+        facts["changed_fields"] = sorted(body["changes"])
+    if "thread" in body:
+        facts["thread_resolved"] = action == "resolved"
+    facts["requested_reviewer"] = _login(body.get("requested_reviewer"))
+    facts["requested_team"] = _obj(body.get("requested_team")).get("slug")
+    facts["milestone"] = _obj(body.get("milestone")).get("title")
     return facts
 
 
-def _push_facts(body: dict[str, Any]) -> dict[str, Any]:
-    """Facts about a push: refs, commit count, who pushed."""
-    ref = body.get("ref")
-    branch = ref.removeprefix("refs/heads/") if isinstance(ref, str) else None
-    commits = body.get("commits")
-    return {
-        "ref": ref,
-        "branch": branch if branch != ref else None,
-        "before": body.get("before"),
-        "after": body.get("after"),
-        "commit_count": len(commits) if isinstance(commits, list) else 0,
-        "created": body.get("created"),
-        "deleted": body.get("deleted"),
-        "forced": body.get("forced"),
-        "pusher": _obj(body.get("pusher")).get("name"),
-    }
-
-
-def _content(
-    event: str, body: dict[str, Any], item: dict[str, Any], comment: dict[str, Any]
-) -> tuple[str | None, str | None, str | None]:
-    """Title, text and link a person would read for this event."""
-    if event == "push":
-        commits = body.get("commits")
-        count = len(commits) if isinstance(commits, list) else 0
-        ref = str(body.get("ref") or "").removeprefix("refs/heads/")
-        title = f"Push to {ref} ({count} commit{'' if count == 1 else 's'})"
-        return title, _obj(body.get("head_commit")).get("message"), body.get("compare")
-    text = comment.get("body") if comment else item.get("body")
-    url = comment.get("html_url") or item.get("html_url")
-    return item.get("title"), text, url or _obj(body.get("repository")).get("html_url")
+def _memory(event: str, action: str | None, reason: str | None, item: dict[str, Any],
+            comment: dict[str, Any], text: str | None) -> dict[str, Any]:
+    """What the platform should remember of a person's words (the memory contract)."""
+    if reason is not None and not reason.endswith(": memory updated"):
+        return {}  # a bot's words, or nothing to remember
+    op = {"created": "add", "submitted": "add", "opened": "add", "edited": "edit",
+          "deleted": "delete"}.get(action or "")
+    if op is None or (op == "add" and not text):
+        return {}
+    if event in COMMENT_EVENTS or event == "pull_request_review":
+        return {"memory": op, "message_id": str(comment.get("id"))} if comment else {}
+    if event in ("issues", "pull_request", "discussion") and item.get("number") is not None:
+        prefix = "discussion" if event == "discussion" else "issue"
+        return {"memory": op, "message_id": f"{prefix}-{item['number']}"}
+    return {}
 
 
 def _actor(sender: dict[str, Any]) -> Actor | None:
     """The GitHub account that caused the event."""
     if not sender:
         return None
-    login = sender.get("login") if isinstance(sender.get("login"), str) else None
-    return Actor(
-        id=str(sender["id"]) if sender.get("id") is not None else None,
-        name=login,
-        is_bot=sender.get("type") == "Bot" or (login or "").endswith("[bot]"),
-    )
+    login = _login(sender)
+    return Actor(id=str(sender["id"]) if sender.get("id") is not None else None, name=login,
+                 is_bot=sender.get("type") == "Bot" or (login or "").endswith("[bot]"))
+
+
+def _specific(event: str, body: dict[str, Any]) -> tuple[dict[str, Any], more.Content] | None:
+    """Facts and content of the deliveries that are not about one item."""
+    if event == "push":
+        return more.push(body)
+    if event in ("create", "delete"):
+        return more.ref_change(event, body)
+    if event == "release":
+        return more.release(body)
+    if event in CI_EVENTS:
+        return more.ci(event, body)
+    return None
+
+
+def _assignees(kind: EventKind, body: dict[str, Any], item: dict[str, Any]) -> list[str]:
+    """Who the event is addressed to: the (un)assigned person, the requested reviewer, or all."""
+    named = _login(body.get("assignee")) if kind is EventKind.ASSIGNMENT else (
+        _login(body.get("requested_reviewer")) if kind is EventKind.REVIEW_REQUEST else None)
+    return [named] if named else _logins(item.get("assignees"))
 
 
 def normalize(tenant_id: str, body: dict[str, Any], event_name: str | None) -> StandardEvent:
     """Normalize one GitHub delivery; ``event_name`` is the X-GitHub-Event header."""
     event = event_name or ""
     action = _str(body.get("action"))
-    repo_obj = _obj(body.get("repository"))
-    repo = _str(repo_obj.get("full_name"))
-    issue, pr = _obj(body.get("issue")), _obj(body.get("pull_request"))
-    item = pr or issue
+    repo = _str(_obj(body.get("repository")).get("full_name"))
+    item = _obj(body.get("pull_request")) or _obj(body.get("issue")) or _obj(body.get("discussion"))
     comment = _obj(body.get("comment")) or _obj(body.get("review"))
-    kind, reason = _classify(event, action, body, comment)
-    if kind not in (EventKind.IGNORE, EventKind.CODE_PUSH) and not item:
-        kind, reason = EventKind.IGNORE, f"{event}.{action} payload has no issue or pull_request"
-    elif kind is EventKind.CODE_PUSH and not _str(body.get("ref")):
-        kind, reason = EventKind.IGNORE, "push payload has no ref"
+    kind, reason = decide(event, action, body)
+    specific = _specific(event, body)
 
     facts: dict[str, Any] = {"repo": repo}
     if item:
-        facts.update(_item_facts(action, issue, pr))
-    if event == "push":
-        facts.update(_push_facts(body))
+        facts.update(_item_facts(action, body, item))
+    if specific:
+        facts.update(specific[0])
+        title, text, url = specific[1]
+    else:
+        title = item.get("title")
+        text = comment.get("body") if comment else item.get("body")
+        url = (comment.get("html_url") or item.get("html_url")
+               or _obj(body.get("repository")).get("html_url"))
+        if event == "commit_comment":
+            title = f"Comment on commit {str(comment.get('commit_id'))[:7]}"
+    title, text, url = (v if isinstance(v, str) else None for v in (title, text, url))
     if comment:
         facts["review_id" if event == "pull_request_review" else "comment_id"] = comment.get("id")
-    assignee = _str(_obj(body.get("assignee")).get("login"))
-    facts["assignee"] = assignee
-    facts["label"] = _obj(body.get("label")).get("name")
-    facts["hook_id"] = body.get("hook_id")
-    facts["zen"] = body.get("zen")
+        facts.update(review_state=comment.get("state") if event == "pull_request_review" else None,
+                     commit_id=comment.get("commit_id"), path=comment.get("path"),
+                     line=comment.get("line"), in_reply_to=comment.get("in_reply_to_id"))
+    facts.update(_memory(event, action, reason, item, comment, text))
+    facts.update(assignee=_login(body.get("assignee")), label=_obj(body.get("label")).get("name"),
+                 hook_id=body.get("hook_id"), zen=body.get("zen"))
 
-    title, text, url = (
-        v if isinstance(v, str) else None for v in _content(event, body, item, comment)
-    )
-    number = item.get("number")
-    times = (
-        comment.get("submitted_at"),
-        comment.get("updated_at"),
-        comment.get("created_at"),
-        item.get("updated_at"),
-        item.get("created_at"),
-        _obj(body.get("head_commit")).get("timestamp"),
-        body.get("starred_at"),
-    )
+    number = item.get("number") if item else facts.get("number")
+    thread = str(number) if number is not None else _str(comment.get("commit_id"))
+    times = (comment.get("submitted_at"), comment.get("updated_at"), comment.get("created_at"),
+             item.get("updated_at"), item.get("created_at"),
+             _obj(body.get(event)).get("completed_at"), _obj(body.get(event)).get("updated_at"),
+             body.get("updated_at"), _obj(body.get("head_commit")).get("timestamp"),
+             body.get("starred_at"))
     return StandardEvent(
         tenant_id=tenant_id,
         provider=Provider.GITHUB,
@@ -192,14 +173,10 @@ def normalize(tenant_id: str, body: dict[str, Any], event_name: str | None) -> S
         title=title,
         text=text,
         url=url,
-        ref=ItemRef(container=repo, item=str(number) if number is not None else None)
-        if repo or number is not None
-        else None,
+        ref=ItemRef(container=repo, item=thread) if repo or thread else None,
         # A comment's mentions are its own; a new issue or PR may tag people in its title too.
         mentions=extract_mentions(text if comment else f"{title or ''}\n{text or ''}"),
-        assignees=[assignee]
-        if kind is EventKind.ASSIGNMENT and assignee
-        else _logins(item.get("assignees")),
+        assignees=_assignees(kind, body, item),
         project_hints=[ProjectHint(provider=Provider.GITHUB, kind="repo", external_id=repo)]
         if repo
         else [],
