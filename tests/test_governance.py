@@ -529,6 +529,21 @@ async def test_a_control_run_begun_before_the_local_apply_replays_unchanged(
     await replayer.replay_workflow(history)
 
 
+CONTROL_LOCAL_HISTORY = CONTROL_HISTORY.with_name("control_apply_local.json")
+
+
+async def test_a_control_run_begun_before_versions_replays_unchanged(
+    temporal_client: Client,
+) -> None:
+    """A run recorded when apply_control ran locally and returned nothing (before the database
+    numbered the switch's versions; the workflow of commit 953d7ef's parent, two updates and two
+    signals) still replays: the control workflow running at an upgrade keeps going."""
+    history = WorkflowHistory.from_json(CONTROL_WORKFLOW_ID, CONTROL_LOCAL_HISTORY.read_text())
+    assert sum(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED for e in history.events) >= 4
+    replayer = Replayer(workflows=[ControlWorkflow], data_converter=temporal_client.data_converter)
+    await replayer.replay_workflow(history)
+
+
 async def test_a_stop_is_applied_when_no_control_workflow_runs(
     http: httpx.AsyncClient, admin: dict[str, str], temporal_client: Client,
     kill_switch_off: None,

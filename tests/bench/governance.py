@@ -105,6 +105,7 @@ class Trial:
     codes: Counter[int | None] = field(default_factory=Counter)
     resumed: float = math.nan  # POST resume -> GET shows running
     true_at_answer: bool = False  # the first gateway call after the 200 was already refused
+    recorded: bool = True  # the answer said the control workflow recorded the stop
     thinks_meanwhile: int = 0  # load thinks started between the POST and the apply
     steps: dict[str, float] = field(default_factory=dict)  # STEPS: server side, s after t0
 
@@ -115,6 +116,7 @@ STEPS = {
     "workflow task scheduled": EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
     "workflow task started (worker polled it)": EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
     "workflow task completed": EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    "applied signal recorded": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
     "update accepted": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
     "apply activity started": EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
     "apply activity completed": EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
@@ -172,11 +174,13 @@ async def _refused_at(http: httpx.AsyncClient, token: str) -> tuple[float, int]:
     return math.inf, calls
 
 
-async def _switch(http: httpx.AsyncClient, admin: dict[str, str], action: str) -> None:
+async def _switch(http: httpx.AsyncClient, admin: dict[str, str], action: str) -> bool:
+    """Flip the switch; whether the answer says the control workflow recorded it."""
     r = await http.post("/admin/kill-switch", headers=admin,
                         json={"action": action, "reason": "governance benchmark"})
     if r.status_code != 200:
         raise RuntimeError(f"kill switch {action} answered {r.status_code}: {r.text}")
+    return bool(r.json().get("recorded", True))
 
 
 class BusyAgent:
@@ -272,7 +276,7 @@ async def _one_trial(client: Client, apis: list[Api], https: list[httpx.AsyncCli
         await load.post(LOAD_EVENTS)
     await asyncio.sleep(0.05)  # every reader waiting
     t0, t0_wall = time.perf_counter(), time.time()
-    await _switch(https[0], admin, "stop_all")
+    recorded = await _switch(https[0], admin, "stop_all")
     posted = time.perf_counter()
     refused, calls = await _refused_at(probe, tokens[0])
     results = await asyncio.gather(*closing)
@@ -282,7 +286,8 @@ async def _one_trial(client: Client, apis: list[Api], https: list[httpx.AsyncCli
     trial = Trial(posted=posted - t0, applied=changed - t0_wall,
                   first_closed=min(closes) - t0, all_closed=max(closes) - t0,
                   refused=refused - t0, codes=Counter(code for _, code in results),
-                  true_at_answer=calls == 1, steps=await _steps(client, t0_wall))
+                  true_at_answer=calls == 1, recorded=recorded,
+                  steps=await _steps(client, t0_wall))
     if load is not None:
         trial.thinks_meanwhile = sum(1 for at in load.agent.started if t0_wall <= at <= changed)
     # Resume; new tokens must be issued in a later second than the revoke-all.
@@ -387,6 +392,8 @@ def _report_kill(runs: list[Trial], agents: int) -> None:
     print(_line("POST resume -> GET shows running", [r.resumed for r in runs]))
     true = sum(r.true_at_answer for r in runs)
     print(f"  the 200 was already true (first gateway call after it refused): {true}/{len(runs)}")
+    recorded = sum(r.recorded for r in runs)
+    print(f"  the answer said the control workflow recorded it: {recorded}/{len(runs)}")
     shown = ", ".join(f"{code}: {n}" for code, n in sorted(codes.items(), key=str))
     print(f"  close codes over {len(runs)} trials: {shown}"
           f" (expected {KILL_CLOSE_CODE} x {agents * len(runs)})")
