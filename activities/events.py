@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context import ContextActivities
-from activities.normalize import normalize
+from activities.normalize import normalize, slack_forms
 from infra.directory.resolver import Resolver
 from infra.governance import kill_switch
 from infra.inbox.store import load_delivery, record_event
@@ -49,6 +49,10 @@ class EventActivities:
         event = await self._normalize(inp.inbox_id)
         if event.kind is EventKind.IGNORE:
             return PreparedEvent(event=event)
+        if event.kind is EventKind.INTERACTION:  # a click is for what waits on it, not agents
+            return PreparedEvent(event=event, plan=DispatchPlan.model_validate({
+                "resolved": {"agents": [], "reason": slack_forms.NOT_FOR_AGENTS},
+                "gate": {"held": False}, "context": {}}))
         resolved, (stopped, reason), context = await asyncio.gather(
             self._resolver.resolve(event),
             kill_switch.is_stopped(self._pool),
@@ -66,7 +70,9 @@ class EventActivities:
                 non_retryable=True,
             )
         try:
-            payload = json.loads(row["body"])
+            body = row["body"]  # Slack forms (slash commands, buttons) are stored as sent too
+            payload = (slack_forms.decode(body) if slack_forms.is_form(row["provider"], body)
+                       else json.loads(body))
             return normalize(Provider(row["provider"]), row["tenant_id"], payload,
                              row["event_name"])
         except Exception as exc:  # a payload we cannot read will not improve on retry

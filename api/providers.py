@@ -37,7 +37,7 @@ def _require_header(headers: Headers, name: str) -> str:
     return value
 
 
-def _bounded(key: str) -> str:
+def bounded_key(key: str) -> str:
     """Keep dedup keys (and so workflow ids) short; long ones become a digest."""
     if len(key) <= MAX_DEDUP_KEY:
         return key
@@ -118,7 +118,7 @@ class GitHubRules:
             raise ApiError(400, "missing_delivery_id", "missing X-GitHub-Delivery header")
         if not headers.get("X-GitHub-Event"):
             raise ApiError(400, "missing_event", "missing X-GitHub-Event header")
-        return _bounded(delivery)
+        return bounded_key(delivery)
 
     def handshake(self, headers: Headers, payload: GitHubBody) -> Handshake | None:
         """``ping`` is sent when a webhook is created: acknowledge it, create nothing."""
@@ -171,7 +171,7 @@ class SlackRules:
         event_id = payload.event_id
         if not isinstance(event_id, str) or not event_id:
             raise ApiError(400, "missing_event_id", "Slack event has no event_id")
-        return _bounded(event_id)
+        return bounded_key(event_id)
 
     def handshake(self, headers: Headers, payload: SlackBody) -> Handshake | None:
         """``url_verification``: echo the challenge."""
@@ -207,8 +207,8 @@ class ClickUpRules:
             isinstance(items, list)
         ) else []
         if ids:
-            return _bounded(f"{webhook_id}:{','.join(ids)}")
-        return _bounded(f"{webhook_id}:body-sha256:{hashlib.sha256(body).hexdigest()}")
+            return bounded_key(f"{webhook_id}:{','.join(ids)}")
+        return bounded_key(f"{webhook_id}:body-sha256:{hashlib.sha256(body).hexdigest()}")
 
     def handshake(self, headers: Headers, payload: ClickUpBody) -> Handshake | None:
         """ClickUp has no handshake."""

@@ -1,8 +1,9 @@
-"""A short-lived in-process cache of tenants' webhook signing secrets.
+"""A short-lived in-process cache of tenants' webhook signing secrets (and Slack commands).
 
 Every webhook needs its tenant's secret; reading and decrypting it per request would double the
 database work on the hot path. Entries live ``ttl`` seconds, so a secret changed through another
-API process takes effect within that time (at once in the process that changed it).
+API process takes effect within that time (at once in the process that changed it). A tenant's
+Slack slash command names, read by every slash command, are cached the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class SigningSecrets:
         self._sealer = sealer
         self._ttl = ttl
         self._cache: dict[tuple[str, str], tuple[float, str]] = {}
+        self._commands: dict[str, tuple[float, frozenset[str]]] = {}
 
     async def get(self, tenant_id: str, provider: str) -> str:
         """The secret, or ApiError: 404 for an unknown tenant or an unconfigured provider, 503
@@ -54,8 +56,22 @@ class SigningSecrets:
         self._cache[key] = (now + self._ttl, secret)
         return secret
 
+    async def slack_commands(self, tenant_id: str) -> frozenset[str]:
+        """The slash commands the tenant's Slack app sends; 404 for an unknown tenant."""
+        hit = self._commands.get(tenant_id)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        names = await tenants.slack_commands(self._pool, tenant_id)
+        if names is None:
+            raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
+        self._commands[tenant_id] = (now + self._ttl, frozenset(names))
+        return self._commands[tenant_id][1]
+
     def invalidate(self, tenant_id: str, provider: str | None = None) -> None:
-        """Forget cached secrets of a tenant (one provider, or all)."""
+        """Forget cached secrets of a tenant (one provider, or all and its Slack commands)."""
+        if provider is None:
+            self._commands.pop(tenant_id, None)
         for key in [k for k in self._cache if k[0] == tenant_id]:
             if provider is None or key[1] == provider:
                 del self._cache[key]

@@ -42,10 +42,12 @@ def normalize(
 ) -> StandardEvent:
     """Turn one provider webhook body into a ``StandardEvent`` (``event_name``: X-GitHub-Event)."""
     # Imported here because the provider modules import ``extract_mentions`` from this package.
-    from activities.normalize import clickup, github, slack
+    from activities.normalize import clickup, github, slack, slack_forms
 
     provider = Provider(provider)
-    if provider is Provider.GITHUB:
+    if provider is Provider.SLACK and slack_forms.handles(event_name):  # slash commands, buttons
+        event = slack_forms.normalize(tenant_id, body, event_name)
+    elif provider is Provider.GITHUB:
         event = github.normalize(tenant_id, body, event_name)
     elif provider is Provider.SLACK:
         event = slack.normalize(tenant_id, body, event_name)

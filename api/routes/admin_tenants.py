@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from api.deps import AdminDep, PoolDep, SealerDep, SigningSecretsDep
 from api.errors import ApiError
@@ -22,6 +22,7 @@ from workflows.contracts import Provider
 router = APIRouter(prefix="/admin/tenants", tags=["admin: tenants"], dependencies=[AdminDep])
 
 TENANT_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+SlackCommand = Annotated[str, Field(pattern=r"^/[a-z0-9_-]{1,31}$", examples=["/switchboard"])]
 
 
 class TenantCreate(BaseModel):
@@ -42,6 +43,16 @@ class TenantUpdate(BaseModel):
     admin_channel: str | None = Field(
         default=None, pattern=r"^[A-Z0-9]{2,40}$",
         description="Slack channel id where alerts (offline, stuck agents) are posted")
+    slack_commands: list[SlackCommand] | None = Field(
+        default=None, min_length=1, max_length=20,
+        description="The slash commands the tenant's Slack app sends to Switchboard (each once)")
+
+    @field_validator("slack_commands")
+    @classmethod
+    def _distinct(cls, names: list[str] | None) -> list[str] | None:
+        if names is not None and len(set(names)) != len(names):
+            raise ValueError("each slash command may be named once")
+        return names
 
 
 class Tenant(BaseModel):
@@ -52,6 +63,8 @@ class Tenant(BaseModel):
     default_agents: list[str]
     admin_channel: str | None = None
     created_at: datetime
+    slack_commands: list[str] = Field(
+        description="Slash commands answered at POST /webhooks/slack/{tenant}")
 
 
 class IntegrationSecret(BaseModel):
@@ -112,8 +125,10 @@ async def get_tenant(tenant_id: str, pool: PoolDep) -> Tenant:
     return Tenant(**asdict(row))
 
 
-@router.patch("/{tenant_id}", summary="Rename a tenant, set its default agents or admin channel")
-async def update_tenant(tenant_id: str, body: TenantUpdate, pool: PoolDep) -> Tenant:
+@router.patch("/{tenant_id}", summary="Rename a tenant, set its default agents, admin channel or "
+              "slash commands")
+async def update_tenant(tenant_id: str, body: TenantUpdate, pool: PoolDep,
+                        signing_secrets: SigningSecretsDep) -> Tenant:
     """Change the fields sent; ``"admin_channel": null`` clears the channel.
 
     422 if a default agent is not one of the tenant's own agents.
@@ -126,6 +141,8 @@ async def update_tenant(tenant_id: str, body: TenantUpdate, pool: PoolDep) -> Te
     row = await tenants.update_tenant(pool, tenant_id, changes)
     if row is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
+    if "slack_commands" in changes:  # the webhook door caches them with the signing secrets
+        signing_secrets.invalidate(tenant_id)
     return Tenant(**asdict(row))
 
 

@@ -9,6 +9,11 @@ batch: a tenant id the admin API would not have created (404), JSON nested deepe
 ``MAX_JSON_DEPTH`` (400), a dedup key or event name holding NUL, which PostgreSQL text cannot
 hold (400). The raw body itself is stored as bytes; NUL inside its other text is left to the
 normalizers, which strip it.
+
+Slack also posts forms (``application/x-www-form-urlencoded``): slash commands and interactions
+(api/slack_forms.py), signed the same way. They are checked and stored like any delivery and
+answered 200 with what Slack expects: a slash command a short ephemeral acknowledgement, an
+interaction an empty body. Other providers' forms stay 415.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import get_state
+from api import slack_forms
+from api.deps import AppState, get_state
 from api.errors import ApiError
 from api.routes.admin_tenants import TENANT_ID
 from workflows.ids import event_workflow_id
@@ -102,12 +108,15 @@ def _storable(what: str, value: str | None) -> None:
     status_code=202,
     summary="Receive a signed webhook from GitHub, Slack or ClickUp",
     responses={
-        200: {"description": "Redelivery of a stored delivery, or a handshake answered"},
-        400: {"description": "Malformed, too deep or unstorable JSON, or no delivery identity"},
+        200: {"description": "Redelivery of a stored delivery, a handshake answered, or a Slack "
+                             "form (slash command, interaction) stored and acknowledged"},
+        400: {"description": "Malformed, too deep or unstorable JSON or form, or no delivery "
+                             "identity"},
         401: {"description": "Missing or bad signature, or stale timestamp"},
         404: {"description": "Unknown provider or tenant, or provider not configured"},
         413: {"description": "Body over the configured limit"},
-        415: {"description": "Content-Type is not application/json"},
+        415: {"description": "Content-Type is not application/json (nor, for Slack, "
+                             "application/x-www-form-urlencoded)"},
         503: {"description": "The inbox could not be written; retry"},
     },
 )
@@ -123,19 +132,62 @@ async def receive_webhook(provider: str, tenant: str, request: Request) -> Respo
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant!r}")
     body = await _read_body(request, state.settings.api.max_body_bytes)
     content_type = request.headers.get("content-type", "")
-    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    form = media_type == slack_forms.FORM_MEDIA_TYPE and provider == "slack"
+    if media_type != "application/json" and not form:
+        also = f" or {slack_forms.FORM_MEDIA_TYPE}" if provider == "slack" else ""
         raise ApiError(
             415, "unsupported_media_type",
-            f"Content-Type must be application/json, got {content_type or 'none'!r}",
+            f"Content-Type must be application/json{also}, got {content_type or 'none'!r}",
         )
     secret = await state.signing_secrets.get(tenant, provider)
-    rules.verify(request.headers, body, secret, time.time())
+    rules.verify(request.headers, body, secret, time.time())  # before a byte is parsed
+    if form:
+        return await _slack_form(state, tenant, body)
     payload = _parse_json(body, rules.decoder)
     handshake = rules.handshake(request.headers, payload)
     if handshake is not None:
         return _json(handshake.body, handshake.status)
     dedup_key = rules.dedup_key(request.headers, payload, body)
     event_name = rules.event_name(request.headers, payload)
+    inbox_id = await _store(state, tenant, provider, dedup_key, event_name, body)
+    workflow_id = event_workflow_id(tenant, provider, dedup_key)
+    if inbox_id is None:
+        return _json({"status": "duplicate", "dedup_key": dedup_key, "workflow_id": workflow_id},
+                     200)
+    return _json({"status": "accepted", "inbox_id": inbox_id, "dedup_key": dedup_key,
+                  "workflow_id": workflow_id}, 202)
+
+
+async def _slack_form(state: AppState, tenant: str, body: bytes) -> Response:
+    """Store a signed Slack form and answer it as Slack expects, waiting on nothing but the
+    inbox: Slack gives up after 3 seconds."""
+    fields = slack_forms.parse_form(body)
+    if "ssl_check" in fields:  # Slack checking the certificate of a slash command's URL
+        return _json({}, 200)
+    if "command" in fields:
+        command = slack_forms.slash_command(fields)
+        known = await state.signing_secrets.slack_commands(tenant)
+        if command.command not in known:
+            return _json(slack_forms.unknown_command(command.command, known), 200)
+        if not command.text:
+            return _json(slack_forms.usage(command.command), 200)
+        stored = await _store(state, tenant, "slack", command.dedup_key,
+                              slack_forms.SLASH_COMMAND, body)
+        return _json(slack_forms.acknowledgement(command, duplicate=stored is None), 200)
+    if "payload" in fields:
+        raw = fields["payload"].encode()
+        event_name, dedup_key = slack_forms.interaction(
+            _parse_json(raw, slack_forms.INTERACTION_DECODER), raw)
+        await _store(state, tenant, "slack", dedup_key, event_name, body)
+        return Response(status_code=200)  # Slack reads nothing more from an interaction's answer
+    raise ApiError(400, "unknown_form", "a Slack form carries command (a slash command) or "
+                                        "payload (an interaction)")
+
+
+async def _store(state: AppState, tenant: str, provider: str, dedup_key: str,
+                 event_name: str | None, body: bytes) -> int | None:
+    """Commit the delivery and ring the relay; its inbox id, None for a redelivery."""
     _storable("the delivery id", dedup_key)
     _storable("the event name", event_name)
     try:
@@ -153,14 +205,9 @@ async def receive_webhook(provider: str, tenant: str, request: Request) -> Respo
         raise ApiError(
             503, "inbox_unavailable", "the delivery could not be stored; retry"
         ) from None
-    workflow_id = event_workflow_id(tenant, provider, dedup_key)
     if inbox_id is not None:
         state.doorbell.ring()
-    if inbox_id is None:
-        return _json({"status": "duplicate", "dedup_key": dedup_key, "workflow_id": workflow_id},
-                     200)
-    return _json({"status": "accepted", "inbox_id": inbox_id, "dedup_key": dedup_key,
-                  "workflow_id": workflow_id}, 202)
+    return inbox_id
 
 
 def _json(body: dict[str, Any], status: int) -> Response:

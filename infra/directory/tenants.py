@@ -10,8 +10,8 @@ import asyncpg
 
 from infra.crypto import Sealer, reseal
 
-_TENANT = "id, name, default_agents, admin_channel, created_at"
-_TENANT_FIELDS = {"name", "default_agents", "admin_channel"}
+_TENANT = "id, name, default_agents, admin_channel, created_at, slack_commands"
+_TENANT_FIELDS = {"name", "default_agents", "admin_channel", "slack_commands"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class TenantRecord:
     default_agents: list[str]
     admin_channel: str | None
     created_at: datetime
+    slack_commands: list[str]
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,17 @@ async def admin_channel(pool: asyncpg.Pool, tenant_id: str) -> str | None:
     return channel
 
 
+async def slack_commands(pool: asyncpg.Pool, tenant_id: str) -> list[str] | None:
+    """The slash commands a tenant's Slack app sends (e.g. ``/switchboard``); None: no tenant."""
+    names: list[str] | None = await pool.fetchval(
+        "SELECT slack_commands FROM tenants WHERE id = $1", tenant_id)
+    return names
+
+
 async def update_tenant(
     pool: asyncpg.Pool, tenant_id: str, changes: dict[str, Any]
 ) -> TenantRecord | None:
-    """Change a tenant's name, default agents or admin channel (None clears the channel).
+    """Change a tenant's name, default agents, admin channel (None clears it) or slash commands.
 
     Only the fields in ``changes`` change. None if the tenant does not exist.
     """

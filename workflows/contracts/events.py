@@ -32,6 +32,7 @@ class EventKind(StrEnum):
     CI_RESULT = "ci_result"  # a CI outcome that is not a failure (success, neutral, skipped...)
     RELEASE = "release"
     REF_CHANGE = "ref_change"  # a branch or tag created or deleted
+    INTERACTION = "interaction"  # a click on a message's button or menu (Slack block_actions)
     IGNORE = "ignore"
 
 
