@@ -21,6 +21,7 @@ from infra.context import Embedder, KnowledgeStore, build_embedder
 from infra.crypto import Sealer
 from infra.gateway.base import Intent
 from infra.gateway.registry import builtin_intents
+from infra.gateway.reply import RememberReplies
 from infra.gateway.service import Gateway
 from infra.governance import StuckAgents
 from infra.settings import ContextSettings, Settings
@@ -62,7 +63,8 @@ def build_services(settings: Settings, pool: asyncpg.Pool, *,
     return Services(
         intents=intents,
         secrets=store,
-        gateway=Gateway(pool, store, settings.gateway, intents, on_stuck=StuckAgents(pool)),
+        gateway=Gateway(pool, store, settings.gateway, intents, on_stuck=StuckAgents(pool),
+                        on_delivered=RememberReplies(knowledge)),
         embedder=embedder,
         knowledge=knowledge,
     )

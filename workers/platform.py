@@ -22,6 +22,7 @@ from activities.governance import GovernanceActivities
 from infra.context import build_summarizer
 from infra.directory.resolver import Resolver
 from infra.gateway.base import Intent
+from infra.gateway.readme import ReadmeReader
 from infra.gateway.registry import builtin_intents
 from infra.gateway.service import Gateway
 from infra.services import build_knowledge, build_services
@@ -31,6 +32,7 @@ from workflows.agent_run import AgentRunWorkflow
 from workflows.control import ControlWorkflow
 from workflows.event import EventWorkflow
 from workflows.presence import PresenceWorkflow
+from workflows.readme import ReadmeWorkflow
 from workflows.summarize import SummarizeThreadsWorkflow, SummarizeThreadWorkflow
 
 # Workflows run without the SDK's sandbox. The sandbox checks every activation and every payload
@@ -40,7 +42,7 @@ from workflows.summarize import SummarizeThreadsWorkflow, SummarizeThreadWorkflo
 # randomness, I/O or settings in workflow modules), the replay tests, and
 # tests/test_workflow_sandbox.py, which loads every workflow below under the strict sandbox.
 PLATFORM_WORKFLOWS = [EventWorkflow, AgentRunWorkflow, PresenceWorkflow,
-                      SummarizeThreadsWorkflow, SummarizeThreadWorkflow]
+                      SummarizeThreadsWorkflow, SummarizeThreadWorkflow, ReadmeWorkflow]
 WORKFLOWS = [*PLATFORM_WORKFLOWS, ControlWorkflow]  # the control queue's (control_worker)
 
 
@@ -65,7 +67,7 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
             governance.record_usage, governance.raise_alert,
             control.control_gate, control.set_presence,
             context.remember_event, context.threads_to_summarize,
-            context.summarize_thread,
+            context.summarize_thread, context.fetch_readme,
         ],
     )
 
@@ -108,7 +110,8 @@ def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
     """
     services = build_services(settings, pool, secrets=secrets)
     context = ContextActivities(pool, services.knowledge,
-                                build_summarizer(settings.context, services.embedder))
+                                build_summarizer(settings.context, services.embedder),
+                                ReadmeReader(pool, services.secrets, settings.gateway))
     return [
         platform_worker(client, pool, settings.temporal.task_queue, intents=services.intents,
                         gateway_queue=settings.gateway.task_queue, gateway=services.gateway,

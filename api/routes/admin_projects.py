@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import asyncpg
-from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+import logging
 
-from api.deps import AdminDep, PoolDep
+import asyncpg
+from fastapi import APIRouter, BackgroundTasks, Response
+from pydantic import BaseModel, Field
+from temporalio.service import RPCError
+
+from api.deps import AdminDep, PoolDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.inputs import Text
 from api.openapi import error_responses
+from infra.context.readme import start_readme_fetches
 from infra.directory import agents as agent_dir
 from infra.directory import projects, tenants
+from infra.temporal import LazyClient
 from workflows.contracts import Provider
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/admin/tenants", tags=["admin: projects"], dependencies=[AdminDep])
 
@@ -62,9 +69,14 @@ async def _agents_of(pool: asyncpg.Pool, tenant_id: str) -> set[str]:
 @router.put("/{tenant_id}/projects/{project_id}", summary="Create or replace a project",
             responses=error_responses(409))
 async def put_project(
-    tenant_id: str, project_id: str, body: ProjectBody, pool: PoolDep
+    tenant_id: str, project_id: str, body: ProjectBody, pool: PoolDep, temporal: TemporalDep,
+    settings: SettingsDep, background: BackgroundTasks,
 ) -> Project:
-    """Each repo, channel or list can belong to one project of the tenant."""
+    """Each repo, channel or list can belong to one project of the tenant.
+
+    The README of each mapped GitHub repository is then fetched (through the gateway's GitHub
+    credential, in the platform worker) and stored as the project's README.
+    """
     agents = await _agents_of(pool, tenant_id)
     if unknown := [a for a in body.default_agents if a not in agents]:
         raise ApiError(422, "unknown_agent", f"tenant has no agent {', '.join(unknown)}")
@@ -77,7 +89,24 @@ async def put_project(
         raise ApiError(409, "mapping_taken",
                        "a mapping already belongs to another project (or is listed twice)"
                        ) from None
+    repos = [m.external_id for m in row.mappings if m.provider == Provider.GITHUB.value]
+    if repos:
+        background.add_task(_fetch_readmes, temporal, settings.temporal.task_queue, tenant_id,
+                            project_id, repos)
     return _project(row)
+
+
+async def _fetch_readmes(temporal: LazyClient, queue: str, tenant_id: str, project_id: str,
+                         repos: list[str]) -> None:
+    """Start the README fetches after the answer (the mapping never waits for Temporal)."""
+    try:
+        client = await temporal.get()
+    except (RPCError, RuntimeError, OSError) as err:
+        temporal.forget()
+        log.warning("README fetches for %s not started: cannot reach Temporal: %s",
+                    tenant_id, err)
+        return
+    await start_readme_fetches(client, queue, tenant_id, project_id, repos)
 
 
 @router.get("/{tenant_id}/projects", summary="List projects")

@@ -12,7 +12,7 @@ from infra.context.summarize import (
     build_summarizer,
     summarize_thread,
 )
-from infra.context.threads import Message, ThreadToSummarize
+from infra.context.threads import Message, ThreadKey, ThreadToSummarize
 
 __all__ = [
     "Chunk",
@@ -27,6 +27,7 @@ __all__ = [
     "OpenAIEmbedder",
     "OpenAISummarizer",
     "Summarizer",
+    "ThreadKey",
     "ThreadToSummarize",
     "build_embedder",
     "build_summarizer",

@@ -1,4 +1,5 @@
-"""The context bundle attached to a dispatch: README first, then the most relevant memory."""
+"""The context bundle attached to a dispatch: the event's own thread first (by reference), the
+project README, then the most relevant memory."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterable
 
 from infra.context.chunking import count_tokens, truncate_tokens
 from infra.context.search import Hit
+from infra.context.threads import ThreadDocument, ThreadKey
 from workflows.contracts.agents import ContextItem
 
 MIN_ITEM_TOKENS = 32
@@ -38,3 +40,25 @@ def fit_to_budget(hits: Iterable[Hit], token_budget: int,
         items.append(item)
         left -= item.tokens
     return items
+
+
+def thread_item(key: ThreadKey, doc: ThreadDocument, cap: int) -> ContextItem | None:
+    """The event's own thread as the bundle's first item, cut to ``cap`` tokens: its first line
+    (what the thread is about) and its latest lines; None if fewer than 32 tokens fit."""
+    text, tokens = doc.body, count_tokens(doc.body)
+    if tokens > cap:
+        if cap < MIN_ITEM_TOKENS:
+            return None
+        lines = doc.body.splitlines()
+        head = truncate_tokens(lines[0], cap // 4)
+        room, tail = cap - count_tokens(head) - 2, list[str]()
+        for line in reversed(lines[1:]):
+            cost = count_tokens(line) + 1
+            if cost > room:
+                break
+            tail.insert(0, line)
+            room -= cost
+        text = truncate_tokens("\n".join([head, "…", *tail]), cap)
+        tokens = count_tokens(text)
+    return ContextItem(source=key.context_key, title=doc.title, url=doc.url, text=text,
+                       score=1.0, tokens=tokens)

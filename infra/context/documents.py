@@ -13,7 +13,8 @@ from infra.context.chunking import Chunk, Chunker, count_tokens
 from infra.context.embedders import Embedder
 from infra.context.search import vector_literal
 
-SOURCES = ("slack_thread", "readme", "summary", "clickup_task", "document")
+SOURCES = ("slack_thread", "github_thread", "clickup_thread", "readme", "summary", "clickup_task",
+           "document")
 OFF_LOOP_CHARS = 20_000
 
 
@@ -105,6 +106,14 @@ class DocumentWriter:
             "UPDATE context_documents SET summarized_at = now(),"
             " summarized_message_count = greatest(summarized_message_count, $2)"
             " WHERE id = $1", document_id, message_count)
+
+    async def delete(self, tenant_id: str, source: str, source_key: str,
+                     conn: asyncpg.Connection | None = None) -> bool:
+        """Remove a document and its chunks; False if there was none."""
+        status = await (conn or self._pool).execute(
+            "DELETE FROM context_documents WHERE tenant_id = $1 AND source = $2"
+            " AND source_key = $3", tenant_id, source, source_key)
+        return bool(status != "DELETE 0")
 
     async def _upsert(self, conn: asyncpg.Connection, doc: DocumentInput) -> int:
         """The upsert on one connection."""

@@ -10,16 +10,17 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from infra.context.bundle import best_per_document, fit_to_budget
+from infra.context.bundle import best_per_document, fit_to_budget, thread_item
 from infra.context.chunking import Chunker
 from infra.context.documents import DocumentInput, DocumentWriter
 from infra.context.embedders import Embedder
 from infra.context.search import Hit, Method, SearchTuning, TenantSearch
-from infra.context.threads import Message, Threads, ThreadToSummarize
+from infra.context.threads import Message, ThreadKey, Threads, ThreadToSummarize
 from infra.settings import ContextSettings
 from workflows.contracts.agents import ContextItem
 
-MEMORY_SOURCES = ("slack_thread", "summary", "clickup_task", "document")
+MEMORY_SOURCES = ("slack_thread", "github_thread", "clickup_thread", "summary", "clickup_task",
+                  "document")
 
 
 class DimensionMismatchError(RuntimeError):
@@ -74,11 +75,36 @@ class KnowledgeStore:
     async def remember_message(self, tenant_id: str, project_id: str | None, channel: str,
                                thread_ts: str, ts: str, user: str, text: str,
                                url: str | None = None) -> int:
-        """Store a chat message and refresh its thread document (idempotent); return the
+        """Store a Slack message and refresh its thread document (idempotent); return the
         thread document's id."""
+        return await self.remember(tenant_id, project_id, ThreadKey("slack", channel, thread_ts),
+                                   ts, user, text, url)
+
+    async def remember(self, tenant_id: str, project_id: str | None, key: ThreadKey,
+                       message_id: str, user: str, text: str, url: str | None = None, *,
+                       agent: bool = False) -> int:
+        """Store (or edit) a message of any source's thread and refresh the thread document
+        (idempotent); ``agent`` marks one of our agents' own. Returns the document's id."""
         await self._check()
-        return await self._threads.remember(tenant_id, project_id, channel, thread_ts, ts,
-                                            user, text, url)
+        return await self._threads.remember(tenant_id, project_id, key, message_id, user, text,
+                                            url, agent=agent)
+
+    async def forget(self, tenant_id: str, key: ThreadKey, message_id: str) -> int | None:
+        """Remove a deleted message from its thread; the thread document's id, or None when
+        the thread is left empty (and is gone from memory)."""
+        await self._check()
+        return await self._threads.forget(tenant_id, key, message_id)
+
+    async def container_of(self, tenant_id: str, provider: str, item: str) -> str | None:
+        """The container (a ClickUp task's list) of a thread known by its item."""
+        return await self._threads.container_of(tenant_id, provider, item)
+
+    async def store_readme(self, tenant_id: str, project_id: str | None, repo: str, text: str,
+                           url: str | None) -> int:
+        """Store a repository's README as its project's README (what a manual upload of
+        source ``readme`` and key ``owner/name`` stores); return the document's id."""
+        return await self.add_document(tenant_id, project_id, "readme", repo,
+                                       f"{repo} README", url, text)
 
     async def search(self, tenant_id: str, query: str, k: int = 5,
                      project_id: str | None = None,
@@ -101,21 +127,31 @@ class KnowledgeStore:
         return (await self._embedder.embed([query]))[0]
 
     async def context_for(self, tenant_id: str, project_id: str | None, query: str,
-                          token_budget: int, threads: int = 5) -> list[ContextItem]:
-        """The bundle for a dispatch: the project README's most relevant part (at most half the
-        budget), then the ``threads`` most relevant threads, summaries and tasks of the tenant,
-        cut to ``token_budget`` tokens in all."""
-        if not await self._pool.fetchval(  # nothing remembered yet: skip embedding the query
+                          token_budget: int, threads: int = 5,
+                          thread: ThreadKey | None = None) -> list[ContextItem]:
+        """The bundle for a dispatch: the event's own ``thread`` first, by reference (at most
+        half the budget), then the project README's most relevant part (at most half of what is
+        left), then the ``threads`` most relevant threads, summaries and tasks of the tenant
+        (never the own thread again), cut to ``token_budget`` tokens in all."""
+        first: list[ContextItem] = []
+        own = await self._threads.document(tenant_id, thread) if thread is not None else None
+        if own is not None and thread is not None:
+            item = thread_item(thread, own, token_budget // 2)
+            first = [item] if item is not None else []
+        left = token_budget - sum(i.tokens for i in first)
+        if not query or not await self._pool.fetchval(  # nothing remembered: skip the embedding
                 "SELECT EXISTS (SELECT 1 FROM context_chunks WHERE tenant_id = $1)", tenant_id):
-            return []
+            return first
         vector = await self.embed_query(query)
         readme: list[Hit] = []
         if project_id is not None:
             readme = await self.nearest(tenant_id, vector, 1, project_id=project_id,
                                         sources=["readme"])
-        memory = await self.nearest(tenant_id, vector, threads * 3, sources=MEMORY_SOURCES)
-        caps = {hit.chunk_id: token_budget // 2 for hit in readme}  # leave room for threads
-        return fit_to_budget([*readme, *best_per_document(memory, threads)], token_budget, caps)
+        memory = await self.nearest(tenant_id, vector, threads * 3 + 1, sources=MEMORY_SOURCES)
+        memory = [h for h in memory if own is None or h.document_id != own.id]
+        caps = {hit.chunk_id: left // 2 for hit in readme}  # leave room for threads
+        return [*first, *fit_to_budget([*readme, *best_per_document(memory, threads)], left,
+                                       caps)]
 
     async def threads_to_summarize(self, min_messages: int | None = None,
                                    tenant_id: str | None = None,
@@ -126,9 +162,9 @@ class KnowledgeStore:
         return await self._threads.to_summarize(threshold, tenant_id, limit)
 
     async def thread_messages(self, tenant_id: str, channel: str,
-                              thread_ts: str) -> list[Message]:
+                              thread_ts: str, provider: str = "slack") -> list[Message]:
         """A thread's messages in order (what a summarizer reads)."""
-        return await self._threads.messages(tenant_id, channel, thread_ts)
+        return await self._threads.messages(tenant_id, ThreadKey(provider, channel, thread_ts))
 
     async def store_summary(self, thread_document_id: int, summary: str,
                             message_count: int) -> int:

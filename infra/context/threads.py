@@ -1,4 +1,10 @@
-"""Slack threads: messages as ingested, the thread document built from them, and summaries."""
+"""Threads of every source: messages as ingested, the thread document built from them, summaries.
+
+A thread is (tenant, provider, container, item): a Slack channel and thread ts, a GitHub repo and
+issue/PR number, a ClickUp list and task id. A message is named by its provider's id in the
+container (Slack ts, GitHub comment id or ``issue-<n>`` for the body, ClickUp comment id); an
+edit replaces its text, a deletion removes it, and the thread document is rebuilt each time.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,54 @@ import asyncpg
 from infra.context.documents import DocumentInput, DocumentWriter
 
 TITLE_CHARS = 100
+THREAD_SOURCES = {"slack": "slack_thread", "github": "github_thread",
+                  "clickup": "clickup_thread"}
+
+
+@dataclass(frozen=True)
+class ThreadKey:
+    """Which thread: a provider's container (channel, repo, list) and item (thread, issue, task)."""
+
+    provider: str
+    container: str
+    item: str
+
+    @property
+    def source(self) -> str:
+        """The thread document's source."""
+        return THREAD_SOURCES[self.provider]
+
+    @property
+    def source_key(self) -> str:
+        """The document's source key (Slack's keeps its original ``channel:ts`` form)."""
+        if self.provider == "slack":
+            return thread_key(self.container, self.item)
+        return f"{self.provider}:{self.container}:{self.item}"
+
+    @property
+    def context_key(self) -> str:
+        """The source the event's own thread carries in a context bundle."""
+        return f"thread:{self.provider}:{self.container}:{self.item}"
 
 
 @dataclass(frozen=True)
 class Message:
-    """One message of a thread, in thread order."""
+    """One message of a thread, in thread order; ``agent`` when an agent of ours wrote it."""
 
     ts: str
     user: str
     text: str
+    agent: bool = False
+
+
+@dataclass(frozen=True)
+class ThreadDocument:
+    """A stored thread document, as the context bundle reads it."""
+
+    id: int
+    title: str
+    url: str | None
+    body: str
 
 
 @dataclass(frozen=True)
@@ -36,37 +81,57 @@ class ThreadToSummarize:
 
 
 def thread_key(channel: str, thread_ts: str) -> str:
-    """The source key of a thread document (and of its summary)."""
+    """The source key of a Slack thread document (and of its summary)."""
     return f"{channel}:{thread_ts}"
 
 
 def thread_body(messages: list[Message]) -> str:
-    """The thread as one text, a ``user: text`` line per message."""
-    return "\n".join(f"{m.user or 'someone'}: {m.text.strip()}" for m in messages)
+    """The thread as one text, a ``user: text`` line per message (``user (agent):`` for ours)."""
+    return "\n".join(f"{m.user or 'someone'}{' (agent)' if m.agent else ''}: {m.text.strip()}"
+                     for m in messages)
 
 
-def thread_title(channel: str, messages: list[Message]) -> str:
-    """``#channel: first line of the first message``, cut to 100 characters."""
+def thread_title(where: str, messages: list[Message]) -> str:
+    """``where: first line of the first message``, cut to 100 characters (``where`` is
+    ``#channel``, ``owner/repo#12`` or ``ClickUp task abc``)."""
     first = next((line for m in messages for line in m.text.splitlines() if line.strip()), "")
-    title = f"#{channel}: {first.strip()}"
+    title = f"{where}: {first.strip()}"
     return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
 
 
+def _where(key: ThreadKey) -> str:
+    if key.provider == "github":
+        return f"{key.container}#{key.item}"
+    if key.provider == "clickup":
+        return f"ClickUp task {key.item}"
+    return f"#{key.container}"
+
+
+# A message without a project takes its container's mapped project (repo, channel or list).
 _UPSERT_MESSAGE = """
-INSERT INTO thread_messages (tenant_id, channel, ts, thread_ts, project_id, user_id, text, url)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (tenant_id, channel, ts) DO UPDATE SET text = EXCLUDED.text,
-  user_id = EXCLUDED.user_id, url = coalesce(EXCLUDED.url, thread_messages.url),
+INSERT INTO thread_messages (tenant_id, provider, container, message_id, item, project_id,
+  user_id, text, url, author_kind)
+VALUES ($1, $2, $3, $4, $5, coalesce($6, (SELECT m.project_id FROM project_mappings m
+  WHERE m.tenant_id = $1 AND m.provider = $2 AND m.external_id = $3 LIMIT 1)), $7, $8, $9, $10)
+ON CONFLICT (tenant_id, provider, container, message_id) DO UPDATE SET text = EXCLUDED.text,
+  user_id = CASE WHEN thread_messages.author_kind = 'agent' THEN thread_messages.user_id
+                 ELSE EXCLUDED.user_id END,
+  author_kind = CASE WHEN thread_messages.author_kind = 'agent' THEN 'agent'
+                     ELSE EXCLUDED.author_kind END,
+  url = coalesce(EXCLUDED.url, thread_messages.url),
   project_id = coalesce(EXCLUDED.project_id, thread_messages.project_id), received_at = now()
-WHERE (thread_messages.text, thread_messages.user_id) IS DISTINCT FROM
-      (EXCLUDED.text, EXCLUDED.user_id)
+WHERE (thread_messages.text, thread_messages.user_id, thread_messages.author_kind)
+      IS DISTINCT FROM (EXCLUDED.text, EXCLUDED.user_id, EXCLUDED.author_kind)
 """
 
-# Slack ts values ("1700000000.000100") sort as numbers; anything else sorts after, as text.
+# A GitHub issue's body first; Slack ts values ("1700000000.000100") and GitHub/ClickUp comment
+# ids sort as numbers; anything else sorts after, as text.
 _MESSAGES = """
-SELECT ts, user_id, text, url, project_id FROM thread_messages
-WHERE tenant_id = $1 AND channel = $2 AND thread_ts = $3
-ORDER BY CASE WHEN ts ~ '^[0-9]{1,20}(\\.[0-9]{1,20})?$' THEN ts::numeric END NULLS LAST, ts
+SELECT message_id, user_id, text, url, project_id, author_kind FROM thread_messages
+WHERE tenant_id = $1 AND provider = $2 AND container = $3 AND item = $4
+ORDER BY message_id NOT LIKE 'issue-%',
+  CASE WHEN message_id ~ '^[0-9]{1,20}(\\.[0-9]{1,20})?$' THEN message_id::numeric END NULLS LAST,
+  message_id
 """
 
 _TO_SUMMARIZE = """
@@ -79,6 +144,10 @@ ORDER BY message_count - summarized_message_count DESC, id LIMIT $3
 """
 
 
+def _message(row: asyncpg.Record) -> Message:
+    return Message(row["message_id"], row["user_id"], row["text"], row["author_kind"] == "agent")
+
+
 class Threads:
     """Thread memory on top of the document writer."""
 
@@ -86,46 +155,79 @@ class Threads:
         self._pool = pool
         self._writer = writer
 
-    async def remember(self, tenant_id: str, project_id: str | None, channel: str,
-                       thread_ts: str, ts: str, user: str, text: str,
-                       url: str | None) -> int:
-        """Store a message (a redelivery changes nothing) and refresh its thread's document."""
-        await self._pool.execute(_UPSERT_MESSAGE, tenant_id, channel, ts, thread_ts or ts,
-                                 project_id, user, text, url)
+    async def remember(self, tenant_id: str, project_id: str | None, key: ThreadKey,
+                       message_id: str, user: str, text: str, url: str | None, *,
+                       agent: bool = False) -> int:
+        """Store (or edit) a message (a redelivery changes nothing); refresh its thread's
+        document and return its id. A message once marked an agent's stays the agent's."""
+        await self._pool.execute(_UPSERT_MESSAGE, tenant_id, key.provider, key.container,
+                                 message_id, key.item, project_id, user, text, url,
+                                 "agent" if agent else "human")
         # Always refresh: when a previous attempt stored the message but failed before the
         # document was rewritten, the retry repairs it; an unchanged body costs one read.
-        return await self.refresh(tenant_id, channel, thread_ts or ts)
+        found = await self.refresh(tenant_id, key)
+        assert found is not None  # the message was just stored
+        return found
 
-    async def refresh(self, tenant_id: str, channel: str, thread_ts: str) -> int:
-        """Rebuild the thread document from its messages; return its id.
+    async def forget(self, tenant_id: str, key: ThreadKey, message_id: str) -> int | None:
+        """Remove a deleted message and refresh its thread; the thread document's id, or None
+        when the thread has no message left (its document and summary are gone too)."""
+        item = await self._pool.fetchval(
+            "DELETE FROM thread_messages WHERE tenant_id = $1 AND provider = $2"
+            " AND container = $3 AND message_id = $4 RETURNING item",
+            tenant_id, key.provider, key.container, message_id)
+        return await self.refresh(tenant_id, ThreadKey(key.provider, key.container,
+                                                       item or key.item))
+
+    async def container_of(self, tenant_id: str, provider: str, item: str) -> str | None:
+        """The container of a known thread named by its item alone (a ClickUp task's list)."""
+        found: str | None = await self._pool.fetchval(
+            "SELECT container FROM thread_messages WHERE tenant_id = $1 AND provider = $2"
+            " AND item = $3 LIMIT 1", tenant_id, provider, item)
+        return found
+
+    async def refresh(self, tenant_id: str, key: ThreadKey) -> int | None:
+        """Rebuild the thread document from its messages; return its id (None: no messages,
+        and the document and its summary are deleted).
 
         A per-thread advisory lock orders concurrent refreshes of one thread, so the last one
         to write has read every committed message.
         """
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                               f"thread/{tenant_id}/{channel}/{thread_ts}")
-            rows = await conn.fetch(_MESSAGES, tenant_id, channel, thread_ts)
+                               f"thread/{tenant_id}/{key.source}/{key.source_key}")
+            rows = await conn.fetch(_MESSAGES, tenant_id, key.provider, key.container, key.item)
             if not rows:
-                raise LookupError(f"no messages in thread {channel}/{thread_ts}")
-            messages = [Message(r["ts"], r["user_id"], r["text"]) for r in rows]
+                for source in (key.source, "summary"):
+                    await self._writer.delete(tenant_id, source, key.source_key, conn)
+                return None
+            messages = [_message(r) for r in rows]
             url = next((r["url"] for r in rows if r["url"]), None)
             project = next((r["project_id"] for r in reversed(rows) if r["project_id"]), None)
             doc = DocumentInput(
-                tenant_id=tenant_id, project_id=project, source="slack_thread",
-                source_key=thread_key(channel, thread_ts),
-                title=thread_title(channel, messages), url=url,
+                tenant_id=tenant_id, project_id=project, source=key.source,
+                source_key=key.source_key, title=thread_title(_where(key), messages), url=url,
                 text=thread_body(messages), message_count=len(messages))
             return await self._writer.upsert(doc, conn)
 
-    async def messages(self, tenant_id: str, channel: str, thread_ts: str) -> list[Message]:
+    async def document(self, tenant_id: str, key: ThreadKey) -> ThreadDocument | None:
+        """The thread's stored document, if any message of it was remembered."""
+        row = await self._pool.fetchrow(
+            "SELECT id, title, url, body FROM context_documents WHERE tenant_id = $1"
+            " AND source = $2 AND source_key = $3", tenant_id, key.source, key.source_key)
+        return None if row is None else ThreadDocument(row["id"], row["title"], row["url"],
+                                                        row["body"])
+
+    async def messages(self, tenant_id: str, key: ThreadKey) -> list[Message]:
         """A thread's messages in order."""
-        rows = await self._pool.fetch(_MESSAGES, tenant_id, channel, thread_ts)
-        return [Message(r["ts"], r["user_id"], r["text"]) for r in rows]
+        rows = await self._pool.fetch(_MESSAGES, tenant_id, key.provider, key.container,
+                                      key.item)
+        return [_message(r) for r in rows]
 
     async def to_summarize(self, min_messages: int, tenant_id: str | None = None,
                            limit: int = 100) -> list[ThreadToSummarize]:
-        """Threads with at least ``min_messages`` messages that grew since their summary."""
+        """Slack threads with at least ``min_messages`` messages that grew since their
+        summary."""
         rows = await self._pool.fetch(_TO_SUMMARIZE, min_messages, tenant_id, limit)
         found = []
         for r in rows:
@@ -143,7 +245,8 @@ class Threads:
         ``message_count`` messages. Returns the summary document's id."""
         thread = await self._pool.fetchrow(
             "SELECT tenant_id, project_id, source_key, title, url FROM context_documents"
-            " WHERE id = $1 AND source = 'slack_thread'", thread_document_id)
+            " WHERE id = $1 AND source = ANY($2::text[])", thread_document_id,
+            list(THREAD_SOURCES.values()))
         if thread is None:
             raise LookupError(f"no thread document {thread_document_id}")
         summary_id = await self._writer.upsert(DocumentInput(

@@ -3,17 +3,27 @@
 The agent says what to answer; the gateway knows where from the event. The grant is checked on
 ``reply`` and the event's container (channel, repo or list); the credential is the one of the
 intent the reply becomes.
+
+Whatever an agent posted into a thread (a reply, a Slack message, a GitHub or ClickUp comment) is
+remembered in that thread once delivered, marked as the agent's: :class:`RememberReplies` is the
+gateway's one hook after a delivered write.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from infra.context.threads import ThreadKey
+from infra.gateway import clickup, github, slack
 from infra.gateway.base import ExecutionContext, Intent, Result
-from workflows.contracts import Provider, StandardEvent
+from workflows.contracts import GatewayCall, Provider, StandardEvent
+
+log = logging.getLogger(__name__)
 
 REPLY = "reply"
 
@@ -58,3 +68,69 @@ REPLY_INTENT: Intent[ReplyArgs] = Intent(
     execute=_never,
     writes=True,  # counted as the intent it becomes (slack_reply, github_comment, ...)
 )
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A message an agent's delivered write put into a thread (container None: not known)."""
+
+    provider: str
+    container: str | None
+    item: str
+    message_id: str
+    text: str
+    url: str | None = None
+
+
+def posted_message(args: BaseModel, result: Result, event: StandardEvent | None
+                   ) -> Posted | None:
+    """The thread message a delivered write made, or None for writes that post none."""
+    if isinstance(args, slack.ReplyArgs) and result.get("ts"):
+        return Posted("slack", args.channel, args.thread_ts, str(result["ts"]), args.text)
+    if isinstance(args, slack.PostMessageArgs) and result.get("ts"):  # a new thread's root
+        ts = str(result["ts"])
+        return Posted("slack", args.channel, ts, ts, args.text)
+    if isinstance(args, github.CommentArgs) and result.get("id") is not None:
+        return Posted("github", args.repo, str(args.number), str(result["id"]), args.body,
+                      result.get("url"))
+    if isinstance(args, clickup.CommentArgs) and result.get("id") is not None:
+        ref = event.ref if event is not None and event.provider is Provider.CLICKUP else None
+        container = ref.container if ref is not None and ref.item == args.task_id else None
+        return Posted("clickup", container, args.task_id, str(result["id"]), args.text)
+    return None
+
+
+class ThreadMemory(Protocol):
+    """Where thread messages are remembered (the knowledge store)."""
+
+    async def remember(self, tenant_id: str, project_id: str | None, key: ThreadKey,
+                       message_id: str, user: str, text: str, url: str | None = None, *,
+                       agent: bool = False) -> int:
+        """Store a message of a thread."""
+
+    async def container_of(self, tenant_id: str, provider: str, item: str) -> str | None:
+        """The container of a thread known by its item."""
+
+
+class RememberReplies:
+    """After a delivered write: remember what the agent posted in its thread, as the agent's."""
+
+    def __init__(self, memory: ThreadMemory) -> None:
+        self._memory = memory
+
+    async def __call__(self, call: GatewayCall, args: BaseModel, result: Result) -> None:
+        """Remember the posted message; a failure is logged, never the call's (it went out)."""
+        posted = posted_message(args, result, call.event)
+        if posted is None:
+            return
+        try:
+            container = posted.container or await self._memory.container_of(
+                call.tenant_id, posted.provider, posted.item)
+            if container is None:  # a ClickUp task we know nothing of: no list to file it in
+                return
+            await self._memory.remember(
+                call.tenant_id, None, ThreadKey(posted.provider, container, posted.item),
+                posted.message_id, call.agent_id, posted.text, posted.url, agent=True)
+        except Exception:  # memory is best effort here: the message was delivered
+            log.exception("could not remember %s's message in %s thread %s", call.agent_id,
+                          posted.provider, posted.item)

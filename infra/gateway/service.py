@@ -35,6 +35,9 @@ HOLD_RETRY = timedelta(seconds=1)
 
 
 StuckHandler = Callable[[str, str, str], Awaitable[None]]
+# After a delivered write (first delivery or its replay): the call, its concrete arguments and
+# the result (reply.RememberReplies remembers what an agent posted in its thread).
+DeliveredHandler = Callable[[GatewayCall, BaseModel, dict[str, Any]], Awaitable[None]]
 
 
 class CredentialSource(Protocol):
@@ -68,13 +71,15 @@ class Gateway:
 
     def __init__(self, pool: asyncpg.Pool, credentials: CredentialSource,
                  settings: GatewaySettings, intents: Mapping[str, Intent[Any]],
-                 on_stuck: StuckHandler | None = None) -> None:
+                 on_stuck: StuckHandler | None = None,
+                 on_delivered: DeliveredHandler | None = None) -> None:
         self._pool = pool
         self._credentials = credentials
         self._settings = settings
         self.intents = intents
         self._breaker = CircuitBreaker(pool)
         self._on_stuck = on_stuck
+        self._on_delivered = on_delivered
 
     async def catalog(self, tenant_id: str, agent_id: str) -> list[GatewayTool]:
         """The intents this agent holds a grant for, with their argument schemas."""
@@ -148,6 +153,10 @@ class Gateway:
                 return Outcome.refused(kind, verdict.reason or "refused by the circuit breaker",
                                        verdict.retry_after)
         outcome = await self._once(call, intent, args, resource, audit)
+        if (intent.writes and not system and self._on_delivered is not None
+                and outcome.result is not None
+                and outcome.kind in (OutcomeKind.OK, OutcomeKind.REPLAYED)):
+            await self._on_delivered(call, args, outcome.result)
         if counted and outcome.kind is not OutcomeKind.OK:
             # Only what reached the remote counts: a post refused with a 502 and sent again,
             # or elsewhere, is one message, not a stuck agent.

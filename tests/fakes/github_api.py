@@ -1,14 +1,17 @@
 """A local stand-in for the part of GitHub's REST API that the gateway drives through PyGithub.
 
-Routes: ``GET /repos/{o}/{r}``, ``GET /repos/{o}/{r}/issues/{n}``, ``POST /repos/{o}/{r}/issues``
-and ``POST /repos/{o}/{r}/issues/{n}/comments``, answered with GitHub-shaped JSON whose URLs point
-back at the fake (PyGithub refuses URLs on other hosts). Every request needs
+Routes: ``GET /repos/{o}/{r}``, ``GET /repos/{o}/{r}/issues/{n}``, ``POST /repos/{o}/{r}/issues``,
+``POST /repos/{o}/{r}/issues/{n}/comments`` and ``GET /repos/{o}/{r}/readme`` (``set_readme``),
+answered with GitHub-shaped JSON whose URLs point back at the fake (PyGithub refuses URLs on
+other hosts). Every request needs
 ``Authorization: token <token>`` (or ``Bearer``), else 401 "Bad credentials". ``fail_next`` makes
 the next requests answer an error (5xx, a secondary rate limit with ``Retry-After``...).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 import re
@@ -43,6 +46,7 @@ class FakeGitHub(LocalServer):
         self.repos = set(repos)
         self.issues: dict[tuple[str, int], dict[str, Any]] = {}
         self.comments: list[dict[str, Any]] = []
+        self.readmes: dict[str, str] = {}  # GET /repos/{o}/{r}/readme: repo -> text
         self.requests: list[Recorded] = []
         self.failures: deque[Failure] = deque()
         self._ids = itertools.count(1_000_001)
@@ -88,7 +92,30 @@ class FakeGitHub(LocalServer):
                 "labels": [{"name": label, "color": "ededed"} for label in labels],
                 "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z"}
 
+    def set_readme(self, repo: str, text: str) -> None:
+        """Give a repository a README (served by ``GET /repos/{o}/{r}/readme``)."""
+        self.repos.add(repo)
+        self.readmes[repo] = text
+
+    def _readme(self, repo: str) -> tuple[int, dict[str, Any]]:
+        """GitHub's contents shape of a README: base64 content, its blob sha and links."""
+        text = self.readmes.get(repo)
+        if text is None:
+            return 404, {"message": "Not Found", "documentation_url": DOCS}
+        raw = text.encode()
+        return 200, {
+            "type": "file", "encoding": "base64", "size": len(raw), "name": "README.md",
+            "path": "README.md", "content": base64.b64encode(raw).decode(),
+            "sha": hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest(),
+            "url": f"{self.base_url}/repos/{repo}/contents/README.md",
+            "html_url": f"https://github.com/{repo}/blob/main/README.md",
+            "download_url": f"https://raw.githubusercontent.com/{repo}/main/README.md"}
+
     def _route(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        readme = re.fullmatch(r"/repos/([^/]+/[^/]+)/readme", path)
+        if readme and method == "GET":
+            with self._lock:
+                return self._readme(readme.group(1))
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)(?:/issues(?:/(\d+)(/comments)?)?)?", path)
         if not m or m.group(1) not in self.repos:
             return 404, {"message": "Not Found", "documentation_url": DOCS}

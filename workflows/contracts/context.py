@@ -38,3 +38,21 @@ class SummaryStored(BaseModel):
 
     document_id: int
     messages: int
+
+
+class ReadmeRequest(BaseModel):
+    """Fetch a mapped repository's README (through the gateway's GitHub credential) and store it
+    as its project's README."""
+
+    tenant_id: str
+    repo: str = Field(description="owner/name")
+    project_id: str | None = Field(default=None,
+                                   description="None: the project the repo is mapped to")
+
+
+class ReadmeStored(BaseModel):
+    """What a README fetch stored (never the credential, nor the text)."""
+
+    document_id: int | None = None
+    project_id: str | None = None
+    note: str | None = Field(default=None, description="Why nothing was stored, if it was not")
