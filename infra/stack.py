@@ -25,7 +25,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from infra import child_env, database, embedded
+from infra import child_env, database, embedded, embedded_postgres
 from infra.directory import agents as agent_dir
 from infra.directory import tenants
 from infra.settings import Settings
@@ -76,7 +76,7 @@ class Stack:
         self.secrets: dict[str, str] = {}  # the root secrets, for the API and the worker
         self.token_from_env = "SWITCHBOARD_ADMIN_TOKEN" in os.environ
         self.temporal_env: dict[str, str] = {}  # TEMPORAL_* decided here (embedded server)
-        self.postgres: embedded.EmbeddedPostgres | None = None
+        self.postgres: embedded_postgres.EmbeddedPostgres | None = None
         self.temporal: Child | None = None
         self.children: list[Child] = []
         self.stopping = asyncio.Event()
@@ -103,8 +103,10 @@ class Stack:
         self._local_secrets()
         db_url = self.secrets.get("DATABASE_URL")
         if db_url is None:
-            _say("starting PostgreSQL 16 + pgvector (embedded) ...")
-            self.postgres = embedded.EmbeddedPostgres(self.data_dir / "postgres")
+            _say(f"starting PostgreSQL {embedded_postgres.VERSION} + pgvector (embedded) ...")
+            self.postgres = embedded_postgres.EmbeddedPostgres(self.data_dir / "postgres")
+            if self.postgres.pending_upgrade() in embedded_postgres.UPGRADABLE:
+                _say("upgrading the older PostgreSQL data in the data dir (old copy kept) ...")
             base = await asyncio.to_thread(self.postgres.start)
             db_url = embedded.database_url(base, "switchboard")
         else:

@@ -34,7 +34,7 @@ from workflows import search
 
 @pytest.fixture(scope="session")
 async def pg_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """A migrated database on a real embedded PostgreSQL 16 + pgvector."""
+    """A migrated database on a real embedded PostgreSQL 18 + pgvector 0.8."""
     pg, url = await start_postgres(tmp_path_factory.mktemp("postgres"))
     yield url
     pg.stop()

@@ -19,7 +19,8 @@ from temporalio.worker import Worker
 from api.app import create_app
 from api.http_protocol import HttpProtocol
 from infra import database
-from infra.embedded import EmbeddedPostgres, database_url
+from infra.embedded import database_url
+from infra.embedded_postgres import EmbeddedPostgres
 from infra.settings import ApiSettings, DatabaseSettings, Settings, TemporalSettings
 from workers.agent import demo_answer
 from workflows.contracts import ThinkInput, ThinkOutput, Usage

@@ -79,7 +79,7 @@ def _assert_secrets_only_where_needed(up: Up, tree: set[int], token: str, key: s
                        "worker": {"master key", "database URL"}}.get(role, set())
             if holds - allowed:
                 problems.append(f"{role} (pid {pid}) holds {sorted(holds - allowed)}")
-            # PostgreSQL is started by pgserver with up's environment (minus the root secrets).
+            # PostgreSQL is started by its wheel with up's environment (minus the root secrets).
             if role != "postgres" and UNRELATED in env:
                 problems.append(f"{role} (pid {pid}) got up's whole environment")
     assert not problems, up.why("\n".join(sorted(set(problems))))

@@ -27,7 +27,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from infra.database import create_pool
-from infra.embedded import EmbeddedPostgres, wait_for_port
+from infra.embedded import wait_for_port
+from infra.embedded_postgres import EmbeddedPostgres
 from infra.settings import GatewaySettings, Settings
 from infra.vault import build_secret_store
 from tests.admin import agent_token, grant, store_secret
