@@ -222,7 +222,7 @@ def test_slack_thread_root_message_is_new_work() -> None:
     assert event.occurred_at is not None and event.occurred_at.year == 2023
 
 
-@pytest.mark.parametrize("subtype", ["message_changed", "message_deleted", "channel_join"])
+@pytest.mark.parametrize("subtype", ["channel_join", "channel_topic", "reminder_add"])
 def test_slack_housekeeping_subtypes_are_ignored(subtype: str) -> None:
     event = normalize(Provider.SLACK, "t", _slack({"subtype": subtype}))
     assert event.kind is EventKind.IGNORE
