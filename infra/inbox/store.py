@@ -38,6 +38,8 @@ class EventRecord:
     outcomes: list[dict[str, Any]] | None
     event: dict[str, Any] | None
     updated_at: datetime | None
+    replay_of: int | None
+    replays: list[int]
 
 
 async def insert_delivery(
@@ -132,7 +134,8 @@ async def record_event(
 _EVENT_COLUMNS = (
     "i.id, i.provider, i.dedup_key, i.event_name, i.received_at, i.relayed_at,"
     " COALESCE(e.status, 'received') AS status, e.kind, e.reason, e.agent_ids, e.outcomes,"
-    " e.event, e.updated_at"
+    " e.event, e.updated_at, i.replay_of,"
+    " ARRAY(SELECT r.id FROM inbox r WHERE r.replay_of = i.id ORDER BY r.id) AS replays"
 )
 
 
@@ -168,3 +171,86 @@ async def get_event(pool: asyncpg.Pool, tenant_id: str, inbox_id: int) -> EventR
         tenant_id, inbox_id,
     )
     return EventRecord(**dict(row)) if row is not None else None
+
+
+@dataclass(frozen=True)
+class ReplayFilter:
+    """Which of a tenant's events a bulk replay takes, oldest first, at most ``limit``."""
+
+    status: str | None = None
+    kind: str | None = None
+    provider: str | None = None
+    received_after: datetime | None = None
+    received_before: datetime | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class Replay:
+    """An inbox row (``event_id``) and the row that replays it (``replay_id``)."""
+
+    event_id: int
+    replay_id: int
+    provider: str
+    dedup_key: str
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """What a replay request made; ``repeated``: its key had made them before, nothing new."""
+
+    replays: list[Replay]
+    repeated: bool
+
+
+_MATCHING = (
+    " FROM inbox i LEFT JOIN events e ON e.inbox_id = i.id WHERE i.tenant_id = $1"
+    " AND ($2::text IS NULL OR COALESCE(e.status, 'received') = $2)"
+    " AND ($3::text IS NULL OR e.kind = $3)"
+    " AND ($4::text IS NULL OR i.provider = $4)"
+    " AND ($5::timestamptz IS NULL OR i.received_at > $5)"
+    " AND ($6::timestamptz IS NULL OR i.received_at < $6)"
+    " AND ($7::bigint IS NULL OR i.id = $7)"
+    " ORDER BY i.id LIMIT $8"
+)
+
+
+def _matching_args(tenant_id: str, match: ReplayFilter, event_id: int | None) -> list[Any]:
+    return [tenant_id, match.status, match.kind, match.provider, match.received_after,
+            match.received_before, event_id, match.limit]
+
+
+async def matching_events(pool: asyncpg.Pool, tenant_id: str, match: ReplayFilter) -> list[int]:
+    """The ids a bulk replay with this filter would take now (a dry run: nothing is written)."""
+    rows = await pool.fetch(f"SELECT i.id {_MATCHING}", *_matching_args(tenant_id, match, None))
+    return [r["id"] for r in rows]
+
+
+async def replay(
+    pool: asyncpg.Pool, tenant_id: str, key: str, *,
+    event_id: int | None = None, match: ReplayFilter | None = None,
+) -> ReplayOutcome:
+    """Store one event (``event_id``) or the matching ones again as new rows, in one transaction.
+
+    Each new row carries the stored delivery (provider, event name, raw body), ``replay_of`` and
+    ``replay_key``; the relay then runs it like any delivery. Requests with one key are taken
+    one at a time (an advisory lock on tenant and key), and a key that has replayed before
+    answers with what it replayed and writes nothing: a retried request replays once.
+    """
+    args = _matching_args(tenant_id, match or ReplayFilter(limit=1), event_id)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                           f"replay/{tenant_id}/{key}")
+        before = await conn.fetch(
+            "SELECT replay_of AS event_id, id AS replay_id, provider, dedup_key FROM inbox"
+            " WHERE tenant_id = $1 AND replay_key = $2 ORDER BY replay_of", tenant_id, key)
+        if before:
+            return ReplayOutcome([Replay(**dict(r)) for r in before], repeated=True)
+        made = await conn.fetch(
+            "INSERT INTO inbox (tenant_id, provider, dedup_key, event_name, body, replay_of,"
+            " replay_key) SELECT i.tenant_id, i.provider, 'replay:' || i.id || ':' || $9,"
+            f" i.event_name, i.body, i.id, $9 {_MATCHING} ON CONFLICT DO NOTHING"
+            " RETURNING replay_of AS event_id, id AS replay_id, provider, dedup_key",
+            *args, key)
+    return ReplayOutcome(sorted((Replay(**dict(r)) for r in made), key=lambda r: r.event_id),
+                         repeated=False)
