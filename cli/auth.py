@@ -45,7 +45,25 @@ def _load() -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _default_api() -> str:
+def saved_session() -> dict[str, Any] | None:
+    """The session ``switchboard login`` kept (``api``, ``email``, tokens), or None."""
+    return _load()
+
+
+def refreshed(http: httpx.Client, saved: dict[str, Any]) -> dict[str, Any] | httpx.Response:
+    """The session with a live access token, refreshed and kept when it is (nearly) expired;
+    the API's answer when it refuses the refresh (log in again)."""
+    if saved["expires_at"] > time.time() + 30:
+        return saved
+    r = http.post("/auth/refresh", json={"refresh_token": saved["refresh_token"]})
+    if r.status_code != 200:
+        return r
+    _save(saved["api"], saved["email"], r.json())
+    return _load() or saved
+
+
+def default_api() -> str:
+    """The API's URL from the settings: ``http://SWITCHBOARD_HOST:PORT``."""
     api = Settings().api
     return f"http://{api.host}:{api.port}"
 
@@ -61,7 +79,7 @@ def _fail(what: str, response: httpx.Response) -> int:
 
 def cmd_login(args: argparse.Namespace) -> int:
     """Log in with email and password; keep the tokens."""
-    api = (args.api or _default_api()).rstrip("/")
+    api = (args.api or default_api()).rstrip("/")
     password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
                 else getpass.getpass(f"password for {args.email}: "))
     try:
@@ -85,13 +103,10 @@ def cmd_whoami(args: argparse.Namespace) -> int:
         return 1
     api = saved["api"]
     with httpx.Client(base_url=api, timeout=30) as http:
-        if saved["expires_at"] <= time.time() + 30:
-            r = http.post("/auth/refresh", json={"refresh_token": saved["refresh_token"]})
-            if r.status_code != 200:
-                return _fail("whoami (log in again)", r)
-            _save(api, saved["email"], r.json())
-            saved = _load() or saved
-        r = http.get("/auth/me", headers={"Authorization": f"Bearer {saved['access_token']}"})
+        fresh = refreshed(http, saved)
+        if isinstance(fresh, httpx.Response):
+            return _fail("whoami (log in again)", fresh)
+        r = http.get("/auth/me", headers={"Authorization": f"Bearer {fresh['access_token']}"})
     if r.status_code != 200:
         return _fail("whoami (log in again)", r)
     me = r.json()

@@ -8,7 +8,7 @@ import os
 import sys
 import traceback
 
-from cli import agents, auth, context, kill, normalize, secrets, stack
+from cli import agents, auth, context, events, kill, normalize, secrets, stack
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,6 +25,7 @@ def parser() -> argparse.ArgumentParser:
     stack.add_migrate(sub)
     secrets.add_parsers(sub)
     auth.add_parsers(sub)
+    events.add_parsers(sub)
     return p
 
 
