@@ -5,6 +5,11 @@ delivery and, unless the event is ignored, resolves the agents, reads the kill s
 the context, those three side by side. One local activity rather than one per read: each result
 costs the worker a workflow activation (2-3 ms of Python here), and all of them sit on the path
 to the agents' first think.
+
+An event that needs enrichment (the ClickUp task, the Slack thread, the GitHub issue it is about,
+see infra/enrichment) is planned only after it: ``prepare_event`` returns it unplanned with the
+gateway queue to enrich it on, and ``plan_event`` plans the enriched event, so mentions in a
+task's description route it and the fetched text goes first in its context.
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ from temporalio.exceptions import ApplicationError
 from activities.context import ContextActivities
 from activities.normalize import normalize, slack_forms
 from infra.directory.resolver import Resolver
+from infra.enrichment import target_of
 from infra.governance import kill_switch
 from infra.inbox.store import load_delivery, record_event
 from workflows.contracts import (
+    ContextItem,
     ControlGate,
     DispatchPlan,
     EventKind,
+    PlanInput,
     PreparedEvent,
     PrepareInput,
     Provider,
@@ -37,15 +45,17 @@ from workflows.errors import ErrorType
 class EventActivities:
     """Activities that read and write the inbox and events tables."""
 
-    def __init__(self, pool: asyncpg.Pool, resolver: Resolver, context: ContextActivities
-                 ) -> None:
+    def __init__(self, pool: asyncpg.Pool, resolver: Resolver, context: ContextActivities,
+                 gateway_queue: str | None = None) -> None:
         self._pool = pool
         self._resolver = resolver
         self._context = context
+        self._gateway_queue = gateway_queue  # where enrich_event runs; None: never enrich
 
     @activity.defn(name="prepare_event")
     async def prepare_event(self, inp: PrepareInput) -> PreparedEvent:
-        """Normalize the stored delivery; plan its dispatch unless it is ignored."""
+        """Normalize the stored delivery; plan its dispatch unless it is ignored or (when
+        ``inp.enrich``) needs enrichment first."""
         event = await self._normalize(inp.inbox_id)
         if event.kind is EventKind.IGNORE:
             return PreparedEvent(event=event)
@@ -53,13 +63,27 @@ class EventActivities:
             return PreparedEvent(event=event, plan=DispatchPlan.model_validate({
                 "resolved": {"agents": [], "reason": slack_forms.NOT_FOR_AGENTS},
                 "gate": {"held": False}, "context": {}}))
+        if inp.enrich and self._gateway_queue and target_of(event) is not None:
+            return PreparedEvent(event=event, enrich_on=self._gateway_queue)
+        return PreparedEvent(event=event, plan=await self._plan(event, inp.context_tokens))
+
+    @activity.defn(name="plan_event")
+    async def plan_event(self, inp: PlanInput) -> DispatchPlan:
+        """Plan an enriched event's dispatch; ``inp.first`` leads its context."""
+        plan = await self._plan(inp.event, inp.context_tokens)
+        if inp.first is not None:
+            plan.context.items = lead_with(inp.first, plan.context.items)
+        return plan
+
+    async def _plan(self, event: StandardEvent, context_tokens: int) -> DispatchPlan:
+        """Resolve the agents, read the kill switch and gather the context, side by side."""
         resolved, (stopped, reason), context = await asyncio.gather(
             self._resolver.resolve(event),
             kill_switch.is_stopped(self._pool),
-            self._context.gather(event, inp.context_tokens),
+            self._context.gather(event, context_tokens),
         )
-        return PreparedEvent(event=event, plan=DispatchPlan(
-            resolved=resolved, gate=ControlGate(held=stopped, reason=reason), context=context))
+        return DispatchPlan(resolved=resolved, gate=ControlGate(held=stopped, reason=reason),
+                            context=context)
 
     async def _normalize(self, inbox_id: int) -> StandardEvent:
         """Turn the stored raw delivery into a StandardEvent."""
@@ -92,3 +116,9 @@ class EventActivities:
             agent_ids=inp.agent_ids,
             outcomes=[o.model_dump(mode="json") for o in inp.outcomes],
         )
+
+
+def lead_with(first: ContextItem, items: list[ContextItem]) -> list[ContextItem]:
+    """``first``, then ``items`` without any of the same source (the thread the context engine
+    remembered is the same thread, fetched just now: the fetched one wins)."""
+    return [first, *(i for i in items if i.source != first.source)]

@@ -2,8 +2,9 @@
 
 Each process calls :func:`build_services` once at start (the API in its lifespan, the platform
 worker in ``workers/platform.py``) and gets its own instances, described here once: the intent
-registry, the secret store, the gateway with its stuck-agent hook, the knowledge store. Nothing
-here connects or loads: the pool is opened by the caller, the embedding model loads on first use.
+registry, the secret store, the gateway with its stuck-agent hook, the knowledge store, the
+enricher (it reads the gateway's vault). Nothing here connects or loads: the pool is opened by
+the caller, the embedding model loads on first use.
 
 The API also signs agent tokens and seals signing secrets at rest, which the platform worker never
 does: :func:`build_keys` builds those, so a worker on HashiCorp Vault needs no master key.
@@ -19,6 +20,7 @@ import asyncpg
 from infra.auth.tokens import TokenService
 from infra.context import Embedder, KnowledgeStore, build_embedder
 from infra.crypto import Sealer
+from infra.enrichment import Enricher
 from infra.gateway.base import Intent
 from infra.gateway.registry import builtin_intents
 from infra.gateway.reply import RememberReplies
@@ -37,6 +39,7 @@ class Services:
     gateway: Gateway
     embedder: Embedder
     knowledge: KnowledgeStore
+    enricher: Enricher
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ def build_services(settings: Settings, pool: asyncpg.Pool, *,
                         on_delivered=RememberReplies(knowledge)),
         embedder=embedder,
         knowledge=knowledge,
+        enricher=Enricher(store, settings.gateway),
     )
 
 

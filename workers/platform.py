@@ -16,11 +16,13 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.context import ContextActivities
 from activities.control import ControlActivities
+from activities.enrich import EnrichActivities
 from activities.events import EventActivities
 from activities.gateway import GatewayActivities
 from activities.governance import GovernanceActivities
 from infra.context import build_summarizer
 from infra.directory.resolver import Resolver
+from infra.enrichment import Enricher
 from infra.gateway.base import Intent
 from infra.gateway.readme import ReadmeReader
 from infra.gateway.registry import builtin_intents
@@ -56,14 +58,14 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
     governance = GovernanceActivities(pool, gateway)
     control = ControlActivities(pool)
     context = context or context_activities(pool, ContextSettings())
-    events = EventActivities(pool, resolver, context)
+    events = EventActivities(pool, resolver, context, gateway_queue)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=PLATFORM_WORKFLOWS,
         workflow_runner=UnsandboxedWorkflowRunner(),
         activities=[
-            events.prepare_event, events.record_outcome,
+            events.prepare_event, events.plan_event, events.record_outcome,
             governance.record_usage, governance.raise_alert,
             control.control_gate, control.set_presence,
             context.remember_event, context.threads_to_summarize,
@@ -96,10 +98,14 @@ def context_activities(pool: asyncpg.Pool, settings: ContextSettings) -> Context
     return ContextActivities(pool, knowledge, build_summarizer(settings, embedder))
 
 
-def gateway_worker(client: Client, gateway: Gateway, task_queue: str) -> Worker:
-    """A worker for the gateway_execute activity."""
-    return Worker(client, task_queue=task_queue,
-                  activities=[GatewayActivities(gateway).gateway_execute])
+def gateway_worker(client: Client, gateway: Gateway, task_queue: str,
+                   enricher: Enricher | None = None) -> Worker:
+    """A worker for the gateway_execute activity and, given an enricher, enrich_event (the
+    credentials' side of the process: README, "Enrichment")."""
+    activities: list[Any] = [GatewayActivities(gateway).gateway_execute]
+    if enricher is not None:
+        activities.append(EnrichActivities(enricher).enrich_event)
+    return Worker(client, task_queue=task_queue, activities=activities)
 
 
 def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
@@ -116,6 +122,6 @@ def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
         platform_worker(client, pool, settings.temporal.task_queue, intents=services.intents,
                         gateway_queue=settings.gateway.task_queue, gateway=services.gateway,
                         context=context),
-        gateway_worker(client, services.gateway, settings.gateway.task_queue),
+        gateway_worker(client, services.gateway, settings.gateway.task_queue, services.enricher),
         control_worker(client, pool, settings.temporal.control_task_queue),
     ]

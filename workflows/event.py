@@ -6,10 +6,11 @@ import asyncio
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.context import ContextActivities
+    from activities.enrich import EnrichActivities
     from activities.events import EventActivities
     from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
@@ -18,9 +19,12 @@ with workflow.unsafe.imports_passed_through():
         AgentRunInput,
         ContextItem,
         DispatchPlan,
+        EnrichedEvent,
         EventInput,
+        EventKind,
         EventResult,
         EventStatus,
+        PlanInput,
         PrepareInput,
         Provider,
         RecordOutcomeInput,
@@ -30,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.gate import hold_while_stopped
 
+ENRICH_PATCH = "enrich-before-dispatch"
+
 
 @workflow.defn(name="EventWorkflow")
 class EventWorkflow:
@@ -38,6 +44,9 @@ class EventWorkflow:
     @workflow.run
     async def run(self, inp: EventInput) -> EventResult:
         """Process one inbox row."""
+        # Histories begun before enrichment replay the old commands: no enrich, plan or early
+        # remember (README, "Enrichment").
+        enriching = workflow.patched(ENRICH_PATCH)
         # Every step here is a quick database read or write: local activities run them inside
         # the workflow task (recorded as markers, retried by the worker) instead of a round trip
         # through the server each. Normalizing and planning the dispatch (agents, kill switch,
@@ -45,30 +54,66 @@ class EventWorkflow:
         try:
             prepared = await workflow.execute_local_activity_method(
                 EventActivities.prepare_event,
-                PrepareInput(inbox_id=inp.inbox_id, context_tokens=policies.CONTEXT_TOKENS),
+                PrepareInput(inbox_id=inp.inbox_id, context_tokens=policies.CONTEXT_TOKENS,
+                             enrich=enriching),
                 start_to_close_timeout=policies.DB_STEP_TIMEOUT,
                 retry_policy=policies.DB_STEP,
             )
         except ActivityError as err:
             return await self._record(inp, EventStatus.FAILED, reason=f"{err.cause or err}")
-        except ApplicationError as err:  # a local activity's own error arrives unwrapped: without
-            # this, a delivery the normalizer refuses failed the workflow and stayed "received"
-            return await self._record(inp, EventStatus.FAILED, reason=str(err))
         event, plan = prepared.event, prepared.plan
-        if plan is None:
-            return await self._record(
-                inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
-            )
-        # Remembering the message (re-embedding its thread) is off the path to the agents.
-        remembered = workflow.start_activity_method(
-            ContextActivities.remember_event, event,
-            start_to_close_timeout=policies.SUMMARY_TIMEOUT, retry_policy=policies.DB_STEP,
-        ) if event.provider is Provider.SLACK else None
+        if not enriching:
+            if plan is None:
+                return await self._record(
+                    inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
+                )
+            remembered = self._remember(event) if event.provider is Provider.SLACK else None
+        else:
+            # Edits and deletions (ignored kinds) are remembered too: they replace or remove
+            # what was stored.
+            remembered = self._remember(event) if remembers(event) else None
         try:
+            if prepared.enrich_on is not None:
+                event, plan = await self._enrich(event, prepared.enrich_on)
+            if plan is None:
+                return await self._record(
+                    inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
+                )
             return await self._dispatch(inp, event, plan)
         finally:
             if remembered is not None:
                 await remembered
+
+    @staticmethod
+    def _remember(event: StandardEvent) -> workflow.ActivityHandle[None]:
+        # Remembering the message (re-embedding its thread) is off the path to the agents.
+        return workflow.start_activity_method(
+            ContextActivities.remember_event, event,
+            start_to_close_timeout=policies.SUMMARY_TIMEOUT, retry_policy=policies.DB_STEP,
+        )
+
+    @staticmethod
+    async def _enrich(event: StandardEvent, queue: str) -> tuple[StandardEvent, DispatchPlan]:
+        """The event with what it is about (or bare, with a note), then its dispatch plan."""
+        first = None
+        try:
+            enriched: EnrichedEvent = await workflow.execute_activity_method(
+                EnrichActivities.enrich_event, event, task_queue=queue,
+                schedule_to_close_timeout=policies.ENRICH_TIMEOUT,
+                start_to_close_timeout=policies.ENRICH_ATTEMPT_TIMEOUT,
+                retry_policy=policies.ENRICH,
+            )
+            event, first = enriched.event, enriched.context
+        except ActivityError as err:
+            note = f"not fetched: {last_cause(err)}"
+            event = event.model_copy(update={"facts": {**event.facts, "enrichment": note}})
+        plan = await workflow.execute_local_activity_method(
+            EventActivities.plan_event,
+            PlanInput(event=event, context_tokens=policies.CONTEXT_TOKENS, first=first),
+            start_to_close_timeout=policies.DB_STEP_TIMEOUT,
+            retry_policy=policies.DB_STEP,
+        )
+        return event, plan
 
     async def _dispatch(self, inp: EventInput, event: StandardEvent, plan: DispatchPlan
                         ) -> EventResult:
@@ -159,13 +204,31 @@ class EventWorkflow:
         )
 
 
+def remembers(event: StandardEvent) -> bool:
+    """Whether the context engine stores something of ``event``: what the normalizer marked
+    (``facts["memory"]``: add, edit, delete, readme) and, as before, Slack messages."""
+    return "memory" in event.facts or (
+        event.provider is Provider.SLACK and event.kind is not EventKind.IGNORE)
+
+
+def last_cause(err: BaseException) -> str:
+    """The innermost message of an activity failure (the last try's error, not "timed out")."""
+    messages = []
+    cause: BaseException | None = err
+    while cause is not None:
+        messages.append(getattr(cause, "message", None) or str(cause))
+        cause = cause.__cause__
+    return next((m for m in reversed(messages) if m), "failed")
+
+
 def within_budget(items: list[ContextItem], budget: int) -> list[ContextItem]:
-    """The most relevant items that fit an agent's token budget (items are best first)."""
+    """The most relevant items that fit an agent's token budget (items are best first; one
+    too big for what is left is passed over, so a long first item cannot empty the context)."""
     kept: list[ContextItem] = []
     used = 0
     for item in items:
         if used + item.tokens > budget:
-            break
+            continue
         kept.append(item)
         used += item.tokens
     return kept

@@ -59,6 +59,19 @@ GATEWAY = RetryPolicy(
 )
 
 
+# Enrichment before dispatch (the task, thread or issue an event is about): a read on the
+# gateway queue that the agents wait for, so it gets a few quick tries and then gives up: the
+# event goes on bare, with a note, ENRICH_TIMEOUT after it was asked for at the latest (a dead
+# provider or no gateway worker). Each try's remote call times out in 2 s (infra/enrichment).
+ENRICH_TIMEOUT = timedelta(seconds=4)
+ENRICH_ATTEMPT_TIMEOUT = timedelta(seconds=3)
+ENRICH = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=1),
+    maximum_attempts=4,
+)
+
 # Context retrieved per event: enough for the largest per-agent budget; each agent's run gets
 # the most relevant items that fit its own budget.
 CONTEXT_TOKENS = 4000

@@ -1,11 +1,13 @@
 """A local stand-in for the part of GitHub's REST API that the gateway drives through PyGithub.
 
-Routes: ``GET /repos/{o}/{r}``, ``GET /repos/{o}/{r}/issues/{n}``, ``POST /repos/{o}/{r}/issues``,
-``POST /repos/{o}/{r}/issues/{n}/comments`` and ``GET /repos/{o}/{r}/readme`` (``set_readme``),
-answered with GitHub-shaped JSON whose URLs point back at the fake (PyGithub refuses URLs on
-other hosts). Every request needs
-``Authorization: token <token>`` (or ``Bearer``), else 401 "Bad credentials". ``fail_next`` makes
-the next requests answer an error (5xx, a secondary rate limit with ``Retry-After``...).
+Routes: ``GET /repos/{o}/{r}``, ``GET /repos/{o}/{r}/issues/{n}`` (pull requests too, as GitHub
+serves them), ``GET /repos/{o}/{r}/issues/{n}/comments`` (``per_page``, ``page``),
+``POST /repos/{o}/{r}/issues``, ``POST /repos/{o}/{r}/issues/{n}/comments`` and
+``GET /repos/{o}/{r}/readme`` (``set_readme``), answered with
+GitHub-shaped JSON whose URLs point back at the fake (PyGithub refuses URLs on other hosts).
+Every request needs ``Authorization: token <token>`` (or ``Bearer``), else 401 "Bad credentials".
+``fail_next`` makes the next requests answer an error (5xx, a secondary rate limit with
+``Retry-After``...).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import parse_qsl
 
 from tests.fakes._http import Failure, FakeHandler, LocalServer
 
@@ -65,9 +68,41 @@ class FakeGitHub(LocalServer):
             self.failures.append(Failure(status, {"message": message, "documentation_url": DOCS},
                                          headers or {}))
 
-    def add_issue(self, repo: str, number: int, title: str = "Login is broken") -> None:
-        """Seed an existing issue."""
-        self.issues[(repo, number)] = self._issue(repo, number, title, "", [])
+    def add_issue(self, repo: str, number: int, title: str = "Login is broken", body: str = "",
+                  *, pull: bool = False) -> None:
+        """Seed an existing issue (``pull``: a pull request, as the issues API shows one)."""
+        issue = self._issue(repo, number, title, body, [])
+        if pull:
+            issue["pull_request"] = {
+                "url": f"{self.base_url}/repos/{repo}/pulls/{number}",
+                "html_url": f"https://github.com/{repo}/pull/{number}"}
+        self.issues[(repo, number)] = issue
+
+    def add_comment(self, repo: str, number: int, body: str, login: str = "octocat") -> None:
+        """Seed a comment on an existing issue or pull request."""
+        issue = self.issues[(repo, number)]
+        cid = next(self._ids)
+        self.comments.append({
+            "id": cid, "body": body, "user": {**self._user(), "login": login, "type": "User"},
+            "url": f"{self.base_url}/repos/{repo}/issues/comments/{cid}",
+            "html_url": f"{issue['html_url']}#issuecomment-{cid}", "issue_url": issue["url"],
+            "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z"})
+
+    def _comments_of(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
+        return [c for c in self.comments if c["issue_url"] == issue["url"]]
+
+    def _comment_page(self, path: str, query: str) -> list[dict[str, Any]] | None:
+        """GET .../issues/{n}/comments: one page of the comments, oldest first (None: no such
+        issue)."""
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", path)
+        issue = self.issues.get((m[1], int(m[2]))) if m else None
+        if issue is None:
+            return None
+        args = dict(parse_qsl(query))
+        per_page, page = int(args.get("per_page", "30")), int(args.get("page", "1"))
+        with self._lock:
+            found = self._comments_of(issue)
+        return found[(page - 1) * per_page: page * per_page]
 
     def _user(self) -> dict[str, Any]:
         return {"login": "switchboard-bot", "id": 4242, "type": "Bot",
@@ -134,7 +169,7 @@ class FakeGitHub(LocalServer):
                 return 404, {"message": "Not Found", "documentation_url": DOCS}
             issue = found
             if method == "GET" and not comments:
-                return 200, issue
+                return 200, {**issue, "comments": len(self._comments_of(issue))}
             if method == "POST" and comments:
                 cid = next(self._ids)
                 comment = {"id": cid, "body": body["body"], "user": self._user(),
@@ -170,9 +205,14 @@ class FakeGitHub(LocalServer):
                 if failure is not None:
                     self._send(failure.status, failure.body, failure.headers)
                     return
+                query = self.path.partition("?")[2]
+                page = fake._comment_page(path, query) if self.command == "GET" else None
+                if page is not None:
+                    self._send(200, page)
+                    return
                 self._send(*fake._route(self.command, path, body))
 
-            def _send(self, status: int, body: dict[str, Any],
+            def _send(self, status: int, body: dict[str, Any] | list[dict[str, Any]],
                       headers: dict[str, str] | None = None) -> None:
                 self.answer_json(status, body, headers, "application/json; charset=utf-8")
 

@@ -1,4 +1,5 @@
-"""A local stand-in for Slack's ``POST /api/chat.postMessage``, driven through slack-sdk.
+"""A local stand-in for Slack's ``POST /api/chat.postMessage`` and ``GET
+/api/conversations.replies`` (threads seeded with ``add_thread``), driven through slack-sdk.
 
 Like Slack, it answers HTTP 200 with ``{"ok": false, "error": ...}`` for API errors:
 ``invalid_auth`` without ``Authorization: Bearer <token>``, ``channel_not_found`` for unknown
@@ -38,6 +39,7 @@ class FakeSlack(LocalServer):
         self.channels = set(channels)
         self.not_member = set(not_member)
         self.messages: list[dict[str, Any]] = []
+        self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.requests: list[Recorded] = []
         self.failures: deque[Failure] = deque()
         self._lock = threading.Lock()
@@ -76,10 +78,46 @@ class FakeSlack(LocalServer):
             self.messages.append({"channel": channel, **message})
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
+    def add_thread(self, channel: str, thread_ts: str, messages: list[tuple[str, str]]) -> None:
+        """Seed a thread: (user, text) pairs, the first one its root at ``thread_ts``."""
+        base = float(thread_ts)
+        with self._lock:
+            self.threads[(channel, thread_ts)] = [
+                {"type": "message", "user": user, "text": text,
+                 "ts": f"{base + i / 1000:.6f}", "thread_ts": thread_ts}
+                for i, (user, text) in enumerate(messages)]
+
+    def _replies(self, query: dict[str, str]) -> dict[str, Any]:
+        channel, ts = query.get("channel", ""), query.get("ts", "")
+        if channel not in self.channels and (channel, ts) not in self.threads:
+            return {"ok": False, "error": "channel_not_found"}
+        with self._lock:
+            thread = self.threads.get((channel, ts))
+        if thread is None:
+            return {"ok": False, "error": "thread_not_found"}
+        limit = int(query.get("limit") or 1000)
+        return {"ok": True, "messages": thread[:limit], "has_more": len(thread) > limit}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(FakeHandler):
+            def do_GET(self) -> None:
+                path, _, raw = self.path.partition("?")
+                headers = self.lower_headers()
+                query = dict(parse_qsl(raw))
+                fake.requests.append(Recorded(path, headers, query))
+                with fake._lock:
+                    failure = fake.failures.popleft() if fake.failures else None
+                if failure is not None:
+                    self._send(failure.status, failure.body, failure.headers)
+                elif headers.get("authorization") != f"Bearer {fake.token}":
+                    self._send(200, {"ok": False, "error": "invalid_auth"})
+                elif path == "/api/conversations.replies":
+                    self._send(200, fake._replies(query))
+                else:
+                    self._send(404, {"ok": False, "error": "unknown_method"})
+
             def do_POST(self) -> None:
                 raw = self.read_body().decode()
                 headers = self.lower_headers()

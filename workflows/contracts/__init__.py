@@ -48,8 +48,10 @@ from workflows.contracts.events import (
 )
 from workflows.contracts.pipeline import (
     DispatchPlan,
+    EnrichedEvent,
     EventInput,
     EventResult,
+    PlanInput,
     PreparedEvent,
     PrepareInput,
     RecordOutcomeInput,
@@ -69,6 +71,7 @@ __all__ = [
     "ControlGate",
     "ControlState",
     "DispatchPlan",
+    "EnrichedEvent",
     "EventInput",
     "EventKind",
     "EventResult",
@@ -76,6 +79,7 @@ __all__ = [
     "GatewayCall",
     "GatewayTool",
     "ItemRef",
+    "PlanInput",
     "PrepareInput",
     "PreparedEvent",
     "PresenceChange",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from workflows.contracts.agents import AgentOutcome, AgentTarget
+from workflows.contracts.agents import AgentOutcome, AgentTarget, ContextItem
 from workflows.contracts.context import ContextBundle
 from workflows.contracts.control import ControlGate
 from workflows.contracts.events import EventKind, EventStatus, Provider, StandardEvent
@@ -24,6 +24,8 @@ class PrepareInput(BaseModel):
 
     inbox_id: int
     context_tokens: int = Field(description="Context to retrieve: the largest agent budget")
+    enrich: bool = Field(default=False, description=(
+        "Leave an event that needs enrichment without a plan (plan_event plans it after)"))
 
 
 class ResolveOutput(BaseModel):
@@ -50,6 +52,26 @@ class PreparedEvent(BaseModel):
 
     event: StandardEvent
     plan: DispatchPlan | None = None
+    enrich_on: str | None = Field(default=None, description=(
+        "The gateway queue to enrich the event on, when it needs enrichment (then no plan)"))
+
+
+class EnrichedEvent(BaseModel):
+    """Output of the enrich_event activity: the event with what its provider said about it."""
+
+    event: StandardEvent
+    context: ContextItem | None = Field(
+        default=None, description="The task, thread or issue, placed first in the context")
+    note: str = Field(description="What was fetched, or why not (also facts['enrichment'])")
+
+
+class PlanInput(BaseModel):
+    """Input of the plan_event activity: an (enriched) event to resolve and gather for."""
+
+    event: StandardEvent
+    context_tokens: int
+    first: ContextItem | None = Field(
+        default=None, description="Goes first in the context, replacing an item of its source")
 
 
 class RecordOutcomeInput(BaseModel):

@@ -1,0 +1,276 @@
+"""Enrichment before dispatch: the ClickUp task, the Slack thread, the GitHub issue an event is
+about reach the agent, through the real clients against the local fakes (issue #13 part 3)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+
+from infra.enrichment.cache import TtlCache
+from tests import corpus
+from tests.admin import store_secret
+from tests.conftest import GATEWAY_TOKEN, Remotes, TenantFactory
+from tests.harness import RecordingAgent, running
+from tests.test_pipeline import wait_status
+from workers.agent import agent_worker
+from workflows.contracts import ThinkInput
+from workflows.policies import ENRICH_TIMEOUT
+
+
+def clickup_delivery(task_id: str, event: str = "taskCreated") -> tuple[bytes, dict[str, str]]:
+    """ClickUp's published taskCreated example for ``task_id``, fresh ids, signed."""
+    body = json.loads(corpus.body(corpus.entry("clickup.taskCreated")))
+    body.update(event=event, task_id=task_id, webhook_id=str(uuid.uuid4()))
+    for item in body["history_items"]:
+        item["id"] = str(uuid.uuid4().int)[:19]
+    raw = json.dumps(body).encode()
+    return raw, {"Content-Type": "application/json",
+                 **corpus.clickup_sign(raw, corpus.secret("clickup"))}
+
+
+def task_id() -> str:
+    """A fresh ClickUp task id."""
+    return f"86e{uuid.uuid4().hex[:8]}"
+
+
+def task_reads(remotes: Remotes, task: str) -> list[dict[str, str]]:
+    """The headers of every GET of ``task`` the fake ClickUp received."""
+    return [r.headers for r in remotes.clickup.requests if r.path == f"/api/v2/task/{task}"]
+
+
+async def dispatch(http: httpx.AsyncClient, admin: dict[str, str], temporal_client: Client,
+                   tenant: str, provider: str, raw: bytes, headers: dict[str, str],
+                   agents: list[str], reached: list[str] | None = None
+                   ) -> tuple[dict[str, Any], dict[str, list[ThinkInput]]]:
+    """Post one delivery with the agents' workers up; the event row and what each agent saw."""
+    recorders = {a: RecordingAgent(a) for a in agents}
+    async with contextlib.AsyncExitStack() as workers:
+        for a, rec in recorders.items():
+            await workers.enter_async_context(
+                running(agent_worker(temporal_client, tenant, a, rec.think)))
+        r = await http.post(f"/webhooks/{provider}/{tenant}", content=raw, headers=headers)
+        assert r.status_code == 202, r.text
+        expected = reached if reached is not None else agents
+        event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"},
+                                  len(expected))
+    event["workflow_id"] = r.json()["workflow_id"]
+    return event, {a: rec.seen for a, rec in recorders.items()}
+
+
+def ids(n: int) -> list[str]:
+    """Fresh agent ids."""
+    return [f"ag-{uuid.uuid4().hex[:8]}" for _ in range(n)]
+
+
+async def test_clickup_task_created_reaches_the_agent_with_the_tasks_name_and_description(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, remotes: Remotes,
+) -> None:
+    [agent] = ids(1)
+    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
+    await store_secret(http, admin, tenant, "clickup_token")
+    task = task_id()
+    remotes.clickup.add_task(task, "Checkout fails on Safari",
+                             "Steps: open /checkout in Safari 17, press Pay. Nothing happens.",
+                             list_id="162641062", status="to do")
+    raw, headers = clickup_delivery(task)
+    event, seen = await dispatch(http, admin, temporal_client, tenant, "clickup", raw, headers,
+                                 [agent])
+    [think] = seen[agent]
+    assert think.event.title == "Checkout fails on Safari"
+    assert think.event.text == "Steps: open /checkout in Safari 17, press Pay. Nothing happens."
+    assert think.event.url == f"https://app.clickup.com/t/{task}"
+    assert think.event.facts["enrichment"] == f"ClickUp task {task} fetched"
+    assert think.event.facts["task_status"] == "to do"
+    # The task card leads the context, under the thread's key.
+    assert think.context[0].source == f"thread:clickup:162641062:{task}"
+    assert "Status: to do" in think.context[0].text
+    # Read through the real client path, with the tenant's credential from the vault.
+    assert [h["authorization"] for h in task_reads(remotes, task)] == [GATEWAY_TOKEN]
+    assert event["event"]["title"] == "Checkout fails on Safari"  # the stored event too
+
+
+async def test_ai_squad_in_the_task_description_reaches_the_alias_members(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, remotes: Remotes,
+) -> None:
+    member, nested, default = agents = ids(3)
+    tenant = await make_tenant(agents=tuple(agents), default_agents=(default,))
+    base = f"/admin/tenants/{tenant}"
+    await http.put(f"{base}/aliases/Frontend", headers=admin, json={"members": [nested]})
+    await http.put(f"{base}/aliases/AI_Squad", headers=admin,
+                   json={"members": [member, "@Frontend"]})
+    await store_secret(http, admin, tenant, "clickup_token")
+    task = task_id()
+    remotes.clickup.add_task(task, "Dark mode", "@AI_Squad please add a dark mode toggle")
+    raw, headers = clickup_delivery(task)
+    event, seen = await dispatch(http, admin, temporal_client, tenant, "clickup", raw, headers,
+                                 agents, reached=[member, nested])
+    assert sorted(event["agent_ids"]) == sorted([member, nested])
+    assert event["reason"] == "mentioned or assigned"
+    assert [len(seen[a]) for a in agents] == [1, 1, 0]
+    assert seen[member][0].event.mentions == ["AI_Squad"]
+
+
+async def test_clickup_down_dispatches_the_bare_event_with_a_note(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, remotes: Remotes,
+) -> None:
+    [agent] = ids(1)
+    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
+    await store_secret(http, admin, tenant, "clickup_token")
+    task = task_id()
+    remotes.clickup.add_task(task, "Never read", "unreachable")
+    remotes.clickup.fail_next(503, "Service unavailable", times=20)
+    try:
+        started = time.monotonic()
+        raw, headers = clickup_delivery(task)
+        _, seen = await dispatch(http, admin, temporal_client, tenant, "clickup", raw, headers,
+                                 [agent])
+        waited = time.monotonic() - started
+    finally:
+        remotes.clickup.failures.clear()
+    [think] = seen[agent]
+    assert think.event.title == f"ClickUp task {task}"  # the bare event
+    note = think.event.facts["enrichment"]
+    assert note.startswith("not fetched: ClickUp answered 503"), note
+    assert 2 <= len(task_reads(remotes, task)) <= 4  # retried within the policy, then gave up
+    assert waited < ENRICH_TIMEOUT.total_seconds() + 5
+
+
+async def test_without_a_credential_the_bare_event_goes_at_once_with_a_note(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, remotes: Remotes,
+) -> None:
+    [agent] = ids(1)
+    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
+    task = task_id()
+    remotes.clickup.add_task(task, "Secretless", "")
+    raw, headers = clickup_delivery(task)
+    _, seen = await dispatch(http, admin, temporal_client, tenant, "clickup", raw, headers,
+                             [agent])
+    note = seen[agent][0].event.facts["enrichment"]
+    assert note == "not fetched: the tenant has no 'clickup_token' in the vault"
+    assert task_reads(remotes, task) == []
+
+
+async def test_the_credential_never_reaches_workflow_history(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, remotes: Remotes,
+) -> None:
+    [agent] = ids(1)
+    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
+    await store_secret(http, admin, tenant, "clickup_token")
+    task = task_id()
+    remotes.clickup.add_task(task, "History check", "a description only the fake knows")
+    raw, headers = clickup_delivery(task)
+    event, _ = await dispatch(http, admin, temporal_client, tenant, "clickup", raw, headers,
+                              [agent])
+    workflow_id = event["workflow_id"]
+    await temporal_client.get_workflow_handle(workflow_id).result()
+    histories = [await temporal_client.get_workflow_handle(wid).fetch_history()
+                 for wid in (workflow_id, f"run/{workflow_id.removeprefix('event/')}/{agent}")]
+    data = b"".join(e.SerializeToString() for h in histories for e in h.events)
+    assert b"a description only the fake knows" in data  # the payloads are searched as stored
+    assert GATEWAY_TOKEN.encode() not in data
+    assert [h["authorization"] for h in task_reads(remotes, task)] == [GATEWAY_TOKEN]
+
+
+async def test_a_second_event_on_the_task_within_seconds_reads_it_once(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, remotes: Remotes,
+) -> None:
+    [agent] = ids(1)
+    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
+    await store_secret(http, admin, tenant, "clickup_token")
+    task = task_id()
+    remotes.clickup.add_task(task, "Cached", "read once")
+    notes = []
+    for event_name in ("taskCreated", "taskStatusUpdated"):  # then a status change on it
+        raw, headers = clickup_delivery(task, event_name)
+        _, seen = await dispatch(http, admin, temporal_client, tenant, "clickup", raw, headers,
+                                 [agent])
+        notes.append(seen[agent][0].event.facts["enrichment"])
+        assert seen[agent][0].event.title == "Cached"
+    assert notes == [f"ClickUp task {task} fetched", f"ClickUp task {task} (cached)"]
+    assert len(task_reads(remotes, task)) == 1
+
+
+def test_the_cache_forgets_after_its_ttl() -> None:
+    now = [100.0]
+    cache: TtlCache[str] = TtlCache(ttl=10, size=2, clock=lambda: now[0])
+    cache.put(("t1", "task", "a"), "A")
+    assert cache.get(("t1", "task", "a")) == "A"
+    assert cache.get(("t2", "task", "a")) is None  # per tenant
+    now[0] += 10
+    assert cache.get(("t1", "task", "a")) is None
+    for key in "xyz":
+        cache.put(key, key)
+    assert [cache.get(k) for k in "xyz"] == [None, "y", "z"]  # bounded, oldest out
+
+
+async def test_a_slack_reply_carries_its_thread(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, remotes: Remotes,
+) -> None:
+    [agent] = ids(1)
+    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
+    await store_secret(http, admin, tenant, "slack_bot_token")
+    channel, root = f"C{uuid.uuid4().hex[:8].upper()}", "1700000000.000100"
+    remotes.slack.add_thread(channel, root, [
+        ("U_ANA", "the nightly export is empty since Monday"),
+        ("U_BO", "it reads from the old bucket"), ("U_ANA", "can someone move it?")])
+    raw = json.dumps({
+        "type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:10]}", "team_id": "T1",
+        "event": {"type": "message", "user": "U_ANA", "text": "can someone move it?",
+                  "ts": "1700000000.002100", "thread_ts": root, "channel": channel,
+                  "channel_type": "channel"}}).encode()
+    headers = {"Content-Type": "application/json",
+               **corpus.slack_sign(raw, corpus.secret("slack"))}
+    _, seen = await dispatch(http, admin, temporal_client, tenant, "slack", raw, headers,
+                             [agent])
+    [think] = seen[agent]
+    assert think.context[0].source == f"thread:slack:{channel}:{root}"
+    assert think.context[0].text.splitlines() == [
+        "U_ANA: the nightly export is empty since Monday", "U_BO: it reads from the old bucket",
+        "U_ANA: can someone move it?"]
+    assert think.event.facts["thread_messages"] == 3
+    [read] = [r for r in remotes.slack.requests if r.body.get("channel") == channel]
+    assert read.path == "/api/conversations.replies"
+    assert read.body["ts"] == root and int(read.body["limit"]) <= 50  # bounded
+
+
+async def test_a_github_comment_carries_its_pull_request(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, remotes: Remotes,
+) -> None:
+    [agent] = ids(1)
+    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
+    await store_secret(http, admin, tenant, "github_token")
+    repo = f"acme/svc-{uuid.uuid4().hex[:6]}"
+    remotes.github.repos.add(repo)
+    remotes.github.add_issue(repo, 1, "Retry the upload", "Uploads fail on flaky Wi-Fi.",
+                             pull=True)
+    remotes.github.add_comment(repo, 1, "LGTM once the backoff is capped", login="reviewer")
+    body = json.loads(corpus.body(corpus.entry("github.issue_comment.created")))
+    body["repository"]["full_name"] = repo
+    raw = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "issue_comment",
+               "X-GitHub-Delivery": str(uuid.uuid4()),
+               **corpus.github_sign(raw, corpus.secret("github"))}
+    _, seen = await dispatch(http, admin, temporal_client, tenant, "github", raw, headers,
+                             [agent])
+    [think] = seen[agent]
+    assert think.event.text == body["comment"]["body"]  # the comment stays the event
+    first = think.context[0]
+    assert first.source == f"thread:github:{repo}:1"
+    assert first.text.splitlines()[0] == "Pull request #1: Retry the upload (open)"
+    assert "Uploads fail on flaky Wi-Fi." in first.text
+    assert "reviewer: LGTM once the backoff is capped" in first.text
+    assert think.event.facts["enrichment"] == f"GitHub pull request {repo}#1 fetched"
