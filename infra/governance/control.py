@@ -142,16 +142,6 @@ async def change(client: Client, task_queue: str, asked: ControlChange,
                          ) from None
 
 
-async def stop_all(client: Client, task_queue: str, reason: str) -> ControlState:
-    """Stop every agent; return the switch as applied."""
-    return await change(client, task_queue, ControlChange(action="stop_all", reason=reason))
-
-
-async def resume(client: Client, task_queue: str) -> ControlState:
-    """Let agents work again; return the switch as applied."""
-    return await change(client, task_queue, ControlChange(action="resume"))
-
-
 async def state(client: Client) -> ControlState:
     """The switch as applied, by query."""
     handle = client.get_workflow_handle_for(ControlWorkflow.run, CONTROL_WORKFLOW_ID)

@@ -101,7 +101,7 @@ class Trial:
     applied: float  # control_state.changed_at (the apply transaction), wall clock
     first_closed: float
     all_closed: float  # every socket closed (inf if one stayed open)
-    refused: float  # first 401 on a gateway call with a pre-stop token
+    refused: float  # first 401 on a gateway call with a pre-stop token (polled from t0)
     codes: Counter[int | None] = field(default_factory=Counter)
     resumed: float = math.nan  # POST resume -> GET shows running
     true_at_answer: bool = False  # the first gateway call after the 200 was already refused
@@ -276,9 +276,13 @@ async def _one_trial(client: Client, apis: list[Api], https: list[httpx.AsyncCli
         await load.post(LOAD_EVENTS)
     await asyncio.sleep(0.05)  # every reader waiting
     t0, t0_wall = time.perf_counter(), time.time()
+    # Polled from t0, not from the answer: the API answers after the stop is in force and after
+    # the control workflow recorded it (or a second passed), so the token is refused before.
+    polling = asyncio.create_task(_refused_at(probe, tokens[0]))
     recorded = await _switch(https[0], admin, "stop_all")
     posted = time.perf_counter()
-    refused, calls = await _refused_at(probe, tokens[0])
+    after = await probe.get("/gateway/catalog", headers={"Authorization": f"Bearer {tokens[0]}"})
+    refused, _ = await polling
     results = await asyncio.gather(*closing)
     changed = float(await pool.fetchval(
         "SELECT extract(epoch FROM changed_at) FROM control_state"))
@@ -286,7 +290,7 @@ async def _one_trial(client: Client, apis: list[Api], https: list[httpx.AsyncCli
     trial = Trial(posted=posted - t0, applied=changed - t0_wall,
                   first_closed=min(closes) - t0, all_closed=max(closes) - t0,
                   refused=refused - t0, codes=Counter(code for _, code in results),
-                  true_at_answer=calls == 1, recorded=recorded,
+                  true_at_answer=after.status_code == 401, recorded=recorded,
                   steps=await _steps(client, t0_wall))
     if load is not None:
         trial.thinks_meanwhile = sum(1 for at in load.agent.started if t0_wall <= at <= changed)
@@ -341,7 +345,8 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
         apis, https = [one, two], [h1, h2]
         print(f"  {agents} agent sockets split over 2 API processes (the first runs the relay);"
               f" `switchboard worker` in its own process, as `up` runs it; t0 just before POST"
-              f" stop_all; 401 polled with GET /gateway/catalog on the other process", flush=True)
+              f" stop_all; 401 polled from t0 with GET /gateway/catalog on the other process",
+              flush=True)
         async with _worker_process(senv, folder / "worker-idle.log"):
             await _one_trial(client, apis, https, admin, creds, pool)
             print(f"  CPU check: {_cpu_check():.3f} s before the trials", flush=True)
