@@ -24,9 +24,9 @@ from workflows.policies import ENRICH_TIMEOUT
 
 
 def clickup_delivery(task_id: str, event: str = "taskCreated") -> tuple[bytes, dict[str, str]]:
-    """ClickUp's published taskCreated example for ``task_id``, fresh ids, signed."""
-    body = json.loads(corpus.body(corpus.entry("clickup.taskCreated")))
-    body.update(event=event, task_id=task_id, webhook_id=str(uuid.uuid4()))
+    """ClickUp's published example of ``event`` for ``task_id``, fresh ids, signed."""
+    body = json.loads(corpus.body(corpus.entry(f"clickup.{event}")))
+    body.update(task_id=task_id, webhook_id=str(uuid.uuid4()))
     for item in body["history_items"]:
         item["id"] = str(uuid.uuid4().int)[:19]
     raw = json.dumps(body).encode()
