@@ -274,3 +274,24 @@ async def test_a_github_comment_carries_its_pull_request(
     assert "Uploads fail on flaky Wi-Fi." in first.text
     assert "reviewer: LGTM once the backoff is capped" in first.text
     assert think.event.facts["enrichment"] == f"GitHub pull request {repo}#1 fetched"
+
+
+async def test_an_ignored_deletion_still_reaches_memory(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client,
+) -> None:
+    tenant = await make_tenant()
+    body = json.loads(corpus.body(corpus.entry("slack.catalog.message.deleted")))
+    body["event_id"] = f"Ev{uuid.uuid4().hex[:10]}"
+    raw = json.dumps(body).encode()
+    r = await http.post(f"/webhooks/slack/{tenant}", content=raw, headers={
+        "Content-Type": "application/json", **corpus.slack_sign(raw, corpus.secret("slack"))})
+    assert r.status_code == 202, r.text
+    event = await wait_status(http, admin, tenant, r.json()["inbox_id"], {"ignored"})
+    assert event["event"]["facts"]["memory"] == "delete"
+    handle = temporal_client.get_workflow_handle(r.json()["workflow_id"])
+    await handle.result()
+    scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name
+                 for e in (await handle.fetch_history()).events
+                 if e.HasField("activity_task_scheduled_event_attributes")]
+    assert scheduled == ["remember_event"]
