@@ -3,14 +3,18 @@ about reach the agent, through the real clients against the local fakes (issue #
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import Client
+import pytest
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import Replayer
 
 from infra.enrichment.cache import TtlCache
 from tests import corpus
@@ -20,6 +24,8 @@ from tests.harness import RecordingAgent, running
 from tests.test_pipeline import wait_status
 from workers.agent import agent_worker
 from workflows.contracts import ThinkInput
+from workflows.event import EventWorkflow
+from workflows.ids import event_workflow_id
 from workflows.policies import ENRICH_TIMEOUT
 
 
@@ -295,3 +301,23 @@ async def test_an_ignored_deletion_still_reaches_memory(
                  for e in (await handle.fetch_history()).events
                  if e.HasField("activity_task_scheduled_event_attributes")]
     assert scheduled == ["remember_event"]
+
+
+HISTORIES = sorted((Path(__file__).parent / "fixtures" / "histories").glob(
+    "event_before_enrichment_*.json"))
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_histories_from_before_enrichment_still_replay(
+    path: Path, temporal_client: Client,
+) -> None:
+    """Recorded with the EventWorkflow of 029d761's parent: a ClickUp taskCreated and a Slack
+    thread reply dispatched, a Slack deletion ignored (none enriched, the deletion not
+    remembered); the enrich-before-dispatch patch keeps them replaying."""
+    recorded = WorkflowHistory.from_json("", await asyncio.to_thread(path.read_text))
+    started = recorded.events[0].workflow_execution_started_event_attributes
+    inp = json.loads(started.input.payloads[0].data)  # the id is derived from the input
+    history = WorkflowHistory(event_workflow_id(inp["tenant_id"], inp["provider"],
+                                                inp["dedup_key"]), recorded.events)
+    replayer = Replayer(workflows=[EventWorkflow], data_converter=temporal_client.data_converter)
+    await replayer.replay_workflow(history)
