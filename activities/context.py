@@ -10,7 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from infra.context import KnowledgeStore, Summarizer, ThreadToSummarize, summarize_thread
-from infra.context.threads import ThreadKey
+from infra.context.thread_model import ThreadKey
 from infra.gateway.base import GatewayError
 from infra.gateway.readme import ReadmeReader
 from workflows.contracts import (
@@ -70,6 +70,11 @@ class ContextActivities:
         self._store = store
         self._summarizer = summarizer
         self._readme = readme
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of ``texts`` by the knowledge store's embedder (agent memory recalls with the
+        same model as the context)."""
+        return [await self._store.embed_query(text) for text in texts]
 
     async def _project(self, event: StandardEvent) -> str | None:
         hints = event.project_hints

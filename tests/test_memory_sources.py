@@ -13,14 +13,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
 from activities.context import ContextActivities
 from infra.context import ExtractiveSummarizer, Message
-from infra.context.threads import ThreadKey
+from infra.context.thread_model import ThreadKey
 from infra.gateway import clickup, github
 from infra.gateway import slack as slack_intents
 from infra.gateway.readme import ReadmeReader
@@ -44,7 +44,7 @@ from workflows.contracts import (
     StandardEvent,
     ToolCall,
 )
-from workflows.contracts.context import ReadmeRequest
+from workflows.contracts.context import ReadmeRequest, ReadmeStored
 from workflows.readme import ReadmeWorkflow, readme_workflow_id
 
 README_V1 = ("# Shop\nThe shop's checkout runs on Stripe. Gift cards are redeemed by the "
@@ -116,8 +116,8 @@ async def test_mapped_repo_readme_comments_and_the_agents_reply_are_remembered(
     assert r.status_code == 200, r.text
 
     # The mapping fetched the README (no upload), with the vaulted token, which history never saw
-    handle = temporal_client.get_workflow_handle_for(ReadmeWorkflow.run,
-                                                     readme_workflow_id(tenant, repo))
+    handle: WorkflowHandle[ReadmeWorkflow, ReadmeStored] = temporal_client.get_workflow_handle(
+        readme_workflow_id(tenant, repo), result_type=ReadmeStored)
     async with asyncio.timeout(60):
         while True:
             try:
@@ -149,10 +149,15 @@ async def test_mapped_repo_readme_comments_and_the_agents_reply_are_remembered(
 
     # Found by context search afterwards: the human comment and the agent's reply, marked
     token = await agent_token(http, admin, tenant, agent)
-    hits = await search(http, token, "checkout error with gift cards")
-    thread = next(h for h in hits if h["source"] == "github_thread")
+    mine = f"{agent} (agent): Looking at the giftcard service"
+    async with asyncio.timeout(30):  # the gateway rebuilds the thread after answering
+        while True:
+            hits = await search(http, token, "checkout error with gift cards")
+            thread = next(h for h in hits if h["source"] == "github_thread")
+            if mine in thread["text"]:
+                break
+            await asyncio.sleep(0.2)
     assert FIRST in thread["text"]
-    assert f"{agent} (agent): Looking at the giftcard service" in thread["text"]
     assert any(h["source"] == "readme" and "Stripe" in h["text"] for h in hits)
     row = await pool.fetchrow(
         "SELECT author_kind, user_id FROM thread_messages WHERE tenant_id = $1"
@@ -253,6 +258,11 @@ async def test_remember_event_adds_edits_and_deletes_and_the_gateway_marks_agent
     await remember(call, github.CreateIssueArgs(repo="acme/x", title="t"), {"number": 3})
     [post] = await knowledge.thread_messages(tenant, "C6", "1700000100.000100")
     assert post.agent and post.text == "Deploy finished"
+    await remember.settle()  # the thread documents are rebuilt in the background
+    bodies = {r["source_key"]: r["body"] for r in await pool.fetch(
+        "SELECT source_key, body FROM context_documents WHERE tenant_id = $1", tenant)}
+    assert bodies["clickup:901:86abc"].endswith("writer (agent): Done: one PDF a month.")
+    assert bodies["C6:1700000100.000100"] == "writer (agent): Deploy finished"
     assert await pool.fetchval(
         "SELECT count(*) FROM thread_messages WHERE tenant_id = $1", tenant) == 4
     assert key.context_key == f"thread:slack:C5:{root}"

@@ -12,7 +12,7 @@ from infra.context.summarize import (
     build_summarizer,
     summarize_thread,
 )
-from infra.context.threads import Message, ThreadKey, ThreadToSummarize
+from infra.context.thread_model import Message, ThreadKey, ThreadToSummarize
 
 __all__ = [
     "Chunk",

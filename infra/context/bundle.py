@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from infra.context.chunking import count_tokens, truncate_tokens
 from infra.context.search import Hit
-from infra.context.threads import ThreadDocument, ThreadKey
+from infra.context.thread_model import ThreadDocument, ThreadKey
 from workflows.contracts.agents import ContextItem
 
 MIN_ITEM_TOKENS = 32

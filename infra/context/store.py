@@ -15,7 +15,8 @@ from infra.context.chunking import Chunker
 from infra.context.documents import DocumentInput, DocumentWriter
 from infra.context.embedders import Embedder
 from infra.context.search import Hit, Method, SearchTuning, TenantSearch
-from infra.context.threads import Message, ThreadKey, Threads, ThreadToSummarize
+from infra.context.thread_model import Message, ThreadKey, ThreadToSummarize
+from infra.context.threads import Threads
 from infra.settings import ContextSettings
 from workflows.contracts.agents import ContextItem
 
@@ -88,6 +89,19 @@ class KnowledgeStore:
         await self._check()
         return await self._threads.remember(tenant_id, project_id, key, message_id, user, text,
                                             url, agent=agent)
+
+    async def store_message(self, tenant_id: str, project_id: str | None, key: ThreadKey,
+                            message_id: str, user: str, text: str, url: str | None = None, *,
+                            agent: bool = False) -> None:
+        """Store (or edit) a message without rebuilding its thread document (about a
+        millisecond; :meth:`refresh_thread` later, or the thread's next message, rebuilds it)."""
+        await self._threads.store(tenant_id, project_id, key, message_id, user, text, url,
+                                  agent=agent)
+
+    async def refresh_thread(self, tenant_id: str, key: ThreadKey) -> int | None:
+        """Rebuild (re-chunk, re-embed what changed) a thread's document from its messages."""
+        await self._check()
+        return await self._threads.refresh(tenant_id, key)
 
     async def forget(self, tenant_id: str, key: ThreadKey, message_id: str) -> int | None:
         """Remove a deleted message from its thread; the thread document's id, or None when

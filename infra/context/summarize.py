@@ -9,7 +9,7 @@ import numpy as np
 
 from infra.context.chunking import count_tokens, truncate_tokens
 from infra.context.embedders import Embedder
-from infra.context.threads import Message, ThreadToSummarize, thread_body
+from infra.context.thread_model import Message, ThreadToSummarize, thread_body
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

@@ -8,104 +8,19 @@ edit replaces its text, a deletion removes it, and the thread document is rebuil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import asyncpg
 
 from infra.context.documents import DocumentInput, DocumentWriter
-
-TITLE_CHARS = 100
-THREAD_SOURCES = {"slack": "slack_thread", "github": "github_thread",
-                  "clickup": "clickup_thread"}
-
-
-@dataclass(frozen=True)
-class ThreadKey:
-    """Which thread: a provider's container (channel, repo, list) and item (thread, issue, task)."""
-
-    provider: str
-    container: str
-    item: str
-
-    @property
-    def source(self) -> str:
-        """The thread document's source."""
-        return THREAD_SOURCES[self.provider]
-
-    @property
-    def source_key(self) -> str:
-        """The document's source key (Slack's keeps its original ``channel:ts`` form)."""
-        if self.provider == "slack":
-            return thread_key(self.container, self.item)
-        return f"{self.provider}:{self.container}:{self.item}"
-
-    @property
-    def context_key(self) -> str:
-        """The source the event's own thread carries in a context bundle."""
-        return f"thread:{self.provider}:{self.container}:{self.item}"
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message of a thread, in thread order; ``agent`` when an agent of ours wrote it."""
-
-    ts: str
-    user: str
-    text: str
-    agent: bool = False
-
-
-@dataclass(frozen=True)
-class ThreadDocument:
-    """A stored thread document, as the context bundle reads it."""
-
-    id: int
-    title: str
-    url: str | None
-    body: str
-
-
-@dataclass(frozen=True)
-class ThreadToSummarize:
-    """A thread that has grown past the threshold since its last summary."""
-
-    document_id: int
-    tenant_id: str
-    project_id: str | None
-    channel: str
-    thread_ts: str
-    title: str
-    url: str | None
-    message_count: int
-    summarized_message_count: int
-
-
-def thread_key(channel: str, thread_ts: str) -> str:
-    """The source key of a Slack thread document (and of its summary)."""
-    return f"{channel}:{thread_ts}"
-
-
-def thread_body(messages: list[Message]) -> str:
-    """The thread as one text, a ``user: text`` line per message (``user (agent):`` for ours)."""
-    return "\n".join(f"{m.user or 'someone'}{' (agent)' if m.agent else ''}: {m.text.strip()}"
-                     for m in messages)
-
-
-def thread_title(where: str, messages: list[Message]) -> str:
-    """``where: first line of the first message``, cut to 100 characters (``where`` is
-    ``#channel``, ``owner/repo#12`` or ``ClickUp task abc``)."""
-    first = next((line for m in messages for line in m.text.splitlines() if line.strip()), "")
-    title = f"{where}: {first.strip()}"
-    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
-
-
-def _where(key: ThreadKey) -> str:
-    if key.provider == "github":
-        return f"{key.container}#{key.item}"
-    if key.provider == "clickup":
-        return f"ClickUp task {key.item}"
-    return f"#{key.container}"
-
+from infra.context.thread_model import (
+    THREAD_SOURCES,
+    Message,
+    ThreadDocument,
+    ThreadKey,
+    ThreadToSummarize,
+    thread_body,
+    thread_title,
+    where,
+)
 
 # A message without a project takes its container's mapped project (repo, channel or list).
 _UPSERT_MESSAGE = """
@@ -155,14 +70,20 @@ class Threads:
         self._pool = pool
         self._writer = writer
 
-    async def remember(self, tenant_id: str, project_id: str | None, key: ThreadKey,
-                       message_id: str, user: str, text: str, url: str | None, *,
-                       agent: bool = False) -> int:
-        """Store (or edit) a message (a redelivery changes nothing); refresh its thread's
-        document and return its id. A message once marked an agent's stays the agent's."""
+    async def store(self, tenant_id: str, project_id: str | None, key: ThreadKey,
+                    message_id: str, user: str, text: str, url: str | None, *,
+                    agent: bool = False) -> None:
+        """Store (or edit) a message only, without rebuilding its thread's document (a
+        redelivery changes nothing). A message once marked an agent's stays the agent's."""
         await self._pool.execute(_UPSERT_MESSAGE, tenant_id, key.provider, key.container,
                                  message_id, key.item, project_id, user, text, url,
                                  "agent" if agent else "human")
+
+    async def remember(self, tenant_id: str, project_id: str | None, key: ThreadKey,
+                       message_id: str, user: str, text: str, url: str | None, *,
+                       agent: bool = False) -> int:
+        """Store (or edit) a message; refresh its thread's document and return its id."""
+        await self.store(tenant_id, project_id, key, message_id, user, text, url, agent=agent)
         # Always refresh: when a previous attempt stored the message but failed before the
         # document was rewritten, the retry repairs it; an unchanged body costs one read.
         found = await self.refresh(tenant_id, key)
@@ -206,7 +127,7 @@ class Threads:
             project = next((r["project_id"] for r in reversed(rows) if r["project_id"]), None)
             doc = DocumentInput(
                 tenant_id=tenant_id, project_id=project, source=key.source,
-                source_key=key.source_key, title=thread_title(_where(key), messages), url=url,
+                source_key=key.source_key, title=thread_title(where(key), messages), url=url,
                 text=thread_body(messages), message_count=len(messages))
             return await self._writer.upsert(doc, conn)
 

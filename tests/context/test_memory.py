@@ -10,7 +10,7 @@ import asyncpg
 
 from infra import database
 from infra.context import KnowledgeStore
-from infra.context.threads import ThreadKey
+from infra.context.thread_model import ThreadKey
 from infra.embedded import database_url
 from infra.settings import ContextSettings
 from tests.context.conftest import CountingEmbedder, NewTenant

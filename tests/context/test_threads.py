@@ -9,7 +9,7 @@ import openai
 
 from infra.context import ExtractiveSummarizer, KnowledgeStore, OpenAISummarizer, count_tokens
 from infra.context.summarize import summarize_thread
-from infra.context.threads import Message
+from infra.context.thread_model import Message
 from tests.context.conftest import CountingEmbedder, NewTenant
 from tests.context.corpus import stdlib_paragraphs
 from tests.fakes.openai_server import FakeOpenAI
