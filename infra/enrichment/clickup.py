@@ -20,13 +20,12 @@ def _obj(value: Any) -> dict[str, Any]:
 
 async def fetch_task(target: Target, credential: str, reach: Reach) -> Found:
     """GET /task/{id}, as the gateway's ClickUp executor calls the API (one attempt)."""
-    async with httpx.AsyncClient(base_url=reach.clickup_api_url, timeout=reach.timeout_seconds,
-                                 headers={"Authorization": credential}) as client:
-        try:
-            response = await client.get(f"/task/{target.item}")
-        except httpx.TransportError as exc:
-            raise GatewayError(f"ClickUp unreachable: {type(exc).__name__}",
-                               retryable=True) from None
+    try:
+        response = await reach.clickup().get(f"/task/{target.item}",
+                                             headers={"Authorization": credential})
+    except httpx.TransportError as exc:
+        raise GatewayError(f"ClickUp unreachable: {type(exc).__name__}",
+                           retryable=True) from None
     if not response.is_success:
         retryable = retryable_status(response.status_code)
         raise GatewayError(f"ClickUp answered {response.status_code}", retryable=retryable,

@@ -1,5 +1,5 @@
-"""``python -m tests.bench [--only ingest|latency|governance|sockets|context|gateway|pipeline]
-[--events N] [--seconds S]``: the figures."""
+"""``python -m tests.bench [--only ingest|latency|governance|sockets|context|gateway|pipeline|
+enrichment] [--events N] [--seconds S]``: the figures."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 from tests.bench.context import bench_context
+from tests.bench.enrichment import bench_enrichment
 from tests.bench.gateway import bench_gateway
 from tests.bench.governance import bench_governance
 from tests.bench.ingest import bench_ingest
@@ -26,7 +27,7 @@ def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     cli.add_argument("--only", choices=("ingest", "latency", "governance", "sockets", "context",
-                                          "gateway", "pipeline"),
+                                          "gateway", "pipeline", "enrichment"),
                      help="run one benchmark")
     cli.add_argument("--events", type=int, default=200, help="latency: events measured")
     cli.add_argument("--seconds", type=float, default=4.0,
@@ -65,6 +66,8 @@ async def run(args: argparse.Namespace) -> list[bool]:
                 await bench_gateway(await migrated_database(url, "bench_gateway"))
             if args.only in (None, "pipeline"):  # figures only
                 await bench_pipeline(await migrated_database(url, "bench_pipeline"))
+            if args.only in (None, "enrichment"):  # figures only
+                await bench_enrichment(await migrated_database(url, "bench_enrichment"))
         finally:
             await asyncio.to_thread(pg.stop)
     return results
