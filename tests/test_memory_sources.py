@@ -159,6 +159,9 @@ async def test_mapped_repo_readme_comments_and_the_agents_reply_are_remembered(
             await asyncio.sleep(0.2)
     assert FIRST in thread["text"]
     assert any(h["source"] == "readme" and "Stripe" in h["text"] for h in hits)
+    r = await http.post("/context/search", headers=bearer(token), json={
+        "query": "gift card", "sources": ["github_thread"]})
+    assert r.status_code == 200 and [h["source"] for h in r.json()] == ["github_thread"]
     row = await pool.fetchrow(
         "SELECT author_kind, user_id FROM thread_messages WHERE tenant_id = $1"
         " AND provider = 'github' AND message_id = $2", tenant, str(posted["id"]))

@@ -19,7 +19,8 @@ from workflows.contracts import ContextItem
 
 router = APIRouter(prefix="/context", tags=["context"])
 
-Source = Literal["slack_thread", "readme", "summary", "clickup_task", "document"]
+Source = Literal["slack_thread", "github_thread", "clickup_thread", "readme", "summary",
+                 "clickup_task", "document"]
 
 
 class SearchBody(BaseModel):
