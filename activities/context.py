@@ -111,8 +111,11 @@ class ContextActivities:
         ref, message_id = event.ref, str(facts.get("message_id") or facts.get("ts") or "")
         if memory not in ("add", "edit", "delete") or ref is None or not message_id:
             return
-        container = ref.container or (await self._store.container_of(
-            event.tenant_id, event.provider.value, ref.item) if ref.item else None)
+        # A ClickUp task keeps the list its thread began in (a task moved to another list stays
+        # one thread); any provider's thread named by its item alone is found the same way.
+        known = await self._store.container_of(event.tenant_id, event.provider.value, ref.item) \
+            if ref.item and (event.provider is Provider.CLICKUP or not ref.container) else None
+        container = known or ref.container
         if not container:
             return
         key = ThreadKey(event.provider.value, container, ref.item or message_id)

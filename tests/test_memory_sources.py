@@ -255,6 +255,12 @@ async def test_remember_event_adds_edits_and_deletes_and_the_gateway_marks_agent
                    {"id": "90018"})
     [dana, writer] = await knowledge.thread_messages(tenant, "901", "86abc", "clickup")
     assert (dana.user, dana.agent, writer.user, writer.agent) == ("dana", False, "writer", True)
+    # the task moved to another list: its comments stay in the one thread
+    await env.run(context.remember_event, _event(
+        tenant, Provider.CLICKUP, EventKind.COMMENT, "902", "86abc",
+        {"memory": "add", "message_id": "90019"}, "Thanks, looks right", "dana"))
+    assert [m.ts for m in await knowledge.thread_messages(tenant, "901", "86abc", "clickup")
+            ] == ["90017", "90018", "90019"]
     # a Slack post of the agent's starts a thread of its own; writes that post nothing: nothing
     await remember(call, slack_intents.PostMessageArgs(channel="C6", text="Deploy finished"),
                    {"channel": "C6", "ts": "1700000100.000100"})
@@ -264,10 +270,10 @@ async def test_remember_event_adds_edits_and_deletes_and_the_gateway_marks_agent
     await remember.settle()  # the thread documents are rebuilt in the background
     bodies = {r["source_key"]: r["body"] for r in await pool.fetch(
         "SELECT source_key, body FROM context_documents WHERE tenant_id = $1", tenant)}
-    assert bodies["clickup:901:86abc"].endswith("writer (agent): Done: one PDF a month.")
+    assert "\nwriter (agent): Done: one PDF a month.\n" in bodies["clickup:901:86abc"]
     assert bodies["C6:1700000100.000100"] == "writer (agent): Deploy finished"
     assert await pool.fetchval(
-        "SELECT count(*) FROM thread_messages WHERE tenant_id = $1", tenant) == 4
+        "SELECT count(*) FROM thread_messages WHERE tenant_id = $1", tenant) == 5
     assert key.context_key == f"thread:slack:C5:{root}"
 
 
