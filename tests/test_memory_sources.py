@@ -261,10 +261,17 @@ async def test_remember_event_adds_edits_and_deletes_and_the_gateway_marks_agent
         {"memory": "add", "message_id": "90019"}, "Thanks, looks right", "dana"))
     assert [m.ts for m in await knowledge.thread_messages(tenant, "901", "86abc", "clickup")
             ] == ["90017", "90018", "90019"]
-    # a Slack post of the agent's starts a thread of its own; writes that post nothing: nothing
+    # a Slack post or a GitHub issue of the agent's starts a thread of its own; a write that
+    # posts no message (a ClickUp task) remembers nothing
     await remember(call, slack_intents.PostMessageArgs(channel="C6", text="Deploy finished"),
                    {"channel": "C6", "ts": "1700000100.000100"})
-    await remember(call, github.CreateIssueArgs(repo="acme/x", title="t"), {"number": 3})
+    await remember(call, github.CreateIssueArgs(repo="acme/x", title="Flaky login test",
+                                                body="It fails one run in ten."),
+                   {"number": 3, "url": "https://github.com/acme/x/issues/3"})
+    await remember(call, clickup.CreateTaskArgs(list_id="901", name="t"), {"id": "86new"})
+    [issue] = await knowledge.thread_messages(tenant, "acme/x", "3", "github")
+    assert issue == Message("issue-3", "writer", "Flaky login test\nIt fails one run in ten.",
+                            agent=True)
     [post] = await knowledge.thread_messages(tenant, "C6", "1700000100.000100")
     assert post.agent and post.text == "Deploy finished"
     await remember.settle()  # the thread documents are rebuilt in the background
@@ -273,7 +280,7 @@ async def test_remember_event_adds_edits_and_deletes_and_the_gateway_marks_agent
     assert "\nwriter (agent): Done: one PDF a month.\n" in bodies["clickup:901:86abc"]
     assert bodies["C6:1700000100.000100"] == "writer (agent): Deploy finished"
     assert await pool.fetchval(
-        "SELECT count(*) FROM thread_messages WHERE tenant_id = $1", tenant) == 5
+        "SELECT count(*) FROM thread_messages WHERE tenant_id = $1", tenant) == 6
     assert key.context_key == f"thread:slack:C5:{root}"
 
 

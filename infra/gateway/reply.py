@@ -94,6 +94,11 @@ def posted_message(args: BaseModel, result: Result, event: StandardEvent | None
     if isinstance(args, github.CommentArgs) and result.get("id") is not None:
         return Posted("github", args.repo, str(args.number), str(result["id"]), args.body,
                       result.get("url"))
+    if isinstance(args, github.CreateIssueArgs) and result.get("number") is not None:
+        # the issue's first message, named as its issues.opened delivery names it
+        number = str(result["number"])
+        text = f"{args.title}\n{args.body}".strip()
+        return Posted("github", args.repo, number, f"issue-{number}", text, result.get("url"))
     if isinstance(args, clickup.CommentArgs) and result.get("id") is not None:
         ref = event.ref if event is not None and event.provider is Provider.CLICKUP else None
         container = ref.container if ref is not None and ref.item == args.task_id else None
