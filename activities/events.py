@@ -27,7 +27,9 @@ from infra.directory.resolver import Resolver
 from infra.enrichment import target_of
 from infra.governance import kill_switch
 from infra.inbox.store import load_delivery, record_event
+from infra.memory import store as memory
 from workflows.contracts import (
+    AgentTarget,
     ContextItem,
     ControlGate,
     DispatchPlan,
@@ -40,6 +42,8 @@ from workflows.contracts import (
     StandardEvent,
 )
 from workflows.errors import ErrorType
+
+MEMORY_SHARE = 4  # an agent's memory gets at most 1/4 of its context budget
 
 
 class EventActivities:
@@ -82,8 +86,22 @@ class EventActivities:
             kill_switch.is_stopped(self._pool),
             self._context.gather(event, context_tokens),
         )
+        resolved.agents = await self._with_memory(event, resolved.agents)
         return DispatchPlan(resolved=resolved, gate=ControlGate(held=stopped, reason=reason),
                             context=context)
+
+    async def _with_memory(self, event: StandardEvent, agents: list[AgentTarget]
+                           ) -> list[AgentTarget]:
+        """Each agent with what it remembers of this tenant (infra/memory), within a quarter
+        of its context budget; what memory takes is taken out of the context's share."""
+        text = "\n".join(t for t in (event.title, event.text) if t)
+        recalled = await asyncio.gather(*(
+            memory.recall(self._pool, self._context, event.tenant_id, a.agent_id, text,
+                          a.context_token_budget // MEMORY_SHARE) for a in agents))
+        return [a.model_copy(update={
+            "memory": items,
+            "context_token_budget": a.context_token_budget - sum(i.tokens for i in items)})
+            if items else a for a, items in zip(agents, recalled, strict=True)]
 
     async def _normalize(self, inbox_id: int) -> StandardEvent:
         """Turn the stored raw delivery into a StandardEvent."""

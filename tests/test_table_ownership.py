@@ -41,6 +41,7 @@ OWNERS = {
     "context_documents": "infra/context/documents.py",
     "context_chunks": "infra/context/documents.py",
     "thread_messages": "infra/context/threads.py",
+    "agent_memory": "infra/memory/store.py",
     "secrets": "infra/vault/embedded.py",
     "signing_keys": "infra/auth/tokens.py",
     "revoked_tokens": "infra/auth/tokens.py",

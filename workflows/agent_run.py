@@ -59,7 +59,7 @@ class AgentRunWorkflow:
                     ThinkInput(run_id=inp.run_id, agent_id=target.agent_id, profile=profile,
                                turn=turn, max_turns=target.max_turns, event=inp.event,
                                steps=steps, gateway_tools=target.gateway_tools,
-                               context=inp.context),
+                               context=inp.context, memory=inp.memory or target.memory),
                     result_type=ThinkOutput,
                     task_queue=agent_task_queue(inp.event.tenant_id, target.agent_id),
                     activity_id=f"think/{turn}",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from pydantic import BaseModel
 
 from infra.settings import GatewaySettings
@@ -66,6 +67,8 @@ class ExecutionContext:
     settings: GatewaySettings
     idempotency_key: str
     event: StandardEvent | None = None
+    # The platform's own database, for platform-internal intents (memory_remember): no secret.
+    pool: asyncpg.Pool | None = field(default=None, repr=False)
 
 
 Executor = Callable[[A, ExecutionContext], Awaitable[Result]]

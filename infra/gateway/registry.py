@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.gateway import clickup, github, slack
+from infra.gateway import clickup, github, memory, slack
 from infra.gateway.base import Intent
 from infra.gateway.reply import REPLY_INTENT
 
 
 def builtin_intents() -> dict[str, Intent[Any]]:
-    """GitHub, Slack and ClickUp intents plus ``reply``, by name."""
-    intents: list[Intent[Any]] = [*github.INTENTS, *slack.INTENTS, *clickup.INTENTS, REPLY_INTENT]
+    """GitHub, Slack and ClickUp intents plus ``reply`` and ``memory_remember``, by name."""
+    intents: list[Intent[Any]] = [*github.INTENTS, *slack.INTENTS, *clickup.INTENTS, REPLY_INTENT,
+                                  *memory.INTENTS]
     return {i.name: i for i in intents}

@@ -210,7 +210,8 @@ class Gateway:
             secret = found
         ctx = ExecutionContext(tenant_id=call.tenant_id, agent_id=call.agent_id,
                                credential=secret, settings=self._settings,
-                               idempotency_key=call.idempotency_key, event=call.event)
+                               idempotency_key=call.idempotency_key, event=call.event,
+                               pool=self._pool)
         try:
             result = await asyncio.wait_for(intent.execute(args, ctx),
                                             self._settings.timeout_seconds)

@@ -26,6 +26,7 @@ from workers.runtime.prompts import (
     PromptTemplate,
     PromptTemplateError,
     context_lines,
+    memory_lines,
     prompt_values,
     tool_lines,
 )
@@ -61,7 +62,8 @@ class AgentRuntime:
         offered = [(s.name, s.description) for s in self.skills.skills()]
         offered += [(t.name, t.description) for t in inp.gateway_tools]
         return self.prompt.render(prompt_values(inp.profile, inp.event, tool_lines(offered),
-                                                context_lines(inp.context)))
+                                                context_lines(inp.context),
+                                                memory_lines(inp.memory)))
 
     def tool_specs(self, inp: ThinkInput) -> list[ToolSpec]:
         """The agent's own skills plus the gateway intents it is granted, as LLM functions."""

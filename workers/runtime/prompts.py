@@ -1,7 +1,7 @@
 """System prompt templates, interpolated from the agent, the event, its context and the tools.
 
 A template is ``str.format`` text with dotted fields (``{agent.name}``, ``{event.title}``,
-``{tools}``, ``{context}``); literal braces are doubled. Every field must be one of
+``{tools}``, ``{context}``, ``{memory}``); literal braces are doubled. Every field must be one of
 ``PROMPT_VARIABLES``: a template naming another is refused when it is loaded, and rendering with
 a variable missing raises ``PromptTemplateError`` naming it and the ones available.
 
@@ -17,13 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from workflows.contracts import AgentProfile, ContextItem, StandardEvent
+from workflows.contracts import AgentProfile, ContextItem, MemoryItem, StandardEvent
 
 PROMPT_VARIABLES = (
     "agent.id", "agent.name", "agent.role",
     "event.kind", "event.provider", "event.source", "event.tenant", "event.title", "event.text",
     "event.url", "event.actor", "event.container", "event.item",
-    "context", "tools",
+    "context", "tools", "memory",
 )
 NONE = "(none)"
 
@@ -38,6 +38,9 @@ An event from {event.provider} was routed to you:
 - where: {event.container} {event.item}
 - url: {event.url}
 - text: {event.text}
+
+What you remember of this workspace:
+{memory}
 
 Context:
 {context}
@@ -138,9 +141,24 @@ def context_lines(items: Iterable[ContextItem]) -> str:
         for i in items)
 
 
-def prompt_values(profile: AgentProfile, event: StandardEvent, tools: str, context: str = ""
-                  ) -> dict[str, str]:
-    """Every template variable, from the agent, the event, the tools and the context."""
+def memory_lines(items: Iterable[MemoryItem]) -> str:
+    """The agent's memory as the prompt shows it: core facts (``key: value``), then what it
+    kept from earlier sessions."""
+    listed = list(items)
+    core = [f"- {i.key}: {i.text.strip()}" for i in listed if i.type == "core"]
+    episodic = [f"- {i.text.strip()}" for i in listed if i.type == "episodic"]
+    parts = []
+    if core:
+        parts.append("Core facts:\n" + "\n".join(core))
+    if episodic:
+        parts.append("From earlier sessions:\n" + "\n".join(episodic))
+    return "\n\n".join(parts)
+
+
+def prompt_values(profile: AgentProfile, event: StandardEvent, tools: str, context: str = "",
+                  memory: str = "") -> dict[str, str]:
+    """Every template variable, from the agent, the event, the tools, the context and the
+    agent's memory."""
     actor = event.actor
     who = (actor.name or actor.id) if actor else None
     raw: dict[str, str | None] = {
@@ -151,6 +169,6 @@ def prompt_values(profile: AgentProfile, event: StandardEvent, tools: str, conte
         "event.url": event.url, "event.actor": who,
         "event.container": event.ref.container if event.ref else None,
         "event.item": event.ref.item if event.ref else None,
-        "context": context, "tools": tools,
+        "context": context, "tools": tools, "memory": memory,
     }
     return {k: (v.strip() if v and v.strip() else NONE) for k, v in raw.items()}

@@ -36,6 +36,16 @@ class ContextItem(BaseModel):
     tokens: int = Field(default=0, description="Tokens of text (tiktoken cl100k_base)")
 
 
+class MemoryItem(BaseModel):
+    """Something the agent remembers (infra/memory): a core fact or an episodic summary."""
+
+    type: Literal["core", "episodic"]
+    key: str | None = Field(default=None, description="The fact's key (core facts only)")
+    text: str = Field(description="The fact's value, or the summary")
+    tokens: int = Field(default=0, description="Tokens of text (tiktoken cl100k_base)")
+    id: int = Field(description="Its row id (DELETE .../memory/{id})")
+
+
 class AgentTarget(BaseModel):
     """An agent chosen for an event, with what its run needs to know."""
 
@@ -48,6 +58,9 @@ class AgentTarget(BaseModel):
     )
     gateway_tools: list[GatewayTool] = Field(default_factory=list)
     context_token_budget: int = Field(default=2000, description="Tokens of context per think")
+    memory: list[MemoryItem] = Field(default_factory=list, description=(
+        "What the agent remembers of this tenant, recalled at planning (its tokens are taken"
+        " out of context_token_budget)"))
 
 
 class AgentRunInput(BaseModel):
@@ -61,6 +74,8 @@ class AgentRunInput(BaseModel):
         default=None, description="The gateway's task queue (settings, via the resolver);"
                                   " without one, a gateway intent answers an error")
     context: list[ContextItem] = Field(default_factory=list)
+    memory: list[MemoryItem] = Field(default_factory=list, description=(
+        "The agent's memory for this run (empty: the target's, recalled at planning)"))
 
 
 class ToolCall(BaseModel):
@@ -110,6 +125,8 @@ class ThinkInput(BaseModel):
     steps: list[Step] = Field(default_factory=list)
     gateway_tools: list[GatewayTool] = Field(default_factory=list)
     context: list[ContextItem] = Field(default_factory=list)
+    memory: list[MemoryItem] = Field(default_factory=list,
+                                     description="Core facts first, then episodic summaries")
 
 
 class ThinkOutput(BaseModel):
