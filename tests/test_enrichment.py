@@ -232,17 +232,29 @@ async def test_a_slack_reply_carries_its_thread(
     remotes.slack.add_thread(channel, root, [
         ("U_ANA", "the nightly export is empty since Monday"),
         ("U_BO", "it reads from the old bucket"), ("U_ANA", "can someone move it?")])
-    raw = json.dumps({
-        "type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:10]}", "team_id": "T1",
-        "event": {"type": "message", "user": "U_ANA", "text": "can someone move it?",
-                  "ts": "1700000000.002100", "thread_ts": root, "channel": channel,
-                  "channel_type": "channel"}}).encode()
-    headers = {"Content-Type": "application/json",
-               **corpus.slack_sign(raw, corpus.secret("slack"))}
-    _, seen = await dispatch(http, admin, temporal_client, tenant, "slack", raw, headers,
+
+
+    def message(text: str, ts: str, thread_ts: str | None) -> tuple[bytes, dict[str, str]]:
+        raw = json.dumps({
+            "type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:10]}", "team_id": "T1",
+            "event": {"type": "message", "user": "U_ANA", "text": text, "ts": ts,
+                      "channel": channel, "channel_type": "channel",
+                      **({"thread_ts": thread_ts} if thread_ts else {})}}).encode()
+        return raw, {"Content-Type": "application/json",
+                     **corpus.slack_sign(raw, corpus.secret("slack"))}
+
+    # The root was seen (and remembered) before: the fetched thread replaces that copy.
+    first, _ = await dispatch(http, admin, temporal_client, tenant, "slack",
+                              *message("the nightly export is empty since Monday", root, None),
+                              [agent])
+    await temporal_client.get_workflow_handle(first["workflow_id"]).result()
+    _, seen = await dispatch(http, admin, temporal_client, tenant, "slack",
+                             *message("can someone move it?", "1700000000.002100", root),
                              [agent])
     [think] = seen[agent]
-    assert think.context[0].source == f"thread:slack:{channel}:{root}"
+    key = f"thread:slack:{channel}:{root}"
+    assert [item.source for item in think.context].count(key) == 1
+    assert think.context[0].source == key
     assert think.context[0].text.splitlines() == [
         "U_ANA: the nightly export is empty since Monday", "U_BO: it reads from the old bucket",
         "U_ANA: can someone move it?"]

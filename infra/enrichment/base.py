@@ -69,7 +69,7 @@ def target_of(event: StandardEvent) -> Target | None:
     container = event.ref.container if event.ref and event.ref.container else ""
     if event.provider is Provider.CLICKUP:
         task = str(facts.get("task_id") or "")
-        list_id = str(facts.get("list_id") or container)
+        list_id = container or str(facts.get("list_id") or "")  # the key memory uses too
         if _SAFE.match(task) and (not list_id or _SAFE.match(list_id)):
             return Target(Provider.CLICKUP, "clickup_token", list_id, task)
     elif event.provider is Provider.SLACK:
