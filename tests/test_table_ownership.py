@@ -42,6 +42,8 @@ OWNERS = {
     "context_chunks": "infra/context/documents.py",
     "thread_messages": "infra/context/threads.py",
     "agent_memory": "infra/memory/store.py",
+    "sessions": "infra/sessions/store.py",
+    "session_turns": "infra/sessions/store.py",
     "secrets": "infra/vault/embedded.py",
     "signing_keys": "infra/auth/tokens.py",
     "revoked_tokens": "infra/auth/tokens.py",

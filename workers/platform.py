@@ -20,6 +20,7 @@ from activities.enrich import EnrichActivities
 from activities.events import EventActivities
 from activities.gateway import GatewayActivities
 from activities.governance import GovernanceActivities
+from activities.sessions import SessionActivities
 from infra.context import build_summarizer
 from infra.directory.resolver import Resolver
 from infra.enrichment import Enricher
@@ -35,6 +36,7 @@ from workflows.control import ControlWorkflow
 from workflows.event import EventWorkflow
 from workflows.presence import PresenceWorkflow
 from workflows.readme import ReadmeWorkflow
+from workflows.session import SessionWorkflow
 from workflows.summarize import SummarizeThreadsWorkflow, SummarizeThreadWorkflow
 
 # Workflows run without the SDK's sandbox. The sandbox checks every activation and every payload
@@ -44,7 +46,8 @@ from workflows.summarize import SummarizeThreadsWorkflow, SummarizeThreadWorkflo
 # randomness, I/O or settings in workflow modules), the replay tests, and
 # tests/test_workflow_sandbox.py, which loads every workflow below under the strict sandbox.
 PLATFORM_WORKFLOWS = [EventWorkflow, AgentRunWorkflow, PresenceWorkflow,
-                      SummarizeThreadsWorkflow, SummarizeThreadWorkflow, ReadmeWorkflow]
+                      SummarizeThreadsWorkflow, SummarizeThreadWorkflow, ReadmeWorkflow,
+                      SessionWorkflow]
 WORKFLOWS = [*PLATFORM_WORKFLOWS, ControlWorkflow]  # the control queue's (control_worker)
 
 
@@ -59,6 +62,7 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
     control = ControlActivities(pool)
     context = context or context_activities(pool, ContextSettings())
     events = EventActivities(pool, resolver, context, gateway_queue)
+    sessions = SessionActivities(pool, client)
     return Worker(
         client,
         task_queue=task_queue,
@@ -70,6 +74,8 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
             control.control_gate, control.set_presence,
             context.remember_event, context.threads_to_summarize,
             context.summarize_thread, context.fetch_readme,
+            sessions.submit_to_session, sessions.record_session, sessions.record_turn,
+            sessions.write_episode,
         ],
     )
 

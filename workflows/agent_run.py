@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         ToolResult,
         UsageRecord,
     )
+    from workflows.contracts.conversation import ToolLog
     from workflows.ids import agent_task_queue
     from workflows.names import GATEWAY_ACTIVITY, THINK_ACTIVITY, TOOL_ACTIVITY
 
@@ -59,7 +60,8 @@ class AgentRunWorkflow:
                     ThinkInput(run_id=inp.run_id, agent_id=target.agent_id, profile=profile,
                                turn=turn, max_turns=target.max_turns, event=inp.event,
                                steps=steps, gateway_tools=target.gateway_tools,
-                               context=inp.context, memory=inp.memory or target.memory),
+                               context=inp.context, memory=inp.memory or target.memory,
+                               conversation=inp.conversation),
                     result_type=ThinkOutput,
                     task_queue=agent_task_queue(inp.event.tenant_id, target.agent_id),
                     activity_id=f"think/{turn}",
@@ -74,7 +76,7 @@ class AgentRunWorkflow:
             if decision.final is not None:
                 return self._finish(AgentOutcome(
                     agent_id=target.agent_id, run_id=inp.run_id, final=decision.final,
-                    turns=turn, tool_calls=calls))
+                    turns=turn, tool_calls=calls, tool_log=session_log(inp, steps)))
             results = await asyncio.gather(
                 *(self._tool(inp, turn, i, call) for i, call in enumerate(decision.tool_calls)))
             calls += len(results)
@@ -170,3 +172,13 @@ class AgentRunWorkflow:
     def _finish(outcome: AgentOutcome) -> AgentOutcome:
         workflow.upsert_search_attributes([search.STATUS.value_set(outcome.status)])
         return outcome
+
+
+def session_log(inp: AgentRunInput, steps: list[Step]) -> list[ToolLog]:
+    """A session turn's tools and results, for the conversation's next think (none outside a
+    session: an event's outcome stays as it was)."""
+    if inp.conversation is None:
+        return []
+    return [ToolLog(name=call.name, arguments=call.arguments, result=result.content,
+                    is_error=result.is_error)
+            for step in steps for call, result in zip(step.tool_calls, step.results, strict=False)]

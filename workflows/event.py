@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.context import ContextActivities
     from activities.enrich import EnrichActivities
     from activities.events import EventActivities
+    from activities.sessions import SessionActivities
     from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
     from workflows.contracts import (
@@ -30,16 +31,32 @@ with workflow.unsafe.imports_passed_through():
         RecordOutcomeInput,
         StandardEvent,
     )
-    from workflows.ids import run_workflow_id
+    from workflows.contracts.sessions import (
+        DispatchToSession,
+        SessionSubmit,
+        SubmitResult,
+        TurnFinished,
+    )
+    from workflows.ids import run_workflow_id, thread_key
 
 from workflows.gate import hold_while_stopped
 
 ENRICH_PATCH = "enrich-before-dispatch"
+SESSIONS_PATCH = "sessions"
 
 
 @workflow.defn(name="EventWorkflow")
 class EventWorkflow:
     """Normalize, resolve the agents, dispatch one AgentRunWorkflow each, record the outcome."""
+
+    def __init__(self) -> None:
+        """No turn finished yet (sessions tell them by signal)."""
+        self._finished: dict[str, AgentOutcome] = {}
+
+    @workflow.signal(name="turn_finished")
+    def turn_finished(self, told: TurnFinished) -> None:
+        """A session's turn answered this event for one agent."""
+        self._finished[told.outcome.agent_id] = told.outcome
 
     @workflow.run
     async def run(self, inp: EventInput) -> EventResult:
@@ -123,6 +140,9 @@ class EventWorkflow:
                                       reason=resolved.reason, project_id=resolved.project_id)
         if plan.gate.held:
             await hold_while_stopped()
+        thread = thread_of(event)
+        if thread is not None and workflow.patched(SESSIONS_PATCH):
+            return await self._to_sessions(inp, event, plan, thread)
         children = [
             await workflow.start_child_workflow(
                 AgentRunWorkflow.run,
@@ -147,6 +167,36 @@ class EventWorkflow:
             inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason,
             agent_ids=agent_ids, outcomes=list(outcomes),
         )
+
+    async def _to_sessions(self, inp: EventInput, event: StandardEvent, plan: DispatchPlan,
+                           thread: str) -> EventResult:
+        """Each agent's session on the thread takes the event (README, "Sessions"); its turn's
+        outcome comes back by signal."""
+        resolved = plan.resolved
+        results: list[SubmitResult] = await asyncio.gather(*(
+            workflow.execute_local_activity_method(
+                SessionActivities.submit_to_session,
+                DispatchToSession(thread=thread, task_queue=workflow.info().task_queue,
+                                  submit=SessionSubmit(
+                    reply_to=workflow.info().workflow_id, event=event, event_id=inp.inbox_id,
+                    target=target, project_id=resolved.project_id,
+                    gateway_queue=resolved.gateway_queue,
+                    context=within_budget(plan.context.items, target.context_token_budget))),
+                start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+            for target in resolved.agents))
+        agent_ids = [t.agent_id for t in resolved.agents]
+        await self._record(
+            inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason, agent_ids=agent_ids,
+            project_id=resolved.project_id)
+        for agent_id, result in zip(agent_ids, results, strict=True):
+            if not result.accepted:
+                self._finished[agent_id] = AgentOutcome(
+                    agent_id=agent_id, run_id=result.session_id, status="rejected",
+                    error=result.reason)
+        await workflow.wait_condition(lambda: all(a in self._finished for a in agent_ids))
+        return await self._record(
+            inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason,
+            agent_ids=agent_ids, outcomes=[self._finished[a] for a in agent_ids])
 
     @staticmethod
     def _run_attributes(event: StandardEvent, agent_id: str, project_id: str | None
@@ -209,6 +259,14 @@ def remembers(event: StandardEvent) -> bool:
     (``facts["memory"]``: add, edit, delete, readme) and, as before, Slack messages."""
     return "memory" in event.facts or (
         event.provider is Provider.SLACK and event.kind is not EventKind.IGNORE)
+
+
+def thread_of(event: StandardEvent) -> str | None:
+    """The thread a session of this event is keyed on (None: the event has no thread)."""
+    ref = event.ref
+    if ref is None or not ref.container or not ref.item:
+        return None
+    return thread_key(event.provider.value, ref.container, ref.item)
 
 
 def last_cause(err: BaseException) -> str:

@@ -28,3 +28,20 @@ def agent_task_queue(tenant_id: str, agent_id: str) -> str:
 def presence_workflow_id(tenant_id: str, agent_id: str) -> str:
     """The presence workflow of an agent: ``presence/<tenant>/<agent id>``."""
     return f"presence/{tenant_id}/{agent_id}"
+
+
+def thread_key(provider: str, container: str, item: str) -> str:
+    """A session's thread: ``<provider>:<container>:<item>`` (a Slack thread, an issue, a task)."""
+    return f"{provider}:{container}:{item}"
+
+
+def session_workflow_id(tenant_id: str, agent_id: str, thread: str) -> str:
+    """The SessionWorkflow of an agent on a thread: ``session/<tenant>/<agent id>/<thread>``."""
+    return f"session/{tenant_id}/{agent_id}/{thread}"
+
+
+def session_run_id(event_workflow_id: str, agent_id: str, attempt: int = 1) -> str:
+    """The AgentRunWorkflow of a session's turn: named after the turn's first event, as a run
+    outside a session is (an interrupted think restarts as ``.2``, ``.3``, ...)."""
+    run_id = run_workflow_id(event_workflow_id, agent_id)
+    return run_id + (f".{attempt}" if attempt > 1 else "")

@@ -13,5 +13,7 @@ AGENT = SearchAttributeKey.for_keyword("SwitchboardAgent")
 PROJECT = SearchAttributeKey.for_keyword("SwitchboardProject")
 EVENT_KIND = SearchAttributeKey.for_keyword("SwitchboardEventKind")
 STATUS = SearchAttributeKey.for_keyword("SwitchboardStatus")
+SESSION = SearchAttributeKey.for_keyword("SwitchboardSession")  # a session's id
+THREAD = SearchAttributeKey.for_keyword("SwitchboardThread")  # a session's thread
 
-ALL = (TENANT, AGENT, PROJECT, EVENT_KIND, STATUS)
+ALL = (TENANT, AGENT, PROJECT, EVENT_KIND, STATUS, SESSION, THREAD)

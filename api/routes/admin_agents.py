@@ -40,6 +40,15 @@ class AgentProfileFields(BaseModel):
         default=None, ge=1, le=2592000,
         description="How long work waits for this agent's worker before it expires (alerted)",
     )
+    session_policy: Literal["enqueue", "interrupt", "reject"] | None = Field(
+        default=None, description="A message arriving mid-turn of a session: enqueue (the next"
+        " turn), interrupt (restart the think with both), reject (the sender hears it is busy)")
+    session_debounce_ms: int | None = Field(
+        default=None, ge=0, le=600000, description="A burst within this window is one turn")
+    session_max_wait_ms: int | None = Field(
+        default=None, ge=0, le=3600000, description="The longest a burst holds its turn back")
+    session_idle_seconds: int | None = Field(
+        default=None, ge=1, le=31536000, description="Idle time that closes a session (7 days)")
 
 
 class AgentCreate(AgentProfileFields):
@@ -68,6 +77,10 @@ class Agent(BaseModel):
     owner: str | None
     queue_expiry_seconds: int
     created_at: datetime
+    session_policy: str
+    session_debounce_ms: int
+    session_max_wait_ms: int
+    session_idle_seconds: int
 
 
 class AliasBody(BaseModel):

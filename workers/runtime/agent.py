@@ -78,7 +78,7 @@ class AgentRuntime:
     async def think(self, inp: ThinkInput) -> ThinkOutput:
         """Decide the next step: a final answer, or tools to run first."""
         if self.llm is None:
-            answer = demo_answer(self.agent_id, inp.event)
+            answer = demo_answer(self.agent_id, inp.event, inp.conversation)
             log.info("agent %s handled %s: %s", self.agent_id, inp.run_id, answer)
             return ThinkOutput(final=answer)
         try:

@@ -1,9 +1,9 @@
 """A scripted LLM: replays given tool calls and answers in order, without tokens.
 
 The reply to play is chosen from the conversation itself: the number of assistant messages in
-it (one per completed step, so ``turn - 1``). Each run therefore replays the script from the
-start, concurrent runs do not interfere, and a retried or resumed turn gets the same reply,
-as Temporal expects of a step that may run twice.
+it since the last earlier answer of a session (one per completed step, so ``turn - 1``). Each
+run therefore replays the script from the start, concurrent runs do not interfere, and a retried
+or resumed turn gets the same reply, as Temporal expects of a step that may run twice.
 
 A script is a JSON list of replies::
 
@@ -93,7 +93,7 @@ class ScriptedLLM:
     async def complete(self, messages: list[Message], tools: list[ToolSpec]) -> LLMReply:
         """The reply for this point of the conversation."""
         self.requests.append((messages, tools))
-        index = sum(1 for m in messages if m.get("role") == "assistant")
+        index = steps_so_far(messages)
         if index >= len(self.replies):
             raise ApplicationError(
                 f"the LLM script has {len(self.replies)} replies; turn {index + 1} asked for "
@@ -109,6 +109,16 @@ class ScriptedLLM:
         usage = Usage(model=self.model, input_tokens=reply.input_tokens,
                       output_tokens=reply.output_tokens)
         return LLMReply(content=content, tool_calls=calls, usage=usage)
+
+
+def steps_so_far(messages: list[Message]) -> int:
+    """Assistant tool-call messages after the session's last earlier answer (an assistant
+    message without tool calls)."""
+    count = 0
+    for m in messages:
+        if m.get("role") == "assistant":
+            count = count + 1 if m.get("tool_calls") else 0
+    return count
 
 
 def _last_tool_result(messages: list[Message]) -> str:

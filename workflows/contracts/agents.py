@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from workflows.contracts.conversation import Conversation, ToolLog
 from workflows.contracts.events import StandardEvent
 
 
@@ -76,6 +77,8 @@ class AgentRunInput(BaseModel):
     context: list[ContextItem] = Field(default_factory=list)
     memory: list[MemoryItem] = Field(default_factory=list, description=(
         "The agent's memory for this run (empty: the target's, recalled at planning)"))
+    conversation: Conversation | None = Field(default=None, description=(
+        "A session's turn: the conversation so far (None: a run outside a session)"))
 
 
 class ToolCall(BaseModel):
@@ -127,6 +130,8 @@ class ThinkInput(BaseModel):
     context: list[ContextItem] = Field(default_factory=list)
     memory: list[MemoryItem] = Field(default_factory=list,
                                      description="Core facts first, then episodic summaries")
+    conversation: Conversation | None = Field(default=None,
+                                              description="A session's conversation so far")
 
 
 class ThinkOutput(BaseModel):
@@ -186,9 +191,12 @@ class AgentOutcome(BaseModel):
 
     agent_id: str
     run_id: str
-    status: Literal["answered", "max_turns", "expired", "failed"] = "answered"
+    status: Literal["answered", "max_turns", "expired", "failed", "rejected", "interrupted"] = (
+        "answered")
     final: str | None = None
     error: str | None = None
     turns: int = 0
     tool_calls: int = 0
+    tool_log: list[ToolLog] = Field(default_factory=list, description=(
+        "A session's turn: the tools called and their results (empty outside sessions)"))
 

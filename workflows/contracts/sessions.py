@@ -1,0 +1,116 @@
+"""Contracts of SessionWorkflow: a conversation of one agent on one thread, turn by turn."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from workflows.contracts.agents import AgentOutcome, AgentTarget, ContextItem
+from workflows.contracts.conversation import ConversationTurn
+from workflows.contracts.events import StandardEvent
+
+Policy = Literal["enqueue", "interrupt", "reject"]
+
+
+class SessionSettings(BaseModel):
+    """An agent's session settings (agents table, set through the agent admin route)."""
+
+    policy: Policy = Field(default="enqueue", description=(
+        "A message arriving mid-turn: enqueue (next turn), interrupt (restart the think with"
+        " both), reject (the sender is told the agent is busy)"))
+    debounce_ms: int = Field(default=2000, description="A burst within this window is one turn")
+    max_wait_ms: int = Field(default=10000, description="The longest a burst holds a turn back")
+    idle_seconds: int = Field(default=604800, description="Idle time that closes the session")
+
+
+class SessionSubmit(BaseModel):
+    """Update "submit": one event dispatched to the agent on this thread."""
+
+    reply_to: str = Field(description="The EventWorkflow id told of the turn's outcome")
+    event: StandardEvent
+    event_id: int | None = None
+    target: AgentTarget
+    project_id: str | None = None
+    gateway_queue: str | None = None
+    context: list[ContextItem] = Field(default_factory=list)
+    settings: SessionSettings = Field(default_factory=SessionSettings)
+
+
+class SubmitResult(BaseModel):
+    """What the session did with a message (answered at once, before any think)."""
+
+    accepted: bool
+    session_id: str
+    turn: int = Field(description="The turn the message belongs to (0 if rejected)")
+    reason: str | None = None
+
+
+class SessionInput(BaseModel):
+    """Input of SessionWorkflow; a continued run carries its state in ``carried``."""
+
+    tenant_id: str
+    agent_id: str
+    thread: str
+    carried: SessionState | None = None
+
+
+class SessionState(BaseModel):
+    """What a continued-as-new run takes over from the previous one."""
+
+    session_id: str
+    turns: int = 0
+    summary: str | None = None
+    recent: list[ConversationTurn] = Field(default_factory=list)
+    pending: list[SessionSubmit] = Field(default_factory=list)
+    seen: list[str] = Field(default_factory=list, description="Recent submit keys (dedup)")
+    paused: bool = False
+    settings: SessionSettings = Field(default_factory=SessionSettings)
+
+
+class DispatchToSession(BaseModel):
+    """Input of the submit_to_session activity (EventWorkflow's side of update-with-start)."""
+
+    submit: SessionSubmit
+    thread: str
+    task_queue: str = Field(description="Where the session runs (the platform queue)")
+
+
+class TurnFinished(BaseModel):
+    """Signal "turn_finished" to an EventWorkflow: its agent's outcome for the turn."""
+
+    outcome: AgentOutcome
+    session_id: str
+    turn: int
+
+
+class SessionRecord(BaseModel):
+    """Input of the record_session local activity: the row's state now."""
+
+    session_id: str
+    tenant_id: str
+    agent_id: str
+    thread: str
+    workflow_id: str
+    status: Literal["running", "waiting", "paused", "closed", "failed"]
+    turns: int
+    summary: str | None = None
+
+
+class TurnRecord(BaseModel):
+    """Input of the record_turn local activity: one turn's row."""
+
+    session_id: str
+    turn: ConversationTurn
+
+
+class EpisodeInput(BaseModel):
+    """Input of the write_episode activity: a closed session's summary for the agent's memory."""
+
+    tenant_id: str
+    agent_id: str
+    session_id: str
+    text: str
+
+
+SessionInput.model_rebuild()

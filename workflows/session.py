@@ -1,0 +1,258 @@
+"""SessionWorkflow: one agent's conversation on one thread, a turn per message (or burst).
+
+Fed by update "submit" (update-with-start from activities/sessions.py), it debounces a burst
+into one turn, runs each turn as a child AgentRunWorkflow whose think sees the conversation so
+far, and tells each event's EventWorkflow the turn's outcome (signal "turn_finished"). A message
+arriving mid-turn is queued (enqueue), restarts the think with it (interrupt) or is refused
+(reject). Idle past the agent's window, or on signal "close", it closes and leaves an episodic
+summary in the agent's memory; it continues as new every ``CONTINUE_EVERY`` turns (or when
+Temporal suggests it), so its history stays bounded however long the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.sessions import SessionActivities
+    from workflows import policies, search
+    from workflows.agent_run import AgentRunWorkflow
+    from workflows.contracts.agents import AgentOutcome, AgentRunInput
+    from workflows.contracts.conversation import Conversation, ConversationTurn
+    from workflows.contracts.sessions import (
+        EpisodeInput,
+        SessionInput,
+        SessionRecord,
+        SessionState,
+        SessionSubmit,
+        SubmitResult,
+        TurnFinished,
+        TurnRecord,
+    )
+    from workflows.ids import session_run_id
+    from workflows.session_fold import answer_of, episode, fold, message_of, turn_event
+
+CONTINUE_EVERY = 50  # turns per run before continuing as new
+SEEN_KEPT = 200  # submit keys remembered across runs (a retried submit applies once)
+
+
+@workflow.defn(name="SessionWorkflow")
+class SessionWorkflow:
+    """A long-lived conversation of one agent on one thread."""
+
+    @workflow.init
+    def __init__(self, inp: SessionInput) -> None:
+        state = inp.carried or SessionState(session_id="ses_" + workflow.uuid4().hex[:16])
+        self.inp = inp
+        self.state = state
+        self.arrived = 0  # messages submitted to this run (debounce and interrupt watch it)
+        self.turn_now = 0  # the turn being thought, 0 when none
+        self.close_requested = False
+        self.closing = False
+        self.turns_this_run = 0
+
+    @workflow.update
+    def submit(self, sub: SessionSubmit) -> SubmitResult:
+        """Take a message: queued for the forming or next turn, joined to the running one
+        (interrupt), or refused while a turn runs (reject)."""
+        key = f"{sub.reply_to}/{sub.target.agent_id}"
+        sid = self.state.session_id
+        if key in self.state.seen:
+            return SubmitResult(accepted=True, session_id=sid, turn=0, reason="already submitted")
+        self.state.settings = sub.settings
+        policy = sub.settings.policy
+        if self.turn_now and policy == "reject":
+            return SubmitResult(accepted=False, session_id=sid, turn=0, reason=(
+                f"agent {self.inp.agent_id} is busy with turn {self.turn_now} of session {sid}"))
+        self.state.seen = [*self.state.seen, key][-SEEN_KEPT:]
+        self.state.pending.append(sub)
+        self.arrived += 1
+        if self.turn_now and policy == "interrupt":
+            turn = self.turn_now
+        else:
+            turn = self.state.turns + 1 + (1 if self.turn_now else 0)
+        return SubmitResult(accepted=True, session_id=sid, turn=turn)
+
+    @submit.validator
+    def _submit_open(self, sub: SessionSubmit) -> None:
+        if self.closing:  # refused before it is recorded: the caller retries into a new run
+            raise ApplicationError("the session is closing")
+
+    @workflow.signal
+    def pause(self) -> None:
+        """Hold turns (messages still queue) until resumed."""
+        self.state.paused = True
+
+    @workflow.signal
+    def resume(self) -> None:
+        """Run queued messages again."""
+        self.state.paused = False
+
+    @workflow.signal
+    def close(self) -> None:
+        """Close now (after the running turn)."""
+        self.close_requested = True
+
+    @workflow.run
+    async def run(self, inp: SessionInput) -> str:
+        """Wait for messages, answer them turn by turn, close when idle or asked."""
+        workflow.upsert_search_attributes([search.SESSION.value_set(self.state.session_id)])
+        workflow.set_current_details(f"{inp.agent_id} on {inp.thread}")
+        while not self.close_requested:
+            await self._status("paused" if self.state.paused else "waiting")
+            idle = timedelta(seconds=self.state.settings.idle_seconds)
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self.state.pending and not self.state.paused)
+                    or self.close_requested or self.state.paused != (self.status == "paused"),
+                    timeout=idle)
+            except TimeoutError:
+                break
+            if self.close_requested or not self.state.pending or self.state.paused:
+                continue
+            await self._debounce()
+            await self._turn()
+            if (self.turns_this_run >= CONTINUE_EVERY
+                    or workflow.info().is_continue_as_new_suggested()):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(SessionInput(
+                    tenant_id=inp.tenant_id, agent_id=inp.agent_id, thread=inp.thread,
+                    carried=self.state))
+        return await self._close()
+
+    async def _debounce(self) -> None:
+        """Let a burst gather: wait until no message came for the debounce window, at most the
+        maximum wait after the first."""
+        window = timedelta(milliseconds=self.state.settings.debounce_ms)
+        deadline = workflow.now() + timedelta(milliseconds=self.state.settings.max_wait_ms)
+        while window > timedelta(0):
+            left = min(window, deadline - workflow.now())
+            if left <= timedelta(0):
+                return
+            seen = self.arrived
+            try:
+                await workflow.wait_condition(
+                    lambda seen=seen: self.arrived > seen or self.close_requested,  # type: ignore[misc]
+                    timeout=left)
+            except TimeoutError:
+                return
+            if self.close_requested:
+                return
+
+    async def _turn(self) -> None:
+        """One turn: its messages, a think that sees the conversation, then the outcome told."""
+        state = self.state
+        state.turns += 1
+        self.turns_this_run += 1
+        n = self.turn_now = state.turns
+        batch, state.pending = state.pending, []
+        attempt = 0
+        while True:
+            attempt += 1
+            messages = [message_of(s, workflow.now().isoformat()) for s in batch]
+            turn = ConversationTurn(turn=n, messages=messages, status="running")
+            await self._record_turn(turn)
+            await self._status("running")
+            outcome = await self._think(batch, n, attempt)
+            if outcome is None:  # interrupted: the think restarts with every message so far
+                batch, state.pending = [*batch, *state.pending], []
+                continue
+            break
+        self.turn_now = 0
+        done = turn.model_copy(update={
+            "answer": answer_of(outcome), "tool_calls": outcome.tool_log,
+            "status": "done" if outcome.status == "answered" else "failed"})
+        await self._record_turn(done)
+        budget = batch[-1].target.context_token_budget
+        state.summary, state.recent = fold(state.summary, [*state.recent, done], budget)
+        told = TurnFinished(outcome=outcome.model_copy(update={"tool_log": []}),
+                            session_id=state.session_id, turn=n)
+        await asyncio.gather(*(self._tell(s.reply_to, told) for s in batch))
+
+    async def _think(self, batch: list[SessionSubmit], n: int, attempt: int
+                     ) -> AgentOutcome | None:
+        """Run the turn's AgentRunWorkflow; None if a message interrupted it."""
+        last = batch[-1]
+        run_id = session_run_id(batch[0].reply_to, self.inp.agent_id, attempt)
+        conversation = Conversation(session_id=self.state.session_id, turn=n,
+                                    summary=self.state.summary, turns=list(self.state.recent))
+        child = await workflow.start_child_workflow(
+            AgentRunWorkflow.run,
+            AgentRunInput(run_id=run_id, target=last.target, event=turn_event(batch),
+                          project_id=last.project_id, gateway_queue=last.gateway_queue,
+                          context=last.context, conversation=conversation),
+            id=run_id, static_summary=f"turn {n} of {self.state.session_id}")
+        mark = self.arrived
+        await workflow.wait_condition(lambda: child.done() or (
+            self.state.settings.policy == "interrupt" and self.arrived > mark))
+        if not child.done():
+            child.cancel()
+            try:
+                await child
+            except (ChildWorkflowError, asyncio.CancelledError):
+                workflow.logger.info("turn %d of %s interrupted", n, self.state.session_id)
+            await self._record_turn(ConversationTurn(
+                turn=n, messages=[message_of(s, workflow.now().isoformat()) for s in batch],
+                status="interrupted"))
+            return None
+        try:
+            return child.result()
+        except ChildWorkflowError as err:
+            return AgentOutcome(agent_id=last.target.agent_id, run_id=run_id, status="failed",
+                                error=str(err.cause or err))
+
+    async def _tell(self, event_workflow_id: str, told: TurnFinished) -> None:
+        try:
+            await workflow.get_external_workflow_handle(event_workflow_id).signal(
+                "turn_finished", told)
+        except Exception:  # a finished or unknown event workflow: no one to tell
+            workflow.logger.info("no event workflow %s to tell", event_workflow_id)
+
+    async def _close(self) -> str:
+        """Closed: the row says so, the agent keeps an episode, queued messages are refused."""
+        self.closing = True
+        state = self.state
+        await self._status("closed")
+        if state.turns:
+            await workflow.execute_activity_method(
+                SessionActivities.write_episode,
+                EpisodeInput(tenant_id=self.inp.tenant_id, agent_id=self.inp.agent_id,
+                             session_id=state.session_id,
+                             text=episode(state.summary, state.recent, self.inp.thread,
+                                          state.turns)),
+                start_to_close_timeout=policies.SUMMARY_TIMEOUT, retry_policy=policies.DB_STEP)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        refused = AgentOutcome(agent_id=self.inp.agent_id, run_id=state.session_id,
+                               status="rejected", error="the session closed before this message")
+        await asyncio.gather(*(self._tell(s.reply_to, TurnFinished(
+            outcome=refused, session_id=state.session_id, turn=0)) for s in state.pending))
+        return state.session_id
+
+    status = ""
+    recorded: tuple[str, int] = ("", 0)
+
+    async def _status(self, status: str) -> None:
+        """Show ``status`` (search attribute, row); the row is written when it or the turn
+        count changed."""
+        if status != self.status:
+            self.status = status
+            workflow.upsert_search_attributes([search.STATUS.value_set(status)])
+        if self.recorded == (status, self.state.turns):
+            return
+        self.recorded = (status, self.state.turns)
+        await workflow.execute_local_activity_method(
+            SessionActivities.record_session,
+            SessionRecord(session_id=self.state.session_id, tenant_id=self.inp.tenant_id,
+                          agent_id=self.inp.agent_id, thread=self.inp.thread,
+                          workflow_id=workflow.info().workflow_id, status=status,  # type: ignore[arg-type]
+                          turns=self.state.turns, summary=self.state.summary),
+            start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+
+    async def _record_turn(self, turn: ConversationTurn) -> None:
+        await workflow.execute_local_activity_method(
+            SessionActivities.record_turn, TurnRecord(session_id=self.state.session_id, turn=turn),
+            start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)

@@ -1,0 +1,87 @@
+"""Pure helpers of SessionWorkflow: a turn's messages and event, and folding old turns.
+
+Deterministic (no clock, no tokenizer): tokens are estimated as characters / 4, which is close to
+cl100k_base on English prose and needs nothing outside the workflow.
+"""
+
+from __future__ import annotations
+
+from workflows.contracts.agents import AgentOutcome
+from workflows.contracts.conversation import ConversationTurn, SessionMessage, ToolLog
+from workflows.contracts.events import StandardEvent
+from workflows.contracts.sessions import SessionSubmit
+
+MAX_RECENT = 20  # turns kept word for word, whatever the budget
+SUMMARY_CHARS = 2000  # the folded summary keeps its newest lines within this
+LINE_CHARS = 160
+
+
+def estimate_tokens(text: str) -> int:
+    """About how many tokens ``text`` is (characters / 4, at least 1)."""
+    return max(1, len(text) // 4)
+
+
+def turn_tokens(turn: ConversationTurn) -> int:
+    """About how many tokens a turn costs a think."""
+    parts = [m.text for m in turn.messages] + [turn.answer or ""]
+    parts += [f"{t.name} {t.result}" for t in turn.tool_calls]
+    return sum(estimate_tokens(p) for p in parts)
+
+
+def message_of(sub: SessionSubmit, at: str) -> SessionMessage:
+    """The message an event brings to the conversation."""
+    event = sub.event
+    actor = event.actor
+    author = (actor.name or actor.id) if actor else None
+    text = (event.text or event.title or event.source_event).strip()
+    return SessionMessage(event_id=sub.event_id, author=author, text=text, at=at)
+
+
+def turn_event(batch: list[SessionSubmit]) -> StandardEvent:
+    """The event a turn answers: the last one, holding every message of a burst in order."""
+    last = batch[-1].event
+    if len(batch) == 1:
+        return last
+    text = "\n".join((s.event.text or s.event.title or "").strip() for s in batch)
+    return last.model_copy(update={"text": text})
+
+
+def tool_log(outcome: AgentOutcome) -> list[ToolLog]:
+    """What the turn's tools did (the run returns it for session turns)."""
+    return list(outcome.tool_log)
+
+
+def answer_of(outcome: AgentOutcome) -> str | None:
+    """The turn's answer as the next think sees it (a failure says what failed)."""
+    if outcome.final is not None:
+        return outcome.final
+    return f"(no answer: {outcome.status}{': ' + outcome.error if outcome.error else ''})"
+
+
+def fold(summary: str | None, recent: list[ConversationTurn], budget: int
+         ) -> tuple[str | None, list[ConversationTurn]]:
+    """Fold the oldest turns into the summary until the rest fit ``budget`` tokens (one turn,
+    the newest, is always kept) and at most ``MAX_RECENT`` remain."""
+    kept = list(recent)
+    while len(kept) > 1 and (len(kept) > MAX_RECENT or sum(map(turn_tokens, kept)) > budget):
+        summary = _folded(summary, kept.pop(0))
+    return summary, kept
+
+
+def _folded(summary: str | None, turn: ConversationTurn) -> str:
+    said = " / ".join(f"{m.author or 'someone'}: {m.text}" for m in turn.messages)
+    line = f"turn {turn.turn}: {said} -> {turn.answer or '(no answer)'}"
+    if turn.tool_calls:
+        line += f" [tools: {', '.join(t.name for t in turn.tool_calls)}]"
+    line = line if len(line) <= LINE_CHARS else line[:LINE_CHARS - 1] + "…"
+    lines = ([] if summary is None else summary.splitlines()) + [line]
+    while len(lines) > 1 and sum(len(x) + 1 for x in lines) > SUMMARY_CHARS:
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+def episode(summary: str | None, recent: list[ConversationTurn], thread: str, turns: int) -> str:
+    """The episodic summary a closed session leaves in the agent's memory."""
+    for turn in recent:
+        summary = _folded(summary, turn)
+    return f"Session on {thread} ({turns} turns):\n{summary or '(nothing said)'}"
