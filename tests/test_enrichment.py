@@ -16,6 +16,7 @@ import pytest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
+from infra.enrichment import target_of
 from infra.enrichment.cache import TtlCache
 from tests import corpus
 from tests.admin import store_secret
@@ -23,7 +24,7 @@ from tests.conftest import GATEWAY_TOKEN, Remotes, TenantFactory
 from tests.harness import RecordingAgent, running
 from tests.test_pipeline import wait_status
 from workers.agent import agent_worker
-from workflows.contracts import ThinkInput
+from workflows.contracts import EventKind, Provider, StandardEvent, ThinkInput
 from workflows.event import EventWorkflow
 from workflows.ids import event_workflow_id
 from workflows.policies import ENRICH_TIMEOUT
@@ -206,6 +207,34 @@ async def test_a_second_event_on_the_task_within_seconds_reads_it_once(
         assert seen[agent][0].event.title == "Cached"
     assert notes == [f"ClickUp task {task} fetched", f"ClickUp task {task} (cached)"]
     assert len(task_reads(remotes, task)) == 1
+
+
+def _event(provider: Provider, kind: EventKind, **facts: Any) -> StandardEvent:
+    return StandardEvent(tenant_id="t", provider=provider, source_event="x", kind=kind,
+                         facts=facts)
+
+
+def test_what_is_enriched() -> None:
+    targets = [target_of(e) for e in (
+        _event(Provider.CLICKUP, EventKind.NEW_WORK_ITEM, task_id="86a", list_id="9"),
+        _event(Provider.SLACK, EventKind.COMMENT, channel="C1", ts="2.0", thread_ts="1.0"),
+        _event(Provider.GITHUB, EventKind.REVIEW, repo="acme/web", number=4),
+        _event(Provider.GITHUB, EventKind.COMMENT, repo="acme/web", number=5),
+    )]
+    assert [t.source if t else None for t in targets] == [
+        "thread:clickup:9:86a", "thread:slack:C1:1.0", "thread:github:acme/web:4",
+        "thread:github:acme/web:5"]
+    assert [target_of(e) for e in (
+        _event(Provider.SLACK, EventKind.NEW_WORK_ITEM, channel="C1", ts="1.0"),  # a root
+        _event(Provider.SLACK, EventKind.NEW_WORK_ITEM, channel="C1", ts="1.0", thread_ts="1.0"),
+        _event(Provider.GITHUB, EventKind.NEW_WORK_ITEM, repo="acme/web", number=6),  # carried
+        _event(Provider.CLICKUP, EventKind.IGNORE, task_id="86a"),
+        _event(Provider.CLICKUP, EventKind.UPDATE, task_id="../86a"),  # never into a URL path
+        _event(Provider.CLICKUP, EventKind.UPDATE, task_id=".."),
+        _event(Provider.GITHUB, EventKind.COMMENT, repo="../x", number=5),
+        _event(Provider.GITHUB, EventKind.COMMENT, repo="acme/..", number=5),
+        _event(Provider.SLACK, EventKind.COMMENT, channel="C1", ts="2.0", thread_ts="1&x=2"),
+    )] == [None] * 9
 
 
 def test_the_cache_forgets_after_its_ttl() -> None:

@@ -11,9 +11,11 @@ import httpx
 
 from workflows.contracts import EventKind, Provider, StandardEvent
 
-# Ids go into URL paths: letters, digits, "-", "_" and "." only, so no "../" can change a route.
-_SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-_REPO = re.compile(r"^[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+$")
+# Ids go into URL paths or queries: letters, digits, "-" and "_" only (a Slack ts: digits and
+# one dot; a repository name as GitHub allows, but not "." or ".."), so none can change a route.
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TS = re.compile(r"^\d{1,12}\.\d{1,8}$")
+_REPO = re.compile(r"^[A-Za-z0-9_-]{1,100}/(?!\.{1,2}$)[A-Za-z0-9_.-]{1,100}$")
 
 Scalar = str | int | float | bool
 
@@ -61,7 +63,7 @@ def target_of(event: StandardEvent) -> Target | None:
     """What to fetch for ``event``, or None when it needs no enrichment.
 
     ClickUp events with a task id; Slack replies in a thread (``thread_ts`` other than ``ts``);
-    GitHub comments on an issue or pull request (``repo`` and ``number``).
+    GitHub comments and reviews on an issue or pull request (``repo`` and ``number``).
     """
     if event.kind is EventKind.IGNORE:
         return None
@@ -70,14 +72,15 @@ def target_of(event: StandardEvent) -> Target | None:
     if event.provider is Provider.CLICKUP:
         task = str(facts.get("task_id") or "")
         list_id = container or str(facts.get("list_id") or "")  # the key memory uses too
-        if _SAFE.match(task) and (not list_id or _SAFE.match(list_id)):
+        if _ID.match(task) and (not list_id or _ID.match(list_id)):
             return Target(Provider.CLICKUP, "clickup_token", list_id, task)
     elif event.provider is Provider.SLACK:
         channel = str(facts.get("channel") or container)
         thread, ts = facts.get("thread_ts"), facts.get("ts")
-        if thread and thread != ts and _SAFE.match(channel) and _SAFE.match(str(thread)):
+        if thread and thread != ts and _ID.match(channel) and _TS.match(str(thread)):
             return Target(Provider.SLACK, "slack_bot_token", channel, str(thread))
-    elif event.provider is Provider.GITHUB and event.kind is EventKind.COMMENT:
+    elif event.provider is Provider.GITHUB and event.kind in (EventKind.COMMENT,
+                                                              EventKind.REVIEW):
         repo, number = str(facts.get("repo") or ""), facts.get("number")
         if _REPO.match(repo) and isinstance(number, int) and number > 0:
             return Target(Provider.GITHUB, "github_token", repo, str(number))
