@@ -98,9 +98,30 @@ async def test_clickup_task_created_reaches_the_agent_with_the_tasks_name_and_de
     # The task card leads the context, under the thread's key.
     assert think.context[0].source == f"thread:clickup:162641062:{task}"
     assert "Status: to do" in think.context[0].text
+    assert "Steps:" not in think.context[0].text  # the description is the event's text once
     # Read through the real client path, with the tenant's credential from the vault.
     assert [h["authorization"] for h in task_reads(remotes, task)] == [GATEWAY_TOKEN]
     assert event["event"]["title"] == "Checkout fails on Safari"  # the stored event too
+
+
+async def test_a_clickup_comment_keeps_its_text_and_gets_the_task_with_its_description(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, remotes: Remotes,
+) -> None:
+    [agent] = ids(1)
+    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
+    await store_secret(http, admin, tenant, "clickup_token")
+    task = task_id()
+    remotes.clickup.add_task(task, "Invoice PDF is blank", "Only for invoices over 10 pages.")
+    raw, headers = clickup_delivery(task, "taskCommentPosted")
+    comment = json.loads(raw)["history_items"][0]["comment"]["text_content"]
+    _, seen = await dispatch(http, admin, temporal_client, tenant, "clickup", raw, headers,
+                             [agent])
+    [think] = seen[agent]
+    assert think.event.kind.value == "comment"
+    assert think.event.title == "Invoice PDF is blank"
+    assert think.event.text == comment
+    assert think.context[0].text.endswith("\n\nOnly for invoices over 10 pages.")
 
 
 async def test_ai_squad_in_the_task_description_reaches_the_alias_members(

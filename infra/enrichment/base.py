@@ -57,6 +57,7 @@ class Found:
     mention_text: str | None = None  # mentions are read here when the event has none
     assignees: tuple[str, ...] = ()  # the event's assignees when it has none
     facts: dict[str, Scalar] = field(default_factory=dict)
+    card: str | None = None  # context_text without ``text``, for an event that takes ``text``
 
 
 def target_of(event: StandardEvent) -> Target | None:

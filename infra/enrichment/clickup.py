@@ -44,6 +44,7 @@ async def fetch_task(target: Target, credential: str, reach: Reach) -> Found:
     card = [f"Task: {name}", f"Status: {status or 'unknown'}",
             f"Assignees: {', '.join(assignees) or 'nobody'}",
             f"List: {list_name or lst.get('id') or target.container or 'unknown'}"]
+    summary = "\n".join(card)
     if description:
         card += ["", description]
     facts: dict[str, str | int | float | bool] = {}
@@ -55,4 +56,4 @@ async def fetch_task(target: Target, credential: str, reach: Reach) -> Found:
         facts["list_id"] = str(lst["id"])
     return Found(what=f"ClickUp task {target.item}", context_title=f"ClickUp task: {name}",
                  context_text="\n".join(card), url=url, title=name, text=description,
-                 mention_text=description, assignees=assignees, facts=facts)
+                 mention_text=description, assignees=assignees, facts=facts, card=summary)

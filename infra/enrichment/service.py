@@ -71,7 +71,7 @@ def _scrubbed(found: Found, secret: str) -> Found:
         found, what=str(clean(found.what)), context_title=str(clean(found.context_title)),
         context_text=str(clean(found.context_text)), url=clean(found.url),
         title=clean(found.title), text=clean(found.text), mention_text=clean(found.mention_text),
-        assignees=tuple(str(clean(a)) for a in found.assignees),
+        assignees=tuple(str(clean(a)) for a in found.assignees), card=clean(found.card),
         facts={k: scrub(v, [secret]) for k, v in found.facts.items()})
 
 
@@ -95,7 +95,7 @@ class Enricher:
         key = (event.tenant_id, target.provider, target.container, target.item)
         found = self._cache.get(key)
         if found is not None:
-            return self._enrichment(target, found, f"{found.what} (cached)")
+            return self._enrichment(event, target, found, f"{found.what} (cached)")
         try:
             credential = await self._credentials.get(event.tenant_id, target.secret)
         except VaultUnavailable as err:
@@ -120,10 +120,14 @@ class Enricher:
             return Enrichment(target, None, f"not fetched: {message}")
         found = _scrubbed(found, credential)
         self._cache.put(key, found)
-        return self._enrichment(target, found, f"{found.what} fetched")
+        return self._enrichment(event, target, found, f"{found.what} fetched")
 
-    def _enrichment(self, target: Target, found: Found, note: str) -> Enrichment:
-        text = _fit(found.context_text, self._item_tokens)
+    def _enrichment(self, event: StandardEvent, target: Target, found: Found, note: str
+                    ) -> Enrichment:
+        # A new task's description becomes the event's text: the card does not repeat it.
+        takes_text = found.card is not None and bool(found.text) and not event.text
+        text = _fit(found.card if takes_text and found.card else found.context_text,
+                    self._item_tokens)
         item = ContextItem(source=target.source, title=found.context_title, url=found.url,
                            text=text, score=1.0, tokens=count_tokens(text))
         return Enrichment(target, found, note, item)
