@@ -6,7 +6,7 @@ import asyncio
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.context import ContextActivities
@@ -78,6 +78,9 @@ class EventWorkflow:
             )
         except ActivityError as err:
             return await self._record(inp, EventStatus.FAILED, reason=f"{err.cause or err}")
+        except ApplicationError as err:  # a local activity's own error arrives unwrapped: without
+            # this, a delivery the normalizer refuses failed the workflow and stayed "received"
+            return await self._record(inp, EventStatus.FAILED, reason=str(err))
         event, plan = prepared.event, prepared.plan
         if not enriching:
             if plan is None:
