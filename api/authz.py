@@ -5,8 +5,8 @@ are the bootstrap super-admin's alone. On a tenant's routes: reading needs viewe
 resuming an agent (a PATCH that changes only ``status``) needs operator; members need owner;
 the tenant's API quota (its plan) stays the super-admin's; every other write needs admin.
 A caller with no role on the tenant is answered as if the tenant did not exist (404).
-There is no per-tenant kill switch and no event replay yet: the kill switch stays global,
-so it stays the super-admin's.
+Replaying events is such a write (admin). There is no per-tenant kill switch yet: the kill
+switch stays global, so it stays the super-admin's.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse
 
 from api.deps import AdminDep, AppState, PoolDep, get_state
 from api.errors import ApiError
@@ -79,6 +80,13 @@ async def list_events(
     return [_view(tenant_id, r) for r in rows]
 
 
+@router.get("/{tenant_id}/events/replay", include_in_schema=False)
+async def replay_takes_post(tenant_id: str) -> JSONResponse:
+    """405: GET .../events/replay is the bulk replay's path, not an event called "replay"."""
+    return JSONResponse({"error": "method_not_allowed", "detail": "Method Not Allowed"},
+                        status_code=405, headers={"Allow": "POST"})
+
+
 @router.get("/{tenant_id}/events/{event_id}", summary="Show one event")
 async def get_event(tenant_id: str, event_id: Annotated[int, Path(ge=1, le=INT64_MAX)],
                     pool: PoolDep) -> EventView:
@@ -122,8 +130,10 @@ class ReplayRequest(BaseModel):
     provider: Provider | None = None
     received_after: Instant | None = None
     received_before: Instant | None = None
-    limit: int = Field(default=100, ge=1, le=1000, description="At most this many events")
-    dry_run: bool = Field(default=False, description="Count the matching events, replay none")
+    limit: int = Field(default=100, ge=1, le=1000, strict=True,
+                       description="At most this many events")
+    dry_run: bool = Field(default=False, strict=True,
+                          description="Count the matching events, replay none")
 
 
 class DryRun(BaseModel):

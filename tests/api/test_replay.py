@@ -173,7 +173,7 @@ async def test_bad_replay_requests_are_422(
     for body in ({"limit": 0}, {"limit": 1001}, {"status": "lost"}, {"kind": "nope"},
                  {"provider": "gitlab"}, {"received_after": "0.5"},
                  {"received_before": "2026-01-01T00:00:00"}, {"statuses": ["failed"]},
-                 {"dry_run": "maybe"}):
+                 {"dry_run": "maybe"}, {"dry_run": 0}, {"limit": "10"}):
         r = await http.post(url, headers=admin, json=body)
         assert r.status_code == 422, (body, r.text)
         assert set(r.json()) == {"error", "detail"}
@@ -182,3 +182,5 @@ async def test_bad_replay_requests_are_422(
         assert r.status_code == 422, (key, r.text)
     r = await http.post(f"/admin/tenants/{tenant}/events/0/replay", headers=admin)
     assert r.status_code == 422, r.text
+    r = await http.get(url, headers=admin)  # the bulk route's path, not an event called "replay"
+    assert (r.status_code, r.headers["Allow"]) == (405, "POST"), r.text
