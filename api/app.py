@@ -25,6 +25,7 @@ from api.routes import (
     admin_memory,
     admin_projects,
     admin_secrets,
+    admin_sessions,
     admin_tenants,
     admin_usage,
     admin_users,
@@ -127,6 +128,6 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
                    admin_secrets.router, admin_gateway.router, admin_audit.router,
                    admin_control.router, admin_users.router, auth.router,
                    gateway.router, oauth.router, agent_ws.router, context.router,
-                   health.router, admin_memory.router):
+                   health.router, admin_memory.router, admin_sessions.router):
         app.include_router(router)
     return app

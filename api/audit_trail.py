@@ -44,7 +44,7 @@ SAFE_FIELDS = frozenset({
     "client_id", "messages_per_minute", "sync_events_per_hour", "duplicate_window_seconds",
 })
 # Last path segments that are verbs on the thing before them, not collections.
-VERB_SEGMENTS = frozenset({"credentials", "revoke-tokens", "replay", "pause", "resume"})
+VERB_SEGMENTS = frozenset({"credentials", "revoke-tokens", "replay", "pause", "resume", "close"})
 _VERBS = {"POST": "create", "PUT": "set", "PATCH": "update", "DELETE": "delete", "GET": "read"}
 _CAPTURE = 16_384
 # How infra/users says a spent refresh token came back (and so ended its session).
