@@ -8,7 +8,7 @@ import os
 import sys
 import traceback
 
-from cli import agents, auth, context, events, kill, normalize, secrets, stack
+from cli import agents, auth, context, events, kill, normalize, secrets, sessions, stack
 
 
 def parser() -> argparse.ArgumentParser:
@@ -26,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
     secrets.add_parsers(sub)
     auth.add_parsers(sub)
     events.add_parsers(sub)
+    sessions.add_parsers(sub)
     return p
 
 
