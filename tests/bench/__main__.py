@@ -76,7 +76,7 @@ async def run(args: argparse.Namespace) -> list[bool]:
 def main() -> None:
     """Run the benchmarks and print a summary; a missed target never changes the exit status."""
     args = parser().parse_args()
-    warnings.filterwarnings("ignore", module="platformdirs")  # pgserver's runtime-dir notice
+    warnings.filterwarnings("ignore", module="platformdirs")  # the Postgres wheel's XDG notice
     print(f"Switchboard benchmarks on {platform.node()}: {os.cpu_count()} CPUs,"
           f" Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}")
     print(f"CPU check: a fixed 3M-step Python loop took {cpu_speed():.3f} s before the runs")
