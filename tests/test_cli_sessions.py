@@ -1,5 +1,6 @@
 """``switchboard sessions list|show|pause|resume|close`` in its own process, against the real API,
-PostgreSQL and Temporal (sessions seeded as rows, their workflow a real run)."""
+PostgreSQL and Temporal: sessions seeded as rows (their workflow a real run nobody works on),
+and a session made by a signed Slack message whose workflow applies what the command asks."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from temporalio.client import Client
 
 from tests.api.test_sessions_api import Seed, _signals, _workflow, seed  # noqa: F401 (fixture)
 from tests.conftest import TenantFactory
+from tests.harness import running
 from tests.test_cli_events import _cli
+from tests.test_pipeline import wait_status
+from tests.test_sessions import ROOT, HeldAgent, make_agent, post_slack
+from workers.agent import agent_worker
 
 
 async def test_sessions_are_listed_shown_paused_and_errors_are_one_line(
@@ -71,3 +76,32 @@ async def test_sessions_are_listed_shown_paused_and_errors_are_one_line(
     assert code == 1 and "404 unknown_session" in err and err.count("\n") == 1
     code, out, err = await cli("list", "--status", "sleeping")
     assert code == 2 and "invalid choice" in err
+
+
+async def test_pause_resume_and_close_wait_until_the_workflow_applied_them(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, tmp_path: Path,
+) -> None:
+    tenant, agent = await make_agent(http, admin, make_tenant)
+    brain = HeldAgent(agent)
+    token = admin["Authorization"].removeprefix("Bearer ")
+    api = str(http.base_url).rstrip("/")
+
+    async def cli(*args: str) -> tuple[int, str, str]:
+        return await _cli(tmp_path, "sessions", *args, "--tenant", tenant, "--api", api,
+                          admin_token=token)
+
+    async with running(agent_worker(temporal_client, tenant, agent, brain.think)):
+        first = await post_slack(http, tenant, "what broke last night?", ROOT)
+        await wait_status(http, admin, tenant, first, {"dispatched"}, 1)
+        code, out, err = await cli("list", "--agent", agent, "--json")
+        [session] = json.loads(out)
+        sid = session["id"]
+        for action, was, now in (("pause", "waiting", "paused"), ("resume", "paused", "waiting"),
+                                 ("close", "waiting", "closed")):
+            code, out, err = await cli(action, sid)
+            assert (code, out) == (0, f"session {sid}: {action} requested (was {was})\n"
+                                      f"session {sid} is {now}\n"), err
+    code, out, err = await cli("show", sid)
+    assert f"session {sid}  closed  agent {agent}" in out and "  > U1: what broke last night?" \
+        in out, err
