@@ -329,10 +329,12 @@ async def test_a_slack_thread_session_is_listed_shown_paused_resumed_and_closed(
         r = await http.post(f"{path}/close", headers=admin)
         assert (r.status_code, r.json()["error"]) == (409, "session_closed")
 
-    # In the Temporal UI: found by its session id, with the status it ended in.
+    # In the Temporal UI: found by its session id, with the status it ended in and a summary.
     query = f'SwitchboardSession = "{listed["id"]}" AND SwitchboardStatus = "closed"'
     async with asyncio.timeout(20):
         while not [w async for w in temporal_client.list_workflows(query)]:
             await asyncio.sleep(0.2)
     [found] = [w async for w in temporal_client.list_workflows(query)]
     assert found.id == listed["workflow_id"]
+    described = await temporal_client.get_workflow_handle(found.id).describe()
+    assert await described.static_summary() == f"Session of {agent} on slack:C1:{ROOT}"
