@@ -128,9 +128,15 @@ def upgrade(pgdata: Path, found: int) -> None:
             server = PostgresServer(pgdata, cleanup_mode=None)
             server.ensure_postgres_running()
             info = server.get_postmaster_info()
-            _pg("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(info.socket_dir), "-p",
-                         str(info.port), "-U", "postgres", "-d", "postgres", "-f", str(script)],
-                VERSION, user)
+            try:
+                _pg("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(info.socket_dir),
+                             "-p", str(info.port), "-U", "postgres", "-d", "postgres", "-f",
+                             str(script)], VERSION, user)
+            except subprocess.SubprocessError as exc:
+                raise DataDirError(
+                    f"{pgdata} was upgraded to PostgreSQL {VERSION} (the old data is in {backup})"
+                    f" but updating its extensions failed ({exc}): run {script} with psql, or"
+                    " ALTER EXTENSION vector UPDATE in each database.") from exc
         shutil.rmtree(work, ignore_errors=True)
     log.warning("upgraded %s to PostgreSQL %d; the old data is in %s", pgdata, VERSION, backup)
 
