@@ -11,13 +11,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 import websockets
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.worker import Replayer
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
@@ -247,17 +248,21 @@ async def test_kill_switch_severs_50_sockets_on_2_api_processes_and_holds_slack_
         r = await http.post(f"/webhooks/github/{tenant}", content=raw, headers=headers)
         await asyncio.sleep(1.0)  # the poster is thinking; its Slack call comes after the stop
 
+        # Timed where the world sees them: each close as it arrives, the token polled from the
+        # POST on (the answer itself also waits, up to 1 s, for the control workflow's record).
         started = time.monotonic()
+        closing = [asyncio.create_task(_closed_at(ws)) for ws in sockets]
+        refusing = asyncio.create_task(_refused_at(http, tokens[0]))
         r = await http.post("/admin/kill-switch", headers=admin,
                             json={"action": "stop_all", "reason": "runaway swarm"})
         assert r.status_code == 200
-        codes = await asyncio.gather(*(_closed(ws) for ws in sockets))
-        severed = time.monotonic() - started
         gateway = await http.get("/gateway/catalog",
                                  headers={"Authorization": f"Bearer {tokens[0]}"})
-        refused = time.monotonic() - started
-        assert codes == [4001] * 50
-        assert gateway.status_code == 401
+        assert gateway.status_code == 401  # true when answered
+        closes = await asyncio.gather(*closing)
+        severed = max(at for _, at in closes) - started
+        refused = await refusing - started
+        assert [code for code, _ in closes] == [4001] * 50
         assert severed < 1.0 and refused < 1.0, (severed, refused)
         print(f"kill switch: 50 sockets on 2 processes closed in {severed * 1000:.0f} ms")
         creds = (await http.post(f"/admin/tenants/{tenant}/agents/{agents[0]}/credentials",
@@ -275,6 +280,23 @@ async def test_kill_switch_severs_50_sockets_on_2_api_processes_and_holds_slack_
     assert event["outcomes"][0]["final"] == "announced"
     delivered = [m["text"] for m in remotes.slack.messages if m["channel"] == channel]
     assert delivered == ["deploy finished"]
+
+
+async def _closed_at(ws: websockets.ClientConnection) -> tuple[int | None, float]:
+    """The close code the server sent, and when it arrived (monotonic)."""
+    code = await _closed(ws)
+    return code, time.monotonic()
+
+
+async def _refused_at(http: httpx.AsyncClient, token: str) -> float:
+    """When (monotonic) a gateway call with ``token`` was first refused; polled for 5 s."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        r = await http.get("/gateway/catalog", headers={"Authorization": f"Bearer {token}"})
+        if r.status_code == 401:
+            return time.monotonic()
+        await asyncio.sleep(0.02)
+    return float("inf")
 
 
 async def _closed(ws: websockets.ClientConnection) -> int | None:
@@ -360,21 +382,22 @@ async def test_kill_switch_answers_with_what_is_applied_and_status_shows_it(
 ) -> None:
     r = await http.post("/admin/kill-switch", headers=admin, json={"action": "stop_all"})
     stop = r.json()
-    assert (stop["stopped"], stop["reason"], stop["recorded"]) == (
-        True, "stopped by an admin", True)
+    assert (stop["stopped"], stop["reason"]) == (True, "stopped by an admin")
     assert (await http.get("/admin/kill-switch", headers=admin)).json() == {
         "stopped": True, "reason": "stopped by an admin", "version": stop["version"]}
     r = await http.post("/admin/kill-switch", headers=admin, json={"action": "resume"})
-    assert r.json() == {"stopped": False, "reason": None, "version": stop["version"] + 1,
-                        "recorded": True}
+    # recorded: whether the control workflow took it within 1 s (false on a starved machine)
+    assert r.json() | {"recorded": None} == {"stopped": False, "reason": None,
+                                             "version": stop["version"] + 1, "recorded": None}
     assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is False
     # The control workflow (the Temporal UI's view) recorded it, and a late record of an older
     # change does not hide it.
     handle = temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID)
-    shown = await handle.query("state", result_type=ControlState)
+    shown = await _shown(handle, stop["version"] + 1)
     assert shown == ControlState(stopped=False, reason=None, changes=stop["version"] + 1)
     await handle.signal("applied", ControlState(stopped=True, reason="late",
                                                 changes=stop["version"]))
+    await _settled(handle)
     assert await handle.query("state", result_type=ControlState) == shown
     r = await http.post("/admin/kill-switch", headers=admin, json={"action": "pause"})
     assert r.status_code == 422 and r.json()["error"]
@@ -471,17 +494,40 @@ async def test_switchboard_kill_prints_the_switch_as_applied(
     assert (applied["stopped"], applied["reason"]) == (True, "direct drill")
     assert await asyncio.to_thread(kill, "--status", database=True) == (
         "kill switch: STOPPED (direct drill)")
-    shown = await temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID).query(
-        "state", result_type=ControlState)
+    shown = await _shown(temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID),
+                         applied["version"])
     assert shown == ControlState(stopped=True, reason="direct drill", changes=applied["version"])
     audited = await pool.fetchval(
         "SELECT detail FROM activity_log WHERE actor = 'switchboard-cli'"
         " AND action = 'kill_switch.applied' ORDER BY id DESC LIMIT 1")
-    assert audited == {"stopped": True, "reason": "direct drill",
-                       "version": applied["version"], "recorded": True}
+    assert audited | {"recorded": None} == {"stopped": True, "reason": "direct drill",
+                                            "version": applied["version"], "recorded": None}
     assert await asyncio.to_thread(kill, "--resume", database=True) == (
         "kill switch: off (agents running)")
     assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is False
+
+
+async def _shown(handle: WorkflowHandle[Any, Any], version: int) -> ControlState:
+    """The control workflow's state once it shows ``version`` or later (a signal is in its
+    history when the API answers ``recorded``, handled by the workflow task that follows)."""
+    async with asyncio.timeout(10):
+        while (state := await handle.query("state", result_type=ControlState)).changes < version:
+            await asyncio.sleep(0.05)
+    return state
+
+
+async def _settled(handle: WorkflowHandle[Any, Any]) -> None:
+    """Wait until every signal in the current run's history was handled by a workflow task."""
+    async with asyncio.timeout(10):
+        while True:
+            kinds = [e.event_type for e in (await handle.fetch_history()).events]
+            done = [i for i, k in enumerate(kinds)
+                    if k == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
+            signals = [i for i, k in enumerate(kinds)
+                       if k == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
+            if done and done[-1] > max(signals, default=-1):
+                return
+            await asyncio.sleep(0.05)
 
 
 CONTROL_HISTORY = Path(__file__).parent / "fixtures" / "histories" / "control_apply_activity.json"
@@ -502,14 +548,14 @@ async def test_the_control_run_stays_short_and_signals_still_flip_the_switch(
     assert len((await handle.fetch_history()).events) <= 60
     applied = (await http.get("/admin/kill-switch", headers=admin)).json()
     assert applied["stopped"] is False
-    assert (await handle.query("state", result_type=ControlState)).changes == applied["version"]
+    assert (await _shown(handle, applied["version"])).changes == applied["version"]
 
     # From the Temporal UI: signal stop_all, query state.
     await handle.signal("stop_all", StopAll(reason="from the UI"))
     async with asyncio.timeout(10):
         while not (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"]:
             await asyncio.sleep(0.05)
-    assert await handle.query("state", result_type=ControlState) == ControlState(
+    assert await _shown(handle, applied["version"] + 1) == ControlState(
         stopped=True, reason="from the UI", changes=applied["version"] + 1)
     await handle.signal("resume")
     async with asyncio.timeout(10):
@@ -553,9 +599,8 @@ async def test_a_stop_is_applied_when_no_control_workflow_runs(
     r = await http.post("/admin/kill-switch", headers=admin,
                         json={"action": "stop_all", "reason": "after terminate"})
     assert r.status_code == 200, r.text
-    assert (r.json()["stopped"], r.json()["reason"], r.json()["recorded"]) == (
-        True, "after terminate", True)
-    shown = await temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID).query(
-        "state", result_type=ControlState)
+    assert (r.json()["stopped"], r.json()["reason"]) == (True, "after terminate")
+    shown = await _shown(temporal_client.get_workflow_handle(CONTROL_WORKFLOW_ID),
+                         r.json()["version"])
     assert (shown.stopped, shown.changes) == (True, r.json()["version"])
     assert (await http.get("/admin/kill-switch", headers=admin)).json()["stopped"] is True
