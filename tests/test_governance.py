@@ -511,9 +511,11 @@ async def _shown(handle: WorkflowHandle[Any, Any], version: int) -> ControlState
     """The control workflow's state once it shows ``version`` or later (a signal is in its
     history when the API answers ``recorded``, handled by the workflow task that follows)."""
     async with asyncio.timeout(10):
-        while (state := await handle.query("state", result_type=ControlState)).changes < version:
+        while True:
+            state: ControlState = await handle.query("state", result_type=ControlState)
+            if state.changes >= version:
+                return state
             await asyncio.sleep(0.05)
-    return state
 
 
 async def _settled(handle: WorkflowHandle[Any, Any]) -> None:
