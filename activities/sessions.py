@@ -46,8 +46,11 @@ class SessionActivities:
         """Start the agent's session on the thread if none runs, and submit the event to it."""
         sub = inp.submit
         tenant, agent = sub.event.tenant_id, sub.target.agent_id
-        sub = sub.model_copy(update={"settings": await store.agent_settings(self.pool, tenant,
-                                                                             agent)})
+        settings = await store.agent_settings(self.pool, tenant, agent)
+        if not settings.enabled:
+            return SubmitResult(accepted=False, session_id="", turn=0, direct=True,
+                                reason=f"agent {agent} keeps no sessions")
+        sub = sub.model_copy(update={"settings": settings})
         workflow_id = session_workflow_id(tenant, agent, inp.thread)
         start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             SESSION_WORKFLOW, SessionInput(tenant_id=tenant, agent_id=agent, thread=inp.thread),

@@ -12,14 +12,27 @@ from typing import Any
 import asyncpg
 import httpx
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 
+from infra.settings import Settings
 from tests import corpus
-from tests.conftest import TenantFactory
+from tests.conftest import Platform, TenantFactory
 from tests.harness import running
 from tests.test_pipeline import wait_status
 from workers.agent import agent_worker
-from workflows.contracts import ThinkInput, ThinkOutput
+from workflows.contracts import (
+    Actor,
+    AgentTarget,
+    EventKind,
+    ItemRef,
+    Provider,
+    StandardEvent,
+    ThinkInput,
+    ThinkOutput,
+)
+from workflows.contracts.sessions import SessionInput, SessionSettings, SessionSubmit, SubmitResult
+from workflows.ids import session_workflow_id
 from workflows.names import THINK_ACTIVITY
 
 ROOT = "1700000000.000100"
@@ -136,3 +149,223 @@ async def test_demo_agent_says_which_turn_and_what_it_was_told(
     final = two["outcomes"][0]["final"]
     assert "This is turn 2 of our conversation" in final
     assert "'deploy the staging site'" in final
+
+
+async def test_message_mid_think_is_the_next_turn_under_enqueue(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, pool: asyncpg.Pool,
+) -> None:
+    tenant, agent = await make_agent(http, admin, make_tenant)
+    brain = HeldAgent(agent)
+    brain.hold.clear()
+    async with running(agent_worker(temporal_client, tenant, agent, brain.think)):
+        first = await post_slack(http, tenant, "write the release notes", ROOT)
+        await brain.wait_for(1)
+        second = await post_slack(http, tenant, "mention the new login", "1700000003.1", ROOT)
+        await asyncio.sleep(0.5)  # past the debounce window: the think is still running
+        brain.hold.set()
+        one = await wait_status(http, admin, tenant, first, {"dispatched"}, 1)
+        two = await wait_status(http, admin, tenant, second, {"dispatched"}, 1)
+    assert len(brain.seen) == 2 and brain.cancelled == 0
+    assert brain.seen[1].event.text == "mention the new login"
+    assert brain.seen[1].conversation is not None
+    assert [t.answer for t in brain.seen[1].conversation.turns] == [one["outcomes"][0]["final"]]
+    assert two["outcomes"][0]["final"].startswith("answer 2 (turn 2)")
+    [session] = await sessions_of(pool, tenant)
+    assert session["turns"] == 2
+
+
+async def test_message_mid_think_restarts_it_under_interrupt(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, pool: asyncpg.Pool,
+) -> None:
+    tenant, agent = await make_agent(http, admin, make_tenant, session_policy="interrupt")
+    brain = HeldAgent(agent)
+    brain.hold.clear()
+    async with running(agent_worker(temporal_client, tenant, agent, brain.think)):
+        first = await post_slack(http, tenant, "write the release notes", ROOT)
+        await brain.wait_for(1)
+        second = await post_slack(http, tenant, "in French please", "1700000004.1", ROOT)
+        restarted = await brain.wait_for(2)
+        brain.hold.set()
+        one = await wait_status(http, admin, tenant, first, {"dispatched"}, 1)
+        two = await wait_status(http, admin, tenant, second, {"dispatched"}, 1)
+    assert restarted.event.text == "write the release notes\nin French please"
+    assert restarted.conversation is not None and restarted.conversation.turn == 1
+    assert restarted.conversation.turns == []
+    assert len(brain.seen) == 2
+    # the answer is the restarted think's (the cancelled one's, if it finished, is dropped)
+    assert one["outcomes"][0]["final"] == two["outcomes"][0]["final"]
+    assert one["outcomes"][0]["final"].endswith("write the release notes\nin French please")
+    assert one["outcomes"][0]["run_id"].endswith(".2")
+    [session] = await sessions_of(pool, tenant)
+    assert session["turns"] == 1
+    assert [t["status"] for t in session["turn_rows"]] == ["done"]
+    assert len(session["turn_rows"][0]["messages"]) == 2
+
+
+async def test_message_mid_think_is_refused_under_reject(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client,
+) -> None:
+    tenant, agent = await make_agent(http, admin, make_tenant, session_policy="reject")
+    brain = HeldAgent(agent)
+    brain.hold.clear()
+    async with running(agent_worker(temporal_client, tenant, agent, brain.think)):
+        first = await post_slack(http, tenant, "write the release notes", ROOT)
+        await brain.wait_for(1)
+        second = await post_slack(http, tenant, "hurry up", "1700000005.1", ROOT)
+        two = await wait_status(http, admin, tenant, second, {"dispatched"}, 1)
+        brain.hold.set()
+        await wait_status(http, admin, tenant, first, {"dispatched"}, 1)
+    [outcome] = two["outcomes"]
+    assert outcome["status"] == "rejected" and "is busy with turn 1" in outcome["error"]
+    assert len(brain.seen) == 1
+
+
+async def test_five_messages_within_the_debounce_window_make_one_turn(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, pool: asyncpg.Pool,
+) -> None:
+    tenant, agent = await make_agent(http, admin, make_tenant, session_debounce_ms=1500)
+    brain = HeldAgent(agent)
+    texts = [f"part {i} of the request" for i in range(1, 6)]
+    async with running(agent_worker(temporal_client, tenant, agent, brain.think)):
+        ids = [await post_slack(http, tenant, text, ROOT if i == 0 else f"1700000010.{i}",
+                                None if i == 0 else ROOT)
+               for i, text in enumerate(texts)]
+        outcomes = [await wait_status(http, admin, tenant, i, {"dispatched"}, 1) for i in ids]
+    [think] = brain.seen
+    assert think.event.text == "\n".join(texts)
+    assert len({o["outcomes"][0]["final"] for o in outcomes}) == 1
+    [session] = await sessions_of(pool, tenant)
+    assert session["turns"] == 1
+    assert [m["event_id"] for m in session["turn_rows"][0]["messages"]] == ids
+
+
+async def test_idle_session_closes_and_leaves_an_episode_in_the_agents_memory(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, pool: asyncpg.Pool,
+) -> None:
+    tenant, agent = await make_agent(http, admin, make_tenant, session_idle_seconds=1)
+    async with running(agent_worker(temporal_client, tenant, agent)):
+        first = await post_slack(http, tenant, "rotate the staging keys", ROOT)
+        await wait_status(http, admin, tenant, first, {"dispatched"}, 1)
+        async with asyncio.timeout(20):
+            while (await sessions_of(pool, tenant))[0]["status"] != "closed":
+                await asyncio.sleep(0.1)
+        again = await post_slack(http, tenant, "done?", "1700000020.1", ROOT)
+        after = await wait_status(http, admin, tenant, again, {"dispatched"}, 1)
+    closed, fresh = await sessions_of(pool, tenant)
+    assert closed["closed_at"] is not None and closed["turns"] == 1
+    assert fresh["id"] != closed["id"] and fresh["thread"] == closed["thread"]
+    assert "This is turn 1 of our conversation" in after["outcomes"][0]["final"]
+    r = await http.get(f"/admin/tenants/{tenant}/agents/{agent}/memory",
+                       params={"type": "episodic"}, headers=admin)
+    assert r.status_code == 200, r.text
+    [episode] = [m for m in r.json() if m.get("session_id") == closed["id"]]
+    assert "rotate the staging keys" in str(episode)
+    other = await make_tenant(agents=(agent,))
+    r = await http.get(f"/admin/tenants/{other}/agents/{agent}/memory",
+                       params={"type": "episodic"}, headers=admin)
+    assert r.json() == []
+
+
+async def test_agent_worker_killed_mid_session_loses_and_repeats_no_turn(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, pool: asyncpg.Pool, platform: Platform,
+) -> None:
+    tenant, agent = await make_agent(http, admin, make_tenant)
+    brain = HeldAgent(agent)
+    brain.hold.clear()
+    async with running(agent_worker(temporal_client, tenant, agent, brain.think)):
+        first = await post_slack(http, tenant, "migrate the database", ROOT)
+        await brain.wait_for(1)
+    # the worker is gone mid-think; the think is retried once a worker is back (after the
+    # heartbeat timeout), the platform restarting meanwhile changes nothing
+    await platform.restart()
+    brain.hold.set()
+    async with running(agent_worker(temporal_client, tenant, agent, brain.think)):
+        one = await wait_status(http, admin, tenant, first, {"dispatched"}, 1, within=60)
+        second = await post_slack(http, tenant, "and the backups", "1700000030.1", ROOT)
+        two = await wait_status(http, admin, tenant, second, {"dispatched"}, 1)
+    assert one["outcomes"][0]["status"] == two["outcomes"][0]["status"] == "answered"
+    last = brain.seen[-1]
+    assert last.conversation is not None and last.conversation.turn == 2
+    assert [[m.text for m in t.messages] for t in last.conversation.turns] == [
+        ["migrate the database"]]
+    [session] = await sessions_of(pool, tenant)
+    assert session["turns"] == 2
+    assert [(t["turn"], t["status"], len(t["messages"])) for t in session["turn_rows"]] == [
+        (1, "done", 1), (2, "done", 1)]
+
+
+async def test_a_session_of_500_turns_keeps_its_history_bounded(
+    make_tenant: TenantFactory, temporal_client: Client, platform: Platform,
+    settings: Settings,
+) -> None:
+    agent = f"long-{uuid.uuid4().hex[:6]}"
+    tenant = await make_tenant(agents=(agent,))
+    brain = HeldAgent(agent)
+    thread = f"slack:C9:{uuid.uuid4().hex[:8]}"
+    workflow_id = session_workflow_id(tenant, agent, thread)
+    event = StandardEvent(tenant_id=tenant, provider=Provider.SLACK, source_event="message",
+                          kind=EventKind.COMMENT, text="go on", actor=Actor(id="U1"),
+                          ref=ItemRef(container="C9", item="1"))
+    turns = 500
+    async with running(agent_worker(temporal_client, tenant, agent, brain.think)):
+        for i in range(1, turns + 1):
+            submit = SessionSubmit(reply_to=f"bench/{workflow_id}/{i}", event=event,
+                                   target=AgentTarget(agent_id=agent),
+                                   settings=SessionSettings(debounce_ms=0))
+            start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+                "SessionWorkflow", SessionInput(tenant_id=tenant, agent_id=agent, thread=thread),
+                id=workflow_id, task_queue=settings.temporal.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+            result = await temporal_client.execute_update_with_start_workflow(
+                "submit", submit, start_workflow_operation=start, result_type=SubmitResult,
+                id=f"{submit.reply_to}/{agent}")
+            assert result.accepted
+            await brain.wait_for(i, within=60)  # the next message comes once this turn runs
+        handle = temporal_client.get_workflow_handle(workflow_id)
+        async with asyncio.timeout(30):  # the last turn finished
+            while True:
+                events = [e async for e in handle.fetch_history_events()]
+                if "turn 500" in str(events[-40:]) or len(brain.seen) >= turns:
+                    break
+                await asyncio.sleep(0.1)
+        await handle.signal("close")
+        await handle.result()
+    runs = [r async for r in temporal_client.list_workflows(f'WorkflowId = "{workflow_id}"')]
+    sizes = []
+    for run in runs:
+        history = await temporal_client.get_workflow_handle(workflow_id, run_id=run.run_id
+                                                            ).fetch_history()
+        sizes.append((len(history.events), history.to_json().encode().__len__()))
+    most_events = max(n for n, _ in sizes)
+    total_bytes = sum(b for _, b in sizes)
+    print(f"\n500-turn session: {len(runs)} runs; largest history {most_events} events; "
+          f"{sum(n for n, _ in sizes) / turns:.1f} events and {total_bytes / turns / 1024:.1f}"
+          f" KiB of history per turn")
+    assert len(runs) >= turns // 50
+    assert most_events < 2000
+    assert len(brain.seen) == turns
+
+
+async def test_an_agent_without_sessions_gets_a_fresh_run_per_event(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, pool: asyncpg.Pool,
+) -> None:
+    tenant, agent = await make_agent(http, admin, make_tenant, sessions=False)
+    r = await http.patch(f"/admin/tenants/{tenant}/agents/{agent}", headers=admin,
+                         json={"session_idle_seconds": 0})
+    assert r.status_code == 422  # validated: at least a second
+    brain = HeldAgent(agent)
+    async with running(agent_worker(temporal_client, tenant, agent, brain.think)):
+        first = await post_slack(http, tenant, "one", ROOT)
+        await wait_status(http, admin, tenant, first, {"dispatched"}, 1)
+        second = await post_slack(http, tenant, "two", "1700000040.1", ROOT)
+        two = await wait_status(http, admin, tenant, second, {"dispatched"}, 1)
+    assert [t.conversation for t in brain.seen] == [None, None]
+    assert two["outcomes"][0]["final"].startswith("answer 2 (turn 0): two")
+    assert await sessions_of(pool, tenant) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -18,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
         AgentOutcome,
         AgentRunInput,
+        AgentTarget,
         ContextItem,
         DispatchPlan,
         EnrichedEvent,
@@ -191,15 +193,33 @@ class EventWorkflow:
         await self._record(
             inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason, agent_ids=agent_ids,
             project_id=resolved.project_id)
-        for agent_id, result in zip(agent_ids, results, strict=True):
-            if not result.accepted:
-                self._finished[agent_id] = AgentOutcome(
-                    agent_id=agent_id, run_id=result.session_id, status="rejected",
+        direct = []
+        for target, result in zip(resolved.agents, results, strict=True):
+            if result.direct:  # an agent without sessions: a fresh run, as without a thread
+                direct.append(await self._start_run(event, plan, target))
+            elif not result.accepted:
+                self._finished[target.agent_id] = AgentOutcome(
+                    agent_id=target.agent_id, run_id=result.session_id, status="rejected",
                     error=result.reason)
+        for outcome in await asyncio.gather(*(self._outcome(h) for h in direct)):
+            self._finished[outcome.agent_id] = outcome
         await workflow.wait_condition(lambda: all(a in self._finished for a in agent_ids))
         return await self._record(
             inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason,
             agent_ids=agent_ids, outcomes=[self._finished[a] for a in agent_ids])
+
+    def _start_run(self, event: StandardEvent, plan: DispatchPlan, target: AgentTarget
+                   ) -> Awaitable[workflow.ChildWorkflowHandle[AgentRunWorkflow, AgentOutcome]]:
+        """Start one agent's run on the event (the path without sessions)."""
+        resolved = plan.resolved
+        run_id = run_workflow_id(workflow.info().workflow_id, target.agent_id)
+        return workflow.start_child_workflow(
+            AgentRunWorkflow.run,
+            AgentRunInput(run_id=run_id, target=target, event=event,
+                          project_id=resolved.project_id, gateway_queue=resolved.gateway_queue,
+                          context=within_budget(plan.context.items, target.context_token_budget)),
+            id=run_id,
+            search_attributes=self._run_attributes(event, target.agent_id, resolved.project_id))
 
     @staticmethod
     def _run_attributes(event: StandardEvent, agent_id: str, project_id: str | None

@@ -34,7 +34,14 @@ with workflow.unsafe.imports_passed_through():
         TurnRecord,
     )
     from workflows.ids import session_run_id
-    from workflows.session_fold import answer_of, episode, fold, message_of, turn_event
+    from workflows.session_fold import (
+        answer_of,
+        episode,
+        fold,
+        in_order,
+        message_of,
+        turn_event,
+    )
 
 CONTINUE_EVERY = 50  # turns per run before continuing as new
 SEEN_KEPT = 200  # submit keys remembered across runs (a retried submit applies once)
@@ -51,7 +58,7 @@ class SessionWorkflow:
         self.state = state
         self.arrived = 0  # messages submitted to this run (debounce and interrupt watch it)
         self.turn_now = 0  # the turn being thought, 0 when none
-        self.close_requested = False
+        self.close_requested = state.close
         self.closing = False
         self.turns_this_run = 0
 
@@ -121,7 +128,7 @@ class SessionWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(SessionInput(
                     tenant_id=inp.tenant_id, agent_id=inp.agent_id, thread=inp.thread,
-                    carried=self.state))
+                    carried=self.state.model_copy(update={"close": self.close_requested})))
         return await self._close()
 
     async def _debounce(self) -> None:
@@ -149,7 +156,7 @@ class SessionWorkflow:
         state.turns += 1
         self.turns_this_run += 1
         n = self.turn_now = state.turns
-        batch, state.pending = state.pending, []
+        batch, state.pending = in_order(state.pending), []
         attempt = 0
         while True:
             attempt += 1
@@ -159,7 +166,7 @@ class SessionWorkflow:
             await self._status("running")
             outcome = await self._think(batch, n, attempt)
             if outcome is None:  # interrupted: the think restarts with every message so far
-                batch, state.pending = [*batch, *state.pending], []
+                batch, state.pending = in_order([*batch, *state.pending]), []
                 continue
             break
         self.turn_now = 0

@@ -37,6 +37,12 @@ def message_of(sub: SessionSubmit, at: str) -> SessionMessage:
     return SessionMessage(event_id=sub.event_id, author=author, text=text, at=at)
 
 
+def in_order(batch: list[SessionSubmit]) -> list[SessionSubmit]:
+    """A turn's messages in the order they were received (inbox ids grow with arrival; the
+    events' workflows may submit them in another order)."""
+    return sorted(batch, key=lambda s: s.event_id if s.event_id is not None else 0)
+
+
 def turn_event(batch: list[SessionSubmit]) -> StandardEvent:
     """The event a turn answers: the last one, holding every message of a burst in order."""
     last = batch[-1].event

@@ -40,6 +40,8 @@ class AgentProfileFields(BaseModel):
         default=None, ge=1, le=2592000,
         description="How long work waits for this agent's worker before it expires (alerted)",
     )
+    sessions: bool | None = Field(default=None, description=(
+        "Whether the agent carries a conversation per thread (false: each event a fresh run)"))
     session_policy: Literal["enqueue", "interrupt", "reject"] | None = Field(
         default=None, description="A message arriving mid-turn of a session: enqueue (the next"
         " turn), interrupt (restart the think with both), reject (the sender hears it is busy)")
@@ -77,6 +79,7 @@ class Agent(BaseModel):
     owner: str | None
     queue_expiry_seconds: int
     created_at: datetime
+    sessions: bool
     session_policy: str
     session_debounce_ms: int
     session_max_wait_ms: int

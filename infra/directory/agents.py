@@ -21,9 +21,10 @@ from infra.directory.closes import SocketClose, Why, notify
 
 _AGENT = (
     "id, tenant_id, name, role, status, max_turns, avatar_url, owner, queue_expiry_seconds,"
-    " created_at, session_policy, session_debounce_ms, session_max_wait_ms, session_idle_seconds"
+    " created_at, sessions, session_policy, session_debounce_ms, session_max_wait_ms,"
+    " session_idle_seconds"
 )
-SESSION_FIELDS = {"session_policy", "session_debounce_ms", "session_max_wait_ms",
+SESSION_FIELDS = {"sessions", "session_policy", "session_debounce_ms", "session_max_wait_ms",
                   "session_idle_seconds"}  # read by infra/sessions (README, "Sessions")
 _AGENT_FIELDS = {"name", "role", "status", "max_turns", "avatar_url", "owner",
                  "queue_expiry_seconds", *SESSION_FIELDS}
@@ -45,6 +46,7 @@ class AgentRecord:
     owner: str | None
     queue_expiry_seconds: int
     created_at: datetime
+    sessions: bool = True
     session_policy: str = "enqueue"
     session_debounce_ms: int = 2000
     session_max_wait_ms: int = 10000

@@ -34,6 +34,7 @@ CREATE TABLE session_turns (
 -- Per agent: what a message arriving mid-turn does, the debounce window that folds a burst into
 -- one turn (with the longest a burst may hold a turn back), and the idle time that closes it.
 ALTER TABLE agents
+    ADD COLUMN sessions boolean NOT NULL DEFAULT true,  -- false: every event a fresh run
     ADD COLUMN session_policy text NOT NULL DEFAULT 'enqueue'
         CHECK (session_policy IN ('enqueue', 'interrupt', 'reject')),
     ADD COLUMN session_debounce_ms integer NOT NULL DEFAULT 2000

@@ -1,5 +1,5 @@
 """``python -m tests.bench [--only ingest|latency|governance|sockets|context|gateway|pipeline|
-enrichment] [--events N] [--seconds S]``: the figures."""
+enrichment|sessions] [--events N] [--seconds S]``: the figures."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tests.bench.governance import bench_governance
 from tests.bench.ingest import bench_ingest
 from tests.bench.latency import bench_latency
 from tests.bench.pipeline import bench_pipeline
+from tests.bench.sessions import bench_sessions
 from tests.bench.sockets import bench_sockets
 from tests.harness import migrated_database, start_postgres
 
@@ -27,7 +28,7 @@ def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     cli.add_argument("--only", choices=("ingest", "latency", "governance", "sockets", "context",
-                                          "gateway", "pipeline", "enrichment"),
+                                          "gateway", "pipeline", "enrichment", "sessions"),
                      help="run one benchmark")
     cli.add_argument("--events", type=int, default=200, help="latency: events measured")
     cli.add_argument("--seconds", type=float, default=4.0,
@@ -68,6 +69,8 @@ async def run(args: argparse.Namespace) -> list[bool]:
                 await bench_pipeline(await migrated_database(url, "bench_pipeline"))
             if args.only in (None, "enrichment"):  # figures only
                 await bench_enrichment(await migrated_database(url, "bench_enrichment"))
+            if args.only in (None, "sessions"):  # figures only
+                await bench_sessions(await migrated_database(url, "bench_sessions"))
         finally:
             await asyncio.to_thread(pg.stop)
     return results

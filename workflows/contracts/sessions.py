@@ -16,6 +16,8 @@ Policy = Literal["enqueue", "interrupt", "reject"]
 class SessionSettings(BaseModel):
     """An agent's session settings (agents table, set through the agent admin route)."""
 
+    enabled: bool = Field(default=True, description=(
+        "False: the agent keeps no sessions, each event is a fresh run"))
     policy: Policy = Field(default="enqueue", description=(
         "A message arriving mid-turn: enqueue (next turn), interrupt (restart the think with"
         " both), reject (the sender is told the agent is busy)"))
@@ -44,6 +46,8 @@ class SubmitResult(BaseModel):
     session_id: str
     turn: int = Field(description="The turn the message belongs to (0 if rejected)")
     reason: str | None = None
+    direct: bool = Field(default=False, description=(
+        "The agent keeps no sessions: the event workflow runs it directly, as without a thread"))
 
 
 class SessionInput(BaseModel):
@@ -65,6 +69,7 @@ class SessionState(BaseModel):
     pending: list[SessionSubmit] = Field(default_factory=list)
     seen: list[str] = Field(default_factory=list, description="Recent submit keys (dedup)")
     paused: bool = False
+    close: bool = Field(default=False, description="A close asked for as the run continued")
     settings: SessionSettings = Field(default_factory=SessionSettings)
 
 
