@@ -13,6 +13,8 @@ from workflows.contracts import ControlChange, ControlState
 if TYPE_CHECKING:
     from infra.temporal import LazyClient
 
+CLI_RECORD_WITHIN_SECONDS = 10.0
+
 
 def cmd_kill(args: argparse.Namespace) -> int:
     """Flip the kill switch (or show it).
@@ -72,7 +74,8 @@ async def _direct(url: str, asked: ControlChange | None, client: LazyClient,
     try:
         if asked is None:
             return await kill_switch.current(pool)
-        done = await control.apply(pool, client, queue, asked)
+        # A one-shot process: no background to finish the record in, so it waits longer.
+        done = await control.apply(pool, client, queue, asked, within=CLI_RECORD_WITHIN_SECONDS)
         state = done.state
         await audit.record(pool, audit.AuditEntry(
             actor="switchboard-cli", action="kill_switch.applied", outcome="ok",

@@ -37,7 +37,7 @@ class KillSwitchApplied(KillSwitchState):
     recorded: bool = Field(description=(
         "Whether the switchboard-control workflow (the Temporal UI's view) recorded the change"
         " within a second. False when Temporal is slow or down: the change is in force"
-        " regardless, and the workflow shows it from the next change it records"))
+        " regardless, and the API keeps trying to record it for a minute"))
 
 
 @router.post(
