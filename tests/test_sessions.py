@@ -14,6 +14,7 @@ import httpx
 from temporalio import activity
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.worker import Replayer
 
 from infra.settings import Settings
 from tests import corpus
@@ -21,6 +22,7 @@ from tests.conftest import Platform, TenantFactory
 from tests.harness import running
 from tests.test_pipeline import wait_status
 from workers.agent import agent_worker
+from workflows.agent_run import AgentRunWorkflow
 from workflows.contracts import (
     Actor,
     AgentTarget,
@@ -32,8 +34,10 @@ from workflows.contracts import (
     ThinkOutput,
 )
 from workflows.contracts.sessions import SessionInput, SessionSettings, SessionSubmit, SubmitResult
+from workflows.event import EventWorkflow
 from workflows.ids import session_workflow_id
 from workflows.names import THINK_ACTIVITY
+from workflows.session import SessionWorkflow
 
 ROOT = "1700000000.000100"
 
@@ -133,6 +137,12 @@ async def test_second_message_in_a_thread_sees_the_first_and_the_answer(
     assert session["turns"] == 2 and session["status"] == "waiting"
     assert [(t["turn"], t["status"]) for t in session["turn_rows"]] == [(1, "done"), (2, "done")]
     assert session["turn_rows"][1]["messages"][0]["event_id"] == second
+    # the session's and the events' histories replay with the current code (determinism)
+    replayer = Replayer(workflows=[SessionWorkflow, EventWorkflow, AgentRunWorkflow],
+                        data_converter=temporal_client.data_converter)
+    for workflow_id in (session["workflow_id"], one["workflow_id"], two["workflow_id"]):
+        history = await temporal_client.get_workflow_handle(workflow_id).fetch_history()
+        await replayer.replay_workflow(history)
 
 
 async def test_demo_agent_says_which_turn_and_what_it_was_told(
