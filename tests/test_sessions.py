@@ -22,9 +22,12 @@ from tests.conftest import Platform, TenantFactory
 from tests.harness import running
 from tests.test_pipeline import wait_status
 from workers.agent import agent_worker
+from workers.runtime.messages import conversation
+from workers.runtime.scripted_llm import ScriptedLLM
 from workflows.agent_run import AgentRunWorkflow
 from workflows.contracts import (
     Actor,
+    AgentProfile,
     AgentTarget,
     EventKind,
     ItemRef,
@@ -32,6 +35,12 @@ from workflows.contracts import (
     StandardEvent,
     ThinkInput,
     ThinkOutput,
+)
+from workflows.contracts.conversation import (
+    Conversation,
+    ConversationTurn,
+    SessionMessage,
+    ToolLog,
 )
 from workflows.contracts.sessions import SessionInput, SessionSettings, SessionSubmit, SubmitResult
 from workflows.event import EventWorkflow
@@ -379,3 +388,23 @@ async def test_an_agent_without_sessions_gets_a_fresh_run_per_event(
     assert [t.conversation for t in brain.seen] == [None, None]
     assert two["outcomes"][0]["final"].startswith("answer 2 (turn 0): two")
     assert await sessions_of(pool, tenant) == []
+
+
+async def test_a_scripted_think_sees_earlier_turns_and_replays_its_script_per_turn() -> None:
+    event = StandardEvent(tenant_id="t", provider=Provider.SLACK, source_event="message",
+                          kind=EventKind.COMMENT, text="and the tests?", actor=Actor(id="U1"),
+                          ref=ItemRef(container="C1", item=ROOT))
+    earlier = ConversationTurn(
+        turn=1, messages=[SessionMessage(author="ann", text="fix the login", at="t0")],
+        answer="Fixed it.", tool_calls=[ToolLog(name="git_commit", arguments={"m": "fix"},
+                                                result="abc123")])
+    inp = ThinkInput(run_id="r", agent_id="a", profile=AgentProfile(agent_id="a", name="a"),
+                     turn=1, max_turns=4, event=event, conversation=Conversation(
+                         session_id="ses_x", turn=2, summary="turn 0: hello -> hi",
+                         turns=[earlier]))
+    messages = conversation("system", inp)
+    text = json.dumps(messages)
+    assert "fix the login" in text and "Fixed it." in text and "abc123" in text
+    assert "turn 0: hello -> hi" in text and messages[-1]["content"].endswith("and the tests?")
+    llm = ScriptedLLM([{"content": "first reply"}, {"content": "second reply"}])
+    assert (await llm.complete(messages, [])).content == "first reply"  # this turn's first step

@@ -15,7 +15,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.sessions import SessionActivities
@@ -109,6 +109,13 @@ class SessionWorkflow:
         """Wait for messages, answer them turn by turn, close when idle or asked."""
         workflow.upsert_search_attributes([search.SESSION.value_set(self.state.session_id)])
         workflow.set_current_details(f"{inp.agent_id} on {inp.thread}")
+        try:
+            return await self._converse(inp)
+        except FailureError:  # a failure that ends the run (a bug is retried as a task instead)
+            await self._status("failed")
+            raise
+
+    async def _converse(self, inp: SessionInput) -> str:
         while not self.close_requested:
             await self._status("paused" if self.state.paused else "waiting")
             idle = timedelta(seconds=self.state.settings.idle_seconds)

@@ -113,11 +113,11 @@ class ScriptedLLM:
 
 def steps_so_far(messages: list[Message]) -> int:
     """Assistant tool-call messages after the session's last earlier answer (an assistant
-    message without tool calls)."""
+    message without a ``tool_calls`` key, as workers/runtime/messages.py renders it)."""
     count = 0
     for m in messages:
         if m.get("role") == "assistant":
-            count = count + 1 if m.get("tool_calls") else 0
+            count = count + 1 if "tool_calls" in m else 0
     return count
 
 
