@@ -35,6 +35,10 @@ _DISCUSSIONS = {"created": K.NEW_WORK_ITEM, "answered": K.STATUS_CHANGE,
                 "reopened": K.STATUS_CHANGE, "deleted": K.STATUS_CHANGE}
 # Every other action of these is an update of the item (edited, labeled, milestoned, locked...).
 _ITEMS = {"issues": _ISSUES, "pull_request": _PULLS, "discussion": _DISCUSSIONS}
+# Where an item event carries its item; one without any is refused (ignored), not guessed at.
+ITEM_KEYS = ("issue", "pull_request", "discussion")
+ITEM_EVENTS = {*_ITEMS, *COMMENT_EVENTS, "pull_request_review", "pull_request_review_thread"} - {
+    "commit_comment"}
 
 # Events nobody on the swarm acts on, and why.
 _NOT_WORK = {
@@ -133,6 +137,8 @@ def decide(event: str, action: str | None, body: dict[str, Any]) -> tuple[K, str
         return (K.REF_CHANGE if deleted or ref.startswith("refs/tags/") else K.CODE_PUSH), None
     if event in ("create", "delete"):
         return K.REF_CHANGE, None
+    if event in ITEM_EVENTS and not any(isinstance(body.get(k), dict) for k in ITEM_KEYS):
+        return K.IGNORE, f"{name} payload has no issue, pull request or discussion"
     if event in _ITEMS:
         return _ITEMS[event].get(action or "", K.UPDATE), None
     if event in COMMENT_EVENTS or event == "pull_request_review":

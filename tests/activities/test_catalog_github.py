@@ -227,3 +227,13 @@ def test_bot_comment_is_ignored_and_not_remembered_as_a_person() -> None:
         "action": "created", "issue": issue, "comment": {"id": 1, "body": "done"},
         "repository": REPO, "sender": {"login": "ci[bot]", "type": "Bot"}}, "issue_comment")
     assert event.kind is K.IGNORE and "memory" not in event.facts
+
+
+@pytest.mark.parametrize("event", ["issues", "pull_request", "issue_comment",
+                                   "pull_request_review", "discussion_comment"])
+def test_an_item_event_without_its_item_is_ignored_with_why(event: str) -> None:
+    """A signed delivery whose issue/PR is not an object reaches no agent (nothing to hand it)."""
+    body = {"action": "opened", "issue": "not an object", "repository": 7}
+    got = normalize(Provider.GITHUB, "t", body, event)
+    assert got.kind is K.IGNORE
+    assert "has no issue, pull request or discussion" in str(got.ignore_reason)
