@@ -41,7 +41,7 @@ from infra import database
 from infra.governance import presence
 from infra.settings import GatewaySettings
 from tests.bench.agent_sockets import closed_at, connect
-from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
+from tests.bench.fixtures import NewIssues, create_tenant, server_env, set_debounce
 from tests.bench.serve import served, stop
 from tests.bench.stack import temporal
 from tests.bench.stats import heading, ms, percentile
@@ -207,18 +207,16 @@ class Load:
 
     http: httpx.AsyncClient
     path: str
-    headers: dict[str, str]
-    body: bytes
+    issues: NewIssues
     agent: BusyAgent
 
     async def post(self, count: int) -> None:
-        """POST ``count`` fresh deliveries with LOAD_SENDERS concurrent senders."""
-        pending = iter(range(count))
+        """POST ``count`` deliveries, each a new issue, with LOAD_SENDERS concurrent senders."""
+        pending = iter([self.issues.signed(str(uuid.uuid4())) for _ in range(count)])
 
         async def sender() -> None:
-            for _ in pending:
-                r = await self.http.post(self.path, content=self.body, headers=self.headers | {
-                    "X-GitHub-Delivery": str(uuid.uuid4())})
+            for headers, body in pending:
+                r = await self.http.post(self.path, content=body, headers=headers)
                 if r.status_code != 202:
                     raise RuntimeError(f"webhook answered {r.status_code}: {r.text}")
 
@@ -340,8 +338,11 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
             creds.append((r.json()["client_id"], r.json()["client_secret"]))
         await create_tenant(one.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
                             agents=[busy.agent_id], default=True, tenant=busy_tenant)
-        headers, body = signed_issue_opened()
-        load = Load(loader, f"/webhooks/github/{busy_tenant}", headers, body, busy)
+        # Its events are many threads (one issue each); debounce 0 so that their thinks are in
+        # flight when a trial stops, as before sessions, not held 2 s in each session's window.
+        await set_debounce(one.url, senv["SWITCHBOARD_ADMIN_TOKEN"], busy_tenant,
+                           [busy.agent_id], 0)
+        load = Load(loader, f"/webhooks/github/{busy_tenant}", NewIssues(), busy)
         apis, https = [one, two], [h1, h2]
         print(f"  {agents} agent sockets split over 2 API processes (the first runs the relay);"
               f" `switchboard worker` in its own process, as `up` runs it; t0 just before POST"
@@ -361,7 +362,8 @@ async def _kill_switch(client: Client, pool: asyncpg.Pool, db_url: str, queue: s
             if i:
                 loaded.append(trial)
         print(f"  -- under load: {trials} trials after 1 warm-up; each restarts the platform"
-              f" worker, posts {LOAD_EVENTS} webhooks (thinks of {THINK_SECONDS * 1000:.0f} ms)"
+              f" worker, posts {LOAD_EVENTS} webhooks (each a new issue: its own thread and"
+              f" session; session_debounce_ms 0; thinks of {THINK_SECONDS * 1000:.0f} ms)"
               " and stops while they are in flight --", flush=True)
         print(f"  CPU check: {_cpu_check():.3f} s after the trials", flush=True)
         _report_kill(loaded, agents)

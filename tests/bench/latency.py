@@ -1,4 +1,10 @@
-"""Latency from webhook received to the agent's think activity started, through the real stack."""
+"""Latency from webhook received to the agent's think activity started, through the real stack.
+
+Each event is a new GitHub issue, so its own thread and session. The measured events go to the
+agent with ``session_debounce_ms`` 0 (set through the admin API): with the default window the
+think waits for the burst to end, which is a setting, not the path's latency; a short pass with
+the default window follows and is printed beside it.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from workflows.names import THINK_ACTIVITY
 
 TARGET_P99 = 0.100
 WARMUP_EVENTS = 10
+DEBOUNCED_EVENTS = 10  # the pass with the agent's default debounce (about 2 s each)
 THINK_WITHIN = 30.0
 
 
@@ -60,11 +67,11 @@ class TimedAgent:
 
 async def _one(stack: Stack, agent: TimedAgent) -> Sample:
     delivery = str(uuid.uuid4())
+    headers, body = stack.issues.signed(delivery)  # signed before the clock starts
     thought = agent.expect(
         run_workflow_id(event_workflow_id(stack.tenant, "github", delivery), agent.agent_id))
     sent = time.perf_counter()
-    r = await stack.http.post(stack.path, content=stack.body,
-                              headers=stack.headers | {"X-GitHub-Delivery": delivery})
+    r = await stack.http.post(stack.path, content=body, headers=headers)
     acked, acked_wall = time.perf_counter(), time.time()
     if r.status_code != 202:
         raise RuntimeError(f"webhook answered {r.status_code}: {r.text}")
@@ -89,9 +96,11 @@ async def bench_latency(db_url: str, events: int) -> bool:
 async def _measure(client: Client, db_url: str, events: int) -> bool:
     agent = TimedAgent(bench_agent_id())
     async with dispatching_stack(client, db_url, agent.agent_id, agent.think) as stack:
+        default_ms = await stack.debounce(0)
         print(f"  API in its own process (relay on); platform worker and a bench agent"
-              f" worker in this one; {events} sequential events after {WARMUP_EVENTS}"
-              f" warm-up; t0 just before the POST", flush=True)
+              f" worker in this one; {events} sequential events, each a new issue (its own"
+              f" session), after {WARMUP_EVENTS} warm-up; agent session_debounce_ms 0"
+              f" (default {default_ms}); t0 just before the POST", flush=True)
         for _ in range(WARMUP_EVENTS):
             await _one(stack, agent)
         samples = [await _one(stack, agent) for _ in range(events)]
@@ -99,7 +108,12 @@ async def _measure(client: Client, db_url: str, events: int) -> bool:
                                              run_workflow_id(event_id, agent.agent_id))
                  for event_id in (event_workflow_id(stack.tenant, "github", s.delivery)
                                   for s in samples)]
-    return _report(samples, paths)
+        await stack.debounce(default_ms)
+        debounced = [await _one(stack, agent) for _ in range(DEBOUNCED_EVENTS)]
+    ok = _report(samples, paths)
+    print(_line(f"with the default debounce ({default_ms} ms), {DEBOUNCED_EVENTS} events",
+                [s.think - s.sent for s in debounced]))
+    return ok
 
 
 def _line(name: str, values: list[float]) -> str:
@@ -123,5 +137,5 @@ def _report(samples: list[Sample], paths: list[tuple[float, float, dict[str, flo
     ok = p99 < TARGET_P99
     over = "" if ok else f", {(p99 - TARGET_P99) * 1000:.1f} ms over"
     detail = f"p99 {p99 * 1000:.1f} ms{over}"
-    print(verdict(f"p99 received -> think < {TARGET_P99 * 1000:.0f} ms", ok, detail))
+    print(verdict(f"p99 received -> think < {TARGET_P99 * 1000:.0f} ms (debounce 0)", ok, detail))
     return ok

@@ -2,10 +2,12 @@
 
 The real stack (tests/bench/stack.py): a Temporal dev server, the API with its relay in its
 own process, the platform worker in this one, and ONE agent worker whose think answers at once.
-``EVENTS`` signed GitHub ``issues.opened`` deliveries (fresh delivery ids; the bench agent is the
-tenant's default agent) are posted by a few concurrent senders; the clock runs from the first POST
-to the last think completed. The think activity's dispatch latency (scheduled -> started) is read
-from ``activity.info()`` for every run and from the histories of a sample.
+``EVENTS`` signed GitHub ``issues.opened`` deliveries (each a new issue, so its own thread and
+session; the bench agent is the tenant's default agent, with ``session_debounce_ms`` 0 so that
+the figure is the pipeline's pace, not the window's) are posted by a few concurrent senders;
+the clock runs from the first POST to the last think completed. The think activity's dispatch
+latency (scheduled -> started) is read from ``activity.info()`` for every run and from the
+histories of a sample.
 
 Figures only; nothing here is a target or an assertion.
 """
@@ -112,14 +114,13 @@ async def bench_pipeline(db_url: str) -> None:
         await env.shutdown()
 
 
-async def _post_all(stack: Stack, deliveries: list[str]) -> float:
-    """POST every delivery with CONCURRENCY senders; return when the last 202 came back."""
-    pending = iter(deliveries)
+async def _post_all(stack: Stack, requests: list[tuple[dict[str, str], bytes]]) -> float:
+    """POST every request with CONCURRENCY senders; return when the last 202 came back."""
+    pending = iter(requests)
 
     async def sender() -> None:
-        for delivery in pending:
-            r = await stack.http.post(stack.path, content=stack.body,
-                                      headers=stack.headers | {"X-GitHub-Delivery": delivery})
+        for headers, body in pending:
+            r = await stack.http.post(stack.path, content=body, headers=headers)
             if r.status_code != 202:
                 raise RuntimeError(f"webhook answered {r.status_code}: {r.text}")
 
@@ -131,10 +132,11 @@ async def _through(stack: Stack, agent: CountingAgent, count: int
                    ) -> tuple[list[str], float, float, float]:
     """Send ``count`` fresh deliveries; return them, t0, all-acked and last-think stamps."""
     deliveries = [str(uuid.uuid4()) for _ in range(count)]
+    requests = [stack.issues.signed(d) for d in deliveries]  # signed before the clock starts
     agent.expect({run_workflow_id(event_workflow_id(stack.tenant, "github", d), agent.agent_id)
                   for d in deliveries})
     started = time.perf_counter()
-    acked = await _post_all(stack, deliveries)
+    acked = await _post_all(stack, requests)
     try:
         await asyncio.wait_for(agent.all_done.wait(), DONE_WITHIN)
     except TimeoutError:
@@ -147,8 +149,10 @@ async def _measure(client: Client, db_url: str) -> None:
     agent = CountingAgent(bench_agent_id())
     async with dispatching_stack(client, db_url, agent.agent_id, agent.think,
                                  limits=httpx.Limits(max_connections=CONCURRENCY)) as stack:
+        default_ms = await stack.debounce(0)
         print(f"  API in its own process (relay on); one platform worker and ONE bench agent"
-              f" worker (think answers at once) in this one; {EVENTS} events posted by"
+              f" worker (think answers at once) in this one; {EVENTS} events, each a new issue"
+              f" (its own session; agent session_debounce_ms 0, default {default_ms}), posted by"
               f" {CONCURRENCY} concurrent senders after {WARMUP_EVENTS} warm-up", flush=True)
         await _through(stack, agent, WARMUP_EVENTS)
         started_wall = time.time()

@@ -1,6 +1,6 @@
 """The stack the pipeline benchmarks drive: a Temporal dev server, the API with its relay in its
 own process, the platform worker and one bench agent's worker in this one, and a tenant whose
-default agent it is."""
+default agent it is. Every delivery posted is a new GitHub issue (its own thread and session)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 from infra import database
 from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
 from infra.settings import GatewaySettings
-from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
+from tests.bench.fixtures import NewIssues, create_tenant, server_env, set_debounce
 from tests.bench.serve import Served, served
 from tests.harness import free_port, running
 from workers.platform import platform_worker
@@ -50,9 +50,15 @@ class Stack:
     api: Served
     http: httpx.AsyncClient
     tenant: str
+    agent_id: str
     path: str
-    headers: dict[str, str]
-    body: bytes
+    issues: NewIssues
+    admin_token: str
+
+    async def debounce(self, debounce_ms: int) -> int:
+        """Set the agent's ``session_debounce_ms`` (admin API); the value it had."""
+        return await set_debounce(self.api.url, self.admin_token, self.tenant, [self.agent_id],
+                                  debounce_ms)
 
 
 @contextlib.asynccontextmanager
@@ -76,7 +82,7 @@ async def dispatching_stack(client: Client, db_url: str, agent_id: str,
         ):
             await create_tenant(api.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
                                 agents=[agent_id], default=True, tenant=tenant)
-            headers, body = signed_issue_opened()
-            yield Stack(api, http, tenant, f"/webhooks/github/{tenant}", headers, body)
+            yield Stack(api, http, tenant, agent_id, f"/webhooks/github/{tenant}", NewIssues(),
+                        senv["SWITCHBOARD_ADMIN_TOKEN"])
     finally:
         await pool.close()
