@@ -11,7 +11,8 @@ on once the enrichment's schedule-to-close is spent).
 Figures per kind: webhook POST -> think started; enrich_event scheduled -> completed (history
 times); EventWorkflow started -> first child started (history times, when the event dispatches
 through child runs rather than sessions). Events go one at a time, so the next think to start is
-the event's. Figures only.
+the event's; the agent's ``session_debounce_ms`` is 0 (admin API), so no think waits for a burst
+window, and each GitHub delivery is a new issue (its own session). Figures only.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from infra.enrichment import Enricher
 from infra.settings import DatabaseSettings, GatewaySettings, Settings
 from infra.vault import build_secret_store
 from tests import corpus
-from tests.bench.fixtures import create_tenant, server_env, signed_issue_opened
+from tests.bench.fixtures import NewIssues, create_tenant, server_env, set_debounce
 from tests.bench.serve import served
 from tests.bench.stack import bench_agent_id, temporal
 from tests.bench.stats import heading, ms, percentile
@@ -164,6 +165,8 @@ async def _stack(client: Client, db_url: str) -> AsyncIterator[Bench]:
             ):
                 await create_tenant(api.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
                                     agents=[agent.agent_id], default=True, tenant=tenant)
+                await set_debounce(api.url, senv["SWITCHBOARD_ADMIN_TOKEN"], tenant,
+                                   [agent.agent_id], 0)
                 admin = {"Authorization": f"Bearer {senv['SWITCHBOARD_ADMIN_TOKEN']}"}
                 for path, body in (("integrations/clickup", {"secret": corpus.secret("clickup")}),
                                    ("secrets/clickup_token", {"value": TOKEN})):
@@ -199,11 +202,11 @@ async def _run(bench: Bench) -> None:
         fake.add_task(tid, name, f"{name}: steps to reproduce, expected and actual result.")
         return tid
 
-    github_headers, github_body = signed_issue_opened()
+    issues = NewIssues()
 
     async def github() -> Sample:
-        headers = github_headers | {"X-GitHub-Delivery": str(uuid.uuid4())}
-        return await _one(bench, "github", github_body, headers)
+        headers, body = issues.signed(str(uuid.uuid4()))
+        return await _one(bench, "github", body, headers)
 
     for _ in range(WARMUP):
         await _one(bench, "clickup", *clickup_created(task("warm-up")))
@@ -221,7 +224,7 @@ async def _run(bench: Bench) -> None:
         fake.failures.clear()
     print(f"  API in its own process (relay on); platform, gateway (enricher, embedded vault)"
           f" and agent workers in this one; ClickUp fake on 127.0.0.1; {EVENTS} sequential"
-          f" events each after {WARMUP} warm-up")
+          f" events each after {WARMUP} warm-up; agent session_debounce_ms 0")
     for name, samples in (("cold (task read from ClickUp)", cold),
                           ("warm (cached task)", warm), ("no enrichment (GitHub issue)", base)):
         print(f"  {name}:")
