@@ -113,6 +113,10 @@ async def test_backlog_waits_for_an_offline_agent_and_runs_exactly_once_in_order
 ) -> None:
     [agent] = ids(1)
     tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
+    # A backlog of independent runs in the agent's queue: without sessions, the 100 deliveries
+    # of one issue are 100 runs, not turns of one conversation (those: tests/test_sessions.py).
+    assert (await http.patch(f"/admin/tenants/{tenant}/agents/{agent}", headers=admin,
+                             json={"sessions": False})).status_code == 200
     e = corpus.entry("github.issues.opened")
     raw = corpus.body(e)
     deliveries = [str(uuid.uuid4()) for _ in range(100)]

@@ -86,7 +86,9 @@ async def _scenario(tmp_path: Path, pg_url: str, pool: asyncpg.Pool) -> None:
             await http.put(f"/admin/tenants/{tenant}/integrations/github", headers=admin,
                            json={"secret": corpus.secret("github")})
             await http.post(f"/admin/tenants/{tenant}/agents", headers=admin,
-                            json={"id": agent_id, "name": agent_id})
+                            # Independent deliveries of one issue: each its own run, not
+                            # turns of one conversation (sessions are tests/test_sessions.py's)
+                            json={"id": agent_id, "name": agent_id, "sessions": False})
             async with running(platform_worker(client, pool, settings.temporal.task_queue,
                                          gateway_queue=settings.gateway.task_queue)), \
                     running(agent_worker(client, tenant, agent_id, agent.think)):
