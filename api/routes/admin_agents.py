@@ -9,7 +9,7 @@ from typing import Literal
 
 import asyncpg
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from api.deps import AdminDep, PoolDep
 from api.errors import ApiError
@@ -40,16 +40,17 @@ class AgentProfileFields(BaseModel):
         default=None, ge=1, le=2592000,
         description="How long work waits for this agent's worker before it expires (alerted)",
     )
-    sessions: bool | None = Field(default=None, description=(
+    # Strict: "0", 1.0 or "yes" are refused (422), as the schema says, not coerced.
+    sessions: StrictBool | None = Field(default=None, description=(
         "Whether the agent carries a conversation per thread (false: each event a fresh run)"))
     session_policy: Literal["enqueue", "interrupt", "reject"] | None = Field(
         default=None, description="A message arriving mid-turn of a session: enqueue (the next"
         " turn), interrupt (restart the think with both), reject (the sender hears it is busy)")
-    session_debounce_ms: int | None = Field(
+    session_debounce_ms: StrictInt | None = Field(
         default=None, ge=0, le=600000, description="A burst within this window is one turn")
-    session_max_wait_ms: int | None = Field(
+    session_max_wait_ms: StrictInt | None = Field(
         default=None, ge=0, le=3600000, description="The longest a burst holds its turn back")
-    session_idle_seconds: int | None = Field(
+    session_idle_seconds: StrictInt | None = Field(
         default=None, ge=1, le=31536000, description="Idle time that closes a session (7 days)")
 
 
