@@ -173,19 +173,13 @@ class ContextSettings(BaseSettings):
     openai_batch_size: int = Field(default=256, ge=1, description="Inputs per embeddings request")
     chunk_tokens: int = Field(default=500, ge=16, description="Tokens per chunk (cl100k_base)")
     chunk_overlap: int = Field(default=50, ge=0, description="Tokens shared by adjacent chunks")
-    exact_search_max_chunks: int = Field(
-        default=5000, ge=0, description="Unused since the iterative scans (issue #14)")
     ef_search: int = Field(
         default=400, ge=10, le=1000,
         description="hnsw.ef_search: candidates per step of the iterative HNSW scan (recall)")
-    ef_search_max: int = Field(
-        default=1000, ge=10, le=1000, description="Unused since the iterative scans (issue #14)")
     hnsw_candidates: int = Field(
         default=10, ge=1,
         description="Rows the filtered scan hands over for re-ranking by exact distance "
                     "(at least k)")
-    stats_ttl_seconds: float = Field(
-        default=30.0, ge=0, description="Unused since the iterative scans (issue #14)")
     summary_min_messages: int = Field(
         default=51, ge=2, description="A thread with at least this many messages is summarized")
     summarizer: Literal["extractive", "openai"] = Field(

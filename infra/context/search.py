@@ -67,11 +67,6 @@ class SearchTuning:
     ef_search: int = 400
     candidates: int = 10
     max_scan_tuples: int = 20_000
-    # Read by nothing since the iterative scans (the count-based exact path and the scaled
-    # ef_search are gone); kept while infra/context/store.py still passes them.
-    exact_max_chunks: int = 5000
-    ef_search_max: int = 1000
-    stats_ttl_seconds: float = 30.0
 
 
 def vector_literal(vector: Iterable[float]) -> str:

@@ -39,20 +39,13 @@ class KnowledgeStore:
             pool, embedder, Chunker(settings.chunk_tokens, settings.chunk_overlap))
         self._threads = Threads(pool, self._writer)
         self._search = TenantSearch(pool, SearchTuning(
-            exact_max_chunks=settings.exact_search_max_chunks, ef_search=settings.ef_search,
-            ef_search_max=settings.ef_search_max, candidates=settings.hnsw_candidates,
-            stats_ttl_seconds=settings.stats_ttl_seconds))
+            ef_search=settings.ef_search, candidates=settings.hnsw_candidates))
         self._verified = False
 
     @property
     def plans(self) -> dict[str, int]:
         """How many searches each plan answered: exact, hnsw, fallback (hnsw came up short)."""
         return dict(self._search.plans)
-
-    @property
-    def exact_search_max_chunks(self) -> int:
-        """Tenants with at most this many matching chunks are searched exactly."""
-        return self._settings.exact_search_max_chunks
 
     async def verify(self) -> None:
         """Check the embedder's dimension against the column; raise DimensionMismatchError."""
