@@ -16,82 +16,23 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
-import httpx
-from pydantic import ValidationError
-
-from cli import auth
-from infra.settings import Settings
+from cli.api_client import Api, CliError
 
 _DONE = frozenset({"dispatched", "ignored", "failed"})
 _STATUSES = ("received", "dispatched", "ignored", "failed")
 _PROVIDERS = ("github", "slack", "clickup")
 
 
-class CliError(Exception):
-    """A failure to tell the user in one line (exit code 1)."""
-
-
-def _reason(r: httpx.Response) -> str:
-    try:
-        body = r.json()
-        return f"{r.status_code} {body.get('error')}: {body.get('detail')}"
-    except (ValueError, AttributeError):
-        return f"{r.status_code} {r.text[:200]}"
-
-
-class _Api:
-    """The admin API as the CLI's user (or the bootstrap super-admin), on one tenant."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        saved = auth.saved_session()
-        if saved is not None and args.api in (None, saved["api"]):
-            self.http = httpx.Client(base_url=saved["api"], timeout=60)
-            fresh = auth.refreshed(self.http, saved)
-            if isinstance(fresh, httpx.Response):
-                raise CliError(f"the session was refused, log in again ({_reason(fresh)})")
-            self.http.headers["Authorization"] = f"Bearer {fresh['access_token']}"
-        else:
-            try:
-                token = Settings().admin_token
-            except ValidationError as err:
-                raise CliError(f"bad settings: {err.errors()[0]['msg']}") from None
-            if token is None:
-                raise CliError("not logged in (switchboard login --email ...) and "
-                               "SWITCHBOARD_ADMIN_TOKEN is not set")
-            self.http = httpx.Client(base_url=(args.api or auth.default_api()).rstrip("/"),
-                                     timeout=60)
-            self.http.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
-        self.tenant = args.tenant or self._only_tenant(saved is not None)
-
-    def _only_tenant(self, user: bool) -> str:
-        roles = self.call("GET", "/auth/me")["roles"] if user else {}
-        if len(roles) != 1:
-            raise CliError("--tenant is required" + (f" (your tenants: {', '.join(roles)})"
-                                                     if roles else ""))
-        return str(next(iter(roles)))
-
-    def call(self, method: str, path: str, **kw: Any) -> Any:
-        """One request; its JSON, waiting out a 429 (the tenant's quota); CliError otherwise."""
-        while True:
-            try:
-                r = self.http.request(method, path, **kw)
-            except httpx.HTTPError as err:
-                raise CliError(f"cannot reach {self.http.base_url}: {err}") from None
-            if r.status_code == 429:
-                time.sleep(min(float(r.headers.get("Retry-After", "1")), 60.0))
-                continue
-            if r.status_code >= 400:
-                raise CliError(_reason(r))
-            return r.json()
+class EventsApi(Api):
+    """The admin API on one tenant's events."""
 
     def events(self, path: str = "") -> str:
         """The path of the tenant's events (and below)."""
         return f"/admin/tenants/{self.tenant}/events{path}"
 
 
-def cmd_list(args: argparse.Namespace, api: _Api) -> int:
+def cmd_list(args: argparse.Namespace, api: EventsApi) -> int:
     """Print the tenant's events, newest first."""
     params = {k: v for k, v in (("status", args.status), ("kind", args.kind),
                                 ("provider", args.provider), ("limit", args.limit)) if v}
@@ -107,13 +48,13 @@ def cmd_list(args: argparse.Namespace, api: _Api) -> int:
     return 0
 
 
-def cmd_show(args: argparse.Namespace, api: _Api) -> int:
+def cmd_show(args: argparse.Namespace, api: EventsApi) -> int:
     """Print one event (with replay_of and its replays) as JSON."""
     print(json.dumps(api.call("GET", api.events(f"/{args.id}")), indent=2))
     return 0
 
 
-def cmd_replay(args: argparse.Namespace, api: _Api) -> int:
+def cmd_replay(args: argparse.Namespace, api: EventsApi) -> int:
     """Replay one event, or (no ID) the events a filter matches after a dry run counts them."""
     key = args.idempotency_key or uuid.uuid4().hex
     headers = {"Idempotency-Key": key}
@@ -148,7 +89,7 @@ def cmd_replay(args: argparse.Namespace, api: _Api) -> int:
     return 0 if args.no_wait or not ids else _wait(api, ids, args.timeout)
 
 
-def _wait(api: _Api, ids: list[int], timeout: float) -> int:
+def _wait(api: EventsApi, ids: list[int], timeout: float) -> int:
     """Show the replays running to their outcome on a progress bar (stderr); 1 on timeout."""
     statuses: dict[int, str] = {}
     deadline = time.monotonic() + timeout
@@ -170,7 +111,7 @@ def _wait(api: _Api, ids: list[int], timeout: float) -> int:
     return 0
 
 
-def _statuses(api: _Api, ids: list[int]) -> dict[int, str]:
+def _statuses(api: EventsApi, ids: list[int]) -> dict[int, str]:
     """The statuses of the events ``ids``, read page by page from the newest of them down."""
     wanted, before = set(ids), max(ids) + 1
     found: dict[int, str] = {}
@@ -191,11 +132,11 @@ def _progress(done: int, total: int, statuses: dict[int, str]) -> None:
     sys.stderr.flush()
 
 
-def _run(command: Callable[[argparse.Namespace, _Api], int]
+def _run(command: Callable[[argparse.Namespace, EventsApi], int]
          ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
-            return command(args, _Api(args))
+            return command(args, EventsApi(args))
         except CliError as err:
             print(f"switchboard events {args.events_command}: {err}", file=sys.stderr)
             return 1

@@ -16,8 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from cli.events import CliError
-from cli.events import _Api as Api
+from cli.api_client import Api, CliError
 
 _STATUSES = ("running", "waiting", "paused", "closed", "failed")
 # The statuses that show the workflow applied each action.

@@ -1,0 +1,77 @@
+"""The admin API as the CLI's user: one client for the commands that speak to it (events,
+sessions).
+
+Speaks as the user ``switchboard login`` kept (its access token refreshed as ``whoami`` does), or,
+when nobody is logged in, as the bootstrap super-admin with ``SWITCHBOARD_ADMIN_TOKEN``. The
+tenant is ``--tenant``, or the logged-in user's only tenant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from cli import auth
+from infra.settings import Settings
+
+
+class CliError(Exception):
+    """A failure to tell the user in one line (exit code 1)."""
+
+
+def _reason(r: httpx.Response) -> str:
+    try:
+        body = r.json()
+        return f"{r.status_code} {body.get('error')}: {body.get('detail')}"
+    except (ValueError, AttributeError):
+        return f"{r.status_code} {r.text[:200]}"
+
+
+class Api:
+    """The admin API as the CLI's user (or the bootstrap super-admin), on one tenant."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        saved = auth.saved_session()
+        if saved is not None and args.api in (None, saved["api"]):
+            self.http = httpx.Client(base_url=saved["api"], timeout=60)
+            fresh = auth.refreshed(self.http, saved)
+            if isinstance(fresh, httpx.Response):
+                raise CliError(f"the session was refused, log in again ({_reason(fresh)})")
+            self.http.headers["Authorization"] = f"Bearer {fresh['access_token']}"
+        else:
+            try:
+                token = Settings().admin_token
+            except ValidationError as err:
+                raise CliError(f"bad settings: {err.errors()[0]['msg']}") from None
+            if token is None:
+                raise CliError("not logged in (switchboard login --email ...) and "
+                               "SWITCHBOARD_ADMIN_TOKEN is not set")
+            self.http = httpx.Client(base_url=(args.api or auth.default_api()).rstrip("/"),
+                                     timeout=60)
+            self.http.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+        self.tenant = args.tenant or self._only_tenant(saved is not None)
+
+    def _only_tenant(self, user: bool) -> str:
+        roles = self.call("GET", "/auth/me")["roles"] if user else {}
+        if len(roles) != 1:
+            raise CliError("--tenant is required" + (f" (your tenants: {', '.join(roles)})"
+                                                     if roles else ""))
+        return str(next(iter(roles)))
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        """One request; its JSON, waiting out a 429 (the tenant's quota); CliError otherwise."""
+        while True:
+            try:
+                r = self.http.request(method, path, **kw)
+            except httpx.HTTPError as err:
+                raise CliError(f"cannot reach {self.http.base_url}: {err}") from None
+            if r.status_code == 429:
+                time.sleep(min(float(r.headers.get("Retry-After", "1")), 60.0))
+                continue
+            if r.status_code >= 400:
+                raise CliError(_reason(r))
+            return r.json()
