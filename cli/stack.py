@@ -51,7 +51,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from infra.governance import kill_switch
     from infra.governance.control import ensure_control
     from workers.platform import platform_workers
-    from workflows.contracts import ControlState
 
     configure_logging()
     settings = Settings()
@@ -66,9 +65,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         if added:
             log.info("registered search attributes %s", ", ".join(added))
         workers = platform_workers(client, pool, settings)
-        stopped, reason = await kill_switch.is_stopped(pool)
+        # Started from the database's state and version, so the workflow's view (the UI's)
+        # matches what is applied until the next change it records.
         await ensure_control(client, settings.temporal.control_task_queue,
-                             ControlState(stopped=stopped, reason=reason))
+                             await kill_switch.current(pool))
         await ensure_summary_schedule(client, settings.temporal.task_queue,
                                       timedelta(seconds=settings.context.summarize_every_seconds))
         log.info("platform worker polling %s, %s and %s", settings.temporal.task_queue,

@@ -83,9 +83,10 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
 def control_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Worker:
     """The kill switch's own worker: ControlWorkflow and apply_control on the control queue.
 
-    On the platform queue a stop waited behind every event in flight (applied p50 20.6 s, p99
-    46.9 s after the POST with 300 events in flight; here 0.14 s / 1.12 s: see the governance
-    bench): nothing else is queued here. No workflow cache: without one the worker polls no
+    The API and ``switchboard kill`` apply a change in the database themselves and then record
+    it here (signal ``applied``); changes from the Temporal UI or CLI are applied here. On the
+    platform queue a UI change would wait behind every event in flight: nothing else is queued
+    here. No workflow cache: without one the worker polls no
     sticky queue, so after a crashed worker the first task is not sent to the dead worker's
     sticky queue (10.05 s until it timed out; 23 ms without). Each task replays the history
     instead (about 0.6 ms an event), which stays short: the workflow applies a change as a local
