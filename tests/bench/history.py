@@ -47,9 +47,31 @@ def split(path: list[HistoryEvent]) -> dict[str, float]:
 async def critical_path(
     client: Client, event_id: str, run_id: str
 ) -> tuple[float, float, dict[str, float]]:
-    """EventWorkflow start, think scheduled (wall clock), and the time per category between."""
+    """EventWorkflow start, think scheduled (wall clock), and the time per category between.
+
+    Without a session the event starts the run itself. With one (README "Sessions"), the path
+    is the event's history up to the session's acceptance of its update (the submit local
+    activity's update-with-start, counted as a server step), the session's history from there
+    to the run's start, then the run.
+    """
     event = (await client.get_workflow_handle(event_id).fetch_history()).events
     run = (await client.get_workflow_handle(run_id).fetch_history()).events
-    head = _until(event, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
     tail = _until(run, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-    return _seconds(head[0]), _seconds(tail[-1]), split(head + tail)
+    if any(e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+           for e in event):
+        head = _until(event, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
+        return _seconds(head[0]), _seconds(tail[-1]), split(head + tail)
+    parent = run[0].workflow_execution_started_event_attributes.parent_workflow_execution
+    session = (await client.get_workflow_handle(parent.workflow_id,
+                                                run_id=parent.run_id).fetch_history()).events
+    accepted = next(i for i, e in enumerate(session)
+                    if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+                    and e.workflow_execution_update_accepted_event_attributes
+                    .accepted_request.meta.update_id.startswith(f"{event_id}/"))
+    started = next(i for i, e in enumerate(session) if i > accepted and e.event_type
+                   == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+                   and e.start_child_workflow_execution_initiated_event_attributes
+                   .workflow_id == run_id)
+    middle = list(session[accepted:started + 1])
+    head = [e for e in event if _seconds(e) <= _seconds(middle[0])]
+    return _seconds(head[0]), _seconds(tail[-1]), split(head + middle + tail)
