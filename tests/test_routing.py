@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import uuid
@@ -11,6 +12,7 @@ from datetime import timedelta
 import asyncpg
 import httpx
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from tests import corpus
@@ -131,13 +133,20 @@ async def test_backlog_waits_for_an_offline_agent_and_runs_exactly_once_in_order
         ) < 100:
             await asyncio.sleep(0.2)
     # Which order did the runs reach the agent's queue in? (their think/1 scheduled events)
+    # An event is marked dispatched as its run is being started: wait for each run's think.
     queued_at = {}
-    for delivery in deliveries:
-        run_id = f"run/{tenant}/github/{delivery}/{agent}"
-        history = await temporal_client.get_workflow_handle(run_id).fetch_history()
-        scheduled = next(ev for ev in history.events
-                         if ev.HasField("activity_task_scheduled_event_attributes"))
-        queued_at[delivery] = scheduled.event_time.ToDatetime()
+    async with asyncio.timeout(60):
+        for delivery in deliveries:
+            run_id = f"run/{tenant}/github/{delivery}/{agent}"
+            while delivery not in queued_at:
+                with contextlib.suppress(RPCError):  # not started yet
+                    history = await temporal_client.get_workflow_handle(run_id).fetch_history()
+                    scheduled = [ev for ev in history.events
+                                 if ev.HasField("activity_task_scheduled_event_attributes")]
+                    if scheduled:
+                        queued_at[delivery] = scheduled[0].event_time.ToDatetime()
+                        break
+                await asyncio.sleep(0.1)
     rec = RecordingAgent(agent)
     one_at_a_time = Worker(temporal_client, task_queue=agent_task_queue(tenant, agent),
                            activities=[rec.think], max_concurrent_activities=1)

@@ -178,8 +178,12 @@ class EventWorkflow:
         """Each agent's session on the thread takes the event (README, "Sessions"); its turn's
         outcome comes back by signal."""
         resolved = plan.resolved
+        # An activity, not a local one: submitting waits for the session's workflow task to take
+        # the update, and a local activity would hold this workflow task and a local-activity
+        # slot meanwhile, the ones the session's own first task needs (300 events in flight
+        # stalled every session that way).
         results: list[SubmitResult] = await asyncio.gather(*(
-            workflow.execute_local_activity_method(
+            workflow.execute_activity_method(
                 SessionActivities.submit_to_session,
                 DispatchToSession(thread=thread, task_queue=workflow.info().task_queue,
                                   submit=SessionSubmit(
