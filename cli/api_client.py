@@ -9,8 +9,10 @@ tenant is ``--tenant``, or the logged-in user's only tenant.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -75,3 +77,28 @@ class Api:
             if r.status_code >= 400:
                 raise CliError(_reason(r))
             return r.json()
+
+
+A = TypeVar("A", bound=Api)
+
+
+def tenant_options() -> argparse.ArgumentParser:
+    """The options every API command shares: ``--tenant`` and ``--api`` (a parent parser)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--tenant", help="the tenant (default: the logged-in user's only one)")
+    common.add_argument("--api", help="the API's URL (default: the login's, or HOST:PORT)")
+    return common
+
+
+def handler(group: str, command: Callable[[argparse.Namespace, A], int],
+            api: Callable[[argparse.Namespace], A]) -> Callable[[argparse.Namespace], int]:
+    """``command`` as an argparse handler: its API client built, a CliError printed in one line
+    (``switchboard <group> <subcommand>: ...``) and exit status 1."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args, api(args))
+        except CliError as err:
+            print(f"switchboard {group} {getattr(args, f'{group}_command')}: {err}",
+                  file=sys.stderr)
+            return 1
+    return run

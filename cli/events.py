@@ -15,9 +15,8 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Callable
 
-from cli.api_client import Api, CliError
+from cli.api_client import Api, CliError, handler, tenant_options
 
 _DONE = frozenset({"dispatched", "ignored", "failed"})
 _STATUSES = ("received", "dispatched", "ignored", "failed")
@@ -132,22 +131,9 @@ def _progress(done: int, total: int, statuses: dict[int, str]) -> None:
     sys.stderr.flush()
 
 
-def _run(command: Callable[[argparse.Namespace, EventsApi], int]
-         ) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args, EventsApi(args))
-        except CliError as err:
-            print(f"switchboard events {args.events_command}: {err}", file=sys.stderr)
-            return 1
-    return run
-
-
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``switchboard events list``, ``show`` and ``replay``."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--tenant", help="the tenant (default: the logged-in user's only one)")
-    common.add_argument("--api", help="the API's URL (default: the login's, or HOST:PORT)")
+    common = tenant_options()
     events = sub.add_parser("events", help="a tenant's event log; replay events")
     events_sub = events.add_subparsers(dest="events_command", required=True)
     filters = argparse.ArgumentParser(add_help=False)
@@ -157,10 +143,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ls = events_sub.add_parser("list", parents=[common, filters], help="events, newest first")
     ls.add_argument("--limit", type=int, default=50, help="at most this many (1-500)")
     ls.add_argument("--json", action="store_true", help="print the events as JSON")
-    ls.set_defaults(func=_run(cmd_list))
+    ls.set_defaults(func=handler("events", cmd_list, EventsApi))
     show = events_sub.add_parser("show", parents=[common], help="one event, as JSON")
     show.add_argument("id", type=int)
-    show.set_defaults(func=_run(cmd_show))
+    show.set_defaults(func=handler("events", cmd_show, EventsApi))
     replay = events_sub.add_parser(
         "replay", parents=[common, filters],
         help="replay one event (ID) or the events matching the filters")
@@ -174,4 +160,4 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     replay.add_argument("--no-wait", action="store_true", help="do not wait for the outcomes")
     replay.add_argument("--timeout", type=float, default=300.0,
                         help="seconds to wait for the replays' outcomes (default 300)")
-    replay.set_defaults(func=_run(cmd_replay))
+    replay.set_defaults(func=handler("events", cmd_replay, EventsApi))

@@ -13,10 +13,9 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
-from cli.api_client import Api, CliError
+from cli.api_client import Api, handler, tenant_options
 
 _STATUSES = ("running", "waiting", "paused", "closed", "failed")
 # The statuses that show the workflow applied each action.
@@ -92,22 +91,9 @@ def cmd_action(args: argparse.Namespace, api: Api) -> int:
     return 0
 
 
-def _run(command: Callable[[argparse.Namespace, Api], int]
-         ) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args, Api(args))
-        except CliError as err:
-            print(f"switchboard sessions {args.sessions_command}: {err}", file=sys.stderr)
-            return 1
-    return run
-
-
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``switchboard sessions list``, ``show``, ``pause``, ``resume`` and ``close``."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--tenant", help="the tenant (default: the logged-in user's only one)")
-    common.add_argument("--api", help="the API's URL (default: the login's, or HOST:PORT)")
+    common = tenant_options()
     sessions = sub.add_parser("sessions", help="agents' sessions (one per agent and thread)")
     sessions_sub = sessions.add_subparsers(dest="sessions_command", required=True)
     ls = sessions_sub.add_parser("list", parents=[common], help="sessions, newest first")
@@ -118,11 +104,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ls.add_argument("--after", metavar="SESSION", help="page: sessions newer than this one")
     ls.add_argument("--limit", type=int, default=50, help="at most this many (1-500)")
     ls.add_argument("--json", action="store_true", help="print the sessions as JSON")
-    ls.set_defaults(func=_run(cmd_list))
+    ls.set_defaults(func=handler("sessions", cmd_list, Api))
     show = sessions_sub.add_parser("show", parents=[common], help="one session with its turns")
     show.add_argument("id")
     show.add_argument("--json", action="store_true", help="print it as the API answers it")
-    show.set_defaults(func=_run(cmd_show))
+    show.set_defaults(func=handler("sessions", cmd_show, Api))
     for action, text in (("pause", "pause a session (messages queue up, no turn runs)"),
                          ("resume", "resume a paused session"),
                          ("close", "close a session (the next message starts a new one)")):
@@ -132,4 +118,4 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                        help="do not wait for the session's workflow to apply it")
         p.add_argument("--timeout", type=float, default=30.0,
                        help="seconds to wait for it (default 30)")
-        p.set_defaults(func=_run(cmd_action))
+        p.set_defaults(func=handler("sessions", cmd_action, Api))
