@@ -22,7 +22,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings = Settings()
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
     stack = Stack(settings, data_dir, args.port or settings.api.port, args.temporal_port,
-                  args.ui_port)
+                  args.ui_port, wait_seconds=args.wait)
     return asyncio.run(stack.run())
 
 
@@ -40,13 +40,14 @@ def cmd_api(args: argparse.Namespace) -> int:
         app, host=args.host or settings.api.host, port=args.port or settings.api.port,
         log_level="info", access_log=os.environ.get("SWITCHBOARD_ACCESS_LOG") == "1",
         http=HttpProtocol,  # httptools, with JSON errors for requests it cannot parse
+        log_config=None,  # uvicorn's lines go through our handler (text or JSON, with ids)
     )
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the platform worker (workflows, pipeline and gateway activities)."""
-    from infra import database, temporal
+    from infra import database, readiness, temporal
     from infra.context.schedule import ensure_summary_schedule
     from infra.governance import kill_switch
     from infra.governance.control import ensure_control
@@ -58,6 +59,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     async def main() -> None:
         if settings.database.url is None:
             raise SystemExit("DATABASE_URL is not set")
+        # Started beside PostgreSQL and Temporal (compose, Kubernetes): wait for them, bounded.
+        await readiness.wait_for_postgres(settings.database.url)
+        await readiness.wait_for_temporal(settings.temporal)
         pool = await database.create_pool(settings.database.url)
         client = await temporal.connect(settings.temporal)
         added = await temporal.ensure_search_attributes(client)
@@ -83,26 +87,44 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    """Apply pending database migrations to DATABASE_URL."""
-    from infra import database
+    """Apply pending database migrations to DATABASE_URL (waiting for the server first)."""
+    from infra import database, readiness
+    from infra.stack import seed_demo
 
     settings = Settings()
     if settings.database.url is None:
         print("switchboard migrate: DATABASE_URL is not set", file=sys.stderr)
         return 2
     url = settings.database.url
+    try:
+        asyncio.run(readiness.wait_for_postgres(url, args.wait))
+    except readiness.ServiceUnavailable as err:
+        print(f"switchboard migrate: {err}", file=sys.stderr)
+        return 1
+
+    down_to: str | None = getattr(args, "down_to", None)
 
     async def main() -> list[str]:
         await database.ensure_database(url)
-        pool = await database.create_pool(url, min_size=1, max_size=1)
+        pool = await database.create_pool(url, min_size=1, max_size=2)
         try:
             async with pool.acquire() as conn:
-                return await database.migrate(conn)
+                if down_to is not None:
+                    return await database.rollback(conn, to=down_to)
+                applied = await database.migrate(conn)
+            return applied + (await seed_demo(pool) if args.demo else [])
         finally:
             await pool.close()
 
-    applied = asyncio.run(main())
-    print(f"applied: {', '.join(applied) or 'nothing (up to date)'}")
+    try:
+        changed = asyncio.run(main())
+    except database.MigrationError as exc:
+        print(f"switchboard migrate: {exc}", file=sys.stderr)
+        return 1
+    if down_to is not None:
+        print(f"rolled back: {', '.join(changed) or 'nothing (already there)'}")
+        return 0
+    print(f"applied: {', '.join(changed) or 'nothing (up to date)'}")
     return 0
 
 
@@ -113,6 +135,9 @@ def add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up.add_argument("--port", type=int, help="API port (default $SWITCHBOARD_PORT or 8000)")
     up.add_argument("--temporal-port", type=int, default=7233, help="Temporal gRPC port")
     up.add_argument("--ui-port", type=int, default=8233, help="Temporal UI port")
+    up.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                    help="how long an external PostgreSQL (DATABASE_URL) or Temporal "
+                         "(TEMPORAL_ADDRESS) may take to accept connections (default 60)")
     up.set_defaults(func=cmd_up)
 
 
@@ -133,4 +158,10 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def add_migrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``switchboard migrate``."""
     migrate = sub.add_parser("migrate", help="apply database migrations to DATABASE_URL")
+    migrate.add_argument("--demo", action="store_true",
+                         help="also create the demo tenant and its demo agent if missing")
+    migrate.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                         help="how long PostgreSQL may take to accept connections (default 60)")
+    migrate.add_argument("--down-to", metavar="NNNN", help="instead roll back every migration"
+                         " numbered above NNNN, newest first (0000: all of them)")
     migrate.set_defaults(func=cmd_migrate)

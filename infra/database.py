@@ -2,12 +2,15 @@
 
 Migrations are plain numbered SQL files in ``infra/migrations``; each runs once, in its own
 transaction, under an advisory lock so that several processes starting together apply it once.
+Each ``NNNN_name.sql`` has its down step ``NNNN_name.down.sql``: :func:`rollback` applies them
+newest first and forgets those versions, so ``migrate`` can apply them again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from importlib import resources
 from urllib.parse import urlsplit, urlunsplit
 
@@ -51,22 +54,54 @@ async def ensure_database(url: str) -> None:
         await conn.close()
 
 
-def _migration_files() -> list[tuple[str, str]]:
+_DOWN = ".down.sql"
+
+
+class MigrationError(Exception):
+    """A rollback that cannot run: a version without its down step, or a bad target."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered migration: its version (file name without .sql), up SQL and down SQL."""
+
+    version: str
+    up: str
+    down: str | None
+
+    @property
+    def number(self) -> int:
+        """The leading number of the version (``0007_limits`` -> 7)."""
+        return int(self.version.split("_", 1)[0])
+
+
+def migrations() -> list[Migration]:
+    """Every migration in the package, oldest first, each with its down step if there is one."""
     folder = resources.files("infra") / "migrations"
-    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
-    return [(p.name.removesuffix(".sql"), p.read_text()) for p in files]
+    texts = {p.name: p.read_text() for p in folder.iterdir() if p.name.endswith(".sql")}
+    ups = sorted(name for name in texts if not name.endswith(_DOWN))
+    return [Migration(name.removesuffix(".sql"), texts[name],
+                      texts.get(name.removesuffix(".sql") + _DOWN)) for name in ups]
+
+
+def _migration_files() -> list[tuple[str, str]]:
+    return [(m.version, m.up) for m in migrations()]
+
+
+async def _lock_and_bookkeeping(conn: asyncpg.Connection) -> set[str]:
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    return {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
 
 
 async def migrate(conn: asyncpg.Connection) -> list[str]:
     """Apply pending migrations; return the versions applied by this call."""
     applied: list[str] = []
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        done = await _lock_and_bookkeeping(conn)
         for version, sql in _migration_files():
             if version in done:
                 continue
@@ -76,3 +111,40 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
             log.info("applied migration %s", version)
     return applied
 
+
+def _target(to: str | int) -> int:
+    text = str(to).split("_", 1)[0]
+    if not text.isdigit():
+        raise MigrationError(f"rollback target {to!r} is not a migration number such as 0012")
+    return int(text)
+
+
+async def rollback(conn: asyncpg.Connection, to: str | int) -> list[str]:
+    """Undo every applied migration numbered above ``to``, newest first; return those versions.
+
+    One transaction under the migration lock: a down step that fails leaves the schema as it
+    was. ``to=0`` undoes everything, the bookkeeping table included. A version applied here
+    whose file (or down step) this build does not have stops the rollback before any change.
+    """
+    target = _target(to)
+    known = {m.version: m for m in migrations()}
+    undone: list[str] = []
+    async with conn.transaction():
+        done = await _lock_and_bookkeeping(conn)
+        pending = sorted((v for v in done if _target(v) > target), reverse=True)
+        missing = [v for v in pending if v not in known or known[v].down is None]
+        if missing:
+            raise MigrationError(f"no down step for {', '.join(missing)}")
+        for version in pending:
+            down = known[version].down
+            assert down is not None
+            await conn.execute(down)
+            await conn.execute("DELETE FROM schema_migrations WHERE version = $1", version)
+            undone.append(version)
+            log.info("rolled back migration %s", version)
+        if target == 0:
+            await conn.execute("DROP TABLE schema_migrations")
+    return undone
+
+
+migrate_down = rollback
