@@ -16,6 +16,7 @@ from api.errors import install_error_handlers
 from api.inputs import RefuseNul
 from api.openapi import SwitchboardAPI
 from api.providers import rules_by_provider
+from api.request_context import RequestContext
 from api.routes import (
     admin_agents,
     admin_audit,
@@ -34,6 +35,7 @@ from api.routes import (
     context,
     gateway,
     health,
+    metrics,
     oauth,
     webhooks,
 )
@@ -123,11 +125,13 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
     # The webhook door answers providers with its own statuses (README) and checks its path.
     app.add_middleware(RefuseNul, exempt=("/webhooks/",))
     app.add_middleware(AuditTrail)  # who did what: admin writes, tokens, refusals (infra/audit/)
+    app.add_middleware(RequestContext)  # request ids in the logs, webhook counts in /metrics
     for router in (webhooks.router, admin_tenants.router, admin_agents.router,
                    admin_projects.router, admin_events.router, admin_usage.router,
                    admin_secrets.router, admin_gateway.router, admin_audit.router,
                    admin_control.router, admin_users.router, auth.router,
                    gateway.router, oauth.router, agent_ws.router, context.router,
-                   health.router, admin_memory.router, admin_sessions.router):
+                   health.router, admin_memory.router, admin_sessions.router,
+                   metrics.router):
         app.include_router(router)
     return app

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import os
+from infra.observability import logs
 
 
 def configure_logging() -> None:
-    """Log to stderr at ``$SWITCHBOARD_LOG_LEVEL`` (default INFO)."""
-    logging.basicConfig(
-        level=os.environ.get("SWITCHBOARD_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Log to stderr at ``$SWITCHBOARD_LOG_LEVEL`` (default INFO), as text or, with
+    ``SWITCHBOARD_LOG_FORMAT=json``, one JSON object a line (infra/observability/logs.py)."""
+    logs.configure()

@@ -33,6 +33,7 @@ from api import slack_forms
 from api.deps import AppState, get_state
 from api.errors import ApiError
 from api.routes.admin_tenants import TENANT_ID
+from infra.observability import log_context
 from workflows.ids import event_workflow_id
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ async def receive_webhook(provider: str, tenant: str, request: Request) -> Respo
         return _json(handshake.body, handshake.status)
     dedup_key = rules.dedup_key(request.headers, payload, body)
     event_name = rules.event_name(request.headers, payload)
+    log_context.bind_delivery(tenant, provider, dedup_key)  # ids of this request's log lines
     inbox_id = await _store(state, tenant, provider, dedup_key, event_name, body)
     workflow_id = event_workflow_id(tenant, provider, dedup_key)
     if inbox_id is None:

@@ -1,0 +1,1 @@
+"""Operations: metrics (Prometheus), structured logs with ids, and the readiness checks."""
