@@ -25,7 +25,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from infra import child_env, database, embedded, embedded_postgres
+from infra import child_env, database, embedded, embedded_postgres, readiness
 from infra.directory import agents as agent_dir
 from infra.directory import tenants
 from infra.settings import Settings
@@ -51,6 +51,17 @@ def load_or_create_secret(path: Path, make: str) -> str:
     return value
 
 
+async def seed_demo(pool: asyncpg.Pool) -> list[str]:
+    """Create the demo tenant and its demo agent if missing; say what was created."""
+    done = []
+    if await tenants.create_tenant(pool, DEMO_TENANT, "Demo tenant", [DEMO_AGENT]):
+        done.append(f"created tenant {DEMO_TENANT!r} (default agent {DEMO_AGENT!r})")
+    if await agent_dir.create_agent(pool, DEMO_TENANT, DEMO_AGENT, "Demo agent",
+                                    role="offline demo policy", max_turns=4):
+        done.append(f"created agent {DEMO_AGENT!r}")
+    return done
+
+
 @dataclass
 class Child:
     """A supervised process of ours, its output prefixed on our terminal."""
@@ -67,8 +78,9 @@ class Stack:
     """The running embedded stack."""
 
     def __init__(self, settings: Settings, data_dir: Path, api_port: int, temporal_port: int,
-                 ui_port: int) -> None:
+                 ui_port: int, *, wait_seconds: float = _READY_WITHIN) -> None:
         self.settings = settings
+        self.wait_seconds = wait_seconds  # how long external PostgreSQL/Temporal may take
         self.data_dir = data_dir.resolve()
         self.api_port = api_port
         self.temporal_port = temporal_port
@@ -110,14 +122,16 @@ class Stack:
             base = await asyncio.to_thread(self.postgres.start)
             db_url = embedded.database_url(base, "switchboard")
         else:
-            _say("using PostgreSQL at DATABASE_URL")
+            _say(f"using PostgreSQL at {readiness.describe_database(db_url)} (DATABASE_URL)")
+            await readiness.wait_for_postgres(db_url, self.wait_seconds)
         await database.ensure_database(db_url)
         pool = await database.create_pool(db_url, min_size=1, max_size=2)
         try:
             async with pool.acquire() as conn:
                 applied = await database.migrate(conn)
             _say(f"database ready ({len(applied)} migration(s) applied)")
-            await self._seed_demo(pool)
+            for line in await seed_demo(pool):
+                _say(line)
         finally:
             await pool.close()
         self.secrets["DATABASE_URL"] = db_url
@@ -139,7 +153,8 @@ class Stack:
             await embedded.wait_for_port(host, self.temporal_port, within=60)
             self.temporal_env["TEMPORAL_ADDRESS"] = f"{host}:{self.temporal_port}"
         else:
-            _say(f"using Temporal at {os.environ['TEMPORAL_ADDRESS']}")
+            _say(f"using Temporal at {self.settings.temporal.address} (TEMPORAL_ADDRESS)")
+            await readiness.wait_for_temporal(self.settings.temporal, self.wait_seconds)
 
         me = [sys.executable, "-m", "cli"]
         logs = self.data_dir / "logs"
@@ -181,13 +196,6 @@ class Stack:
                                  ("SWITCHBOARD_MASTER_KEY", "master.key", "key")):
             if name not in self.secrets:
                 self.secrets[name] = load_or_create_secret(self.data_dir / file, make)
-
-    async def _seed_demo(self, pool: asyncpg.Pool) -> None:
-        if await tenants.create_tenant(pool, DEMO_TENANT, "Demo tenant", [DEMO_AGENT]):
-            _say(f"created tenant {DEMO_TENANT!r} (default agent {DEMO_AGENT!r})")
-        if await agent_dir.create_agent(pool, DEMO_TENANT, DEMO_AGENT, "Demo agent",
-                                        role="offline demo policy", max_turns=4):
-            _say(f"created agent {DEMO_AGENT!r}")
 
     async def _spawn(self, child: Child, echo: bool = True) -> None:
         # Unbuffered: the pump writes whole lines, each reaches the file at once.
