@@ -20,6 +20,7 @@ from activities.enrich import EnrichActivities
 from activities.events import EventActivities
 from activities.gateway import GatewayActivities
 from activities.governance import GovernanceActivities
+from activities.mirror import MirrorActivities
 from activities.sessions import SessionActivities
 from infra.context import build_summarizer
 from infra.directory.resolver import Resolver
@@ -34,6 +35,7 @@ from infra.vault import SecretStore
 from workflows.agent_run import AgentRunWorkflow
 from workflows.control import ControlWorkflow
 from workflows.event import EventWorkflow
+from workflows.mirror import MirrorWorkflow
 from workflows.presence import PresenceWorkflow
 from workflows.readme import ReadmeWorkflow
 from workflows.session import SessionWorkflow
@@ -47,7 +49,7 @@ from workflows.summarize import SummarizeThreadsWorkflow, SummarizeThreadWorkflo
 # tests/test_workflow_sandbox.py, which loads every workflow below under the strict sandbox.
 PLATFORM_WORKFLOWS = [EventWorkflow, AgentRunWorkflow, PresenceWorkflow,
                       SummarizeThreadsWorkflow, SummarizeThreadWorkflow, ReadmeWorkflow,
-                      SessionWorkflow]
+                      SessionWorkflow, MirrorWorkflow]
 WORKFLOWS = [*PLATFORM_WORKFLOWS, ControlWorkflow]  # the control queue's (control_worker)
 
 
@@ -63,6 +65,7 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
     context = context or context_activities(pool, ContextSettings())
     events = EventActivities(pool, resolver, context, gateway_queue)
     sessions = SessionActivities(pool, client)
+    mirror = MirrorActivities(pool, gateway)
     return Worker(
         client,
         task_queue=task_queue,
@@ -76,6 +79,7 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
             context.summarize_thread, context.fetch_readme,
             sessions.submit_to_session, sessions.record_session, sessions.record_turn,
             sessions.write_episode,
+            mirror.find_mirror, mirror.plan_mirror, mirror.mirror_write,
         ],
     )
 

@@ -7,12 +7,18 @@ from collections.abc import Awaitable
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    WorkflowAlreadyStartedError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.context import ContextActivities
     from activities.enrich import EnrichActivities
     from activities.events import EventActivities
+    from activities.mirror import MirrorActivities
     from activities.sessions import SessionActivities
     from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
@@ -33,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         RecordOutcomeInput,
         StandardEvent,
     )
+    from workflows.contracts.mirror import MirrorInput
     from workflows.contracts.sessions import (
         DispatchToSession,
         SessionSubmit,
@@ -40,11 +47,13 @@ with workflow.unsafe.imports_passed_through():
         TurnFinished,
     )
     from workflows.ids import run_workflow_id, thread_key
+    from workflows.mirror import MirrorWorkflow, mirror_workflow_id
 
 from workflows.gate import hold_while_stopped
 
 ENRICH_PATCH = "enrich-before-dispatch"
 SESSIONS_PATCH = "sessions"
+MIRROR_PATCH = "mirror"
 
 
 @workflow.defn(name="EventWorkflow")
@@ -101,6 +110,8 @@ class EventWorkflow:
                 return await self._record(
                     inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
                 )
+            if mirrorable(event, plan) and workflow.patched(MIRROR_PATCH):
+                await self._mirror(event)
             return await self._dispatch(inp, event, plan)
         finally:
             if remembered is not None:
@@ -113,6 +124,23 @@ class EventWorkflow:
             ContextActivities.remember_event, event,
             start_to_close_timeout=policies.SUMMARY_TIMEOUT, retry_policy=policies.DB_STEP,
         )
+
+    @staticmethod
+    async def _mirror(event: StandardEvent) -> None:
+        """Start the event's mirror when its list or channel mirrors the other (README,
+        "Mirror"): an abandoned child, so the agents' dispatch never waits for it."""
+        lookup = await workflow.execute_local_activity_method(
+            MirrorActivities.find_mirror, event,
+            start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+        if lookup.pair is None:
+            return
+        try:
+            await workflow.start_child_workflow(
+                MirrorWorkflow.run, MirrorInput(event=event, pair=lookup.pair),
+                id=mirror_workflow_id(workflow.info().workflow_id),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON)
+        except WorkflowAlreadyStartedError:
+            return  # a reset of this event: its mirror runs already
 
     @staticmethod
     async def _enrich(event: StandardEvent, queue: str) -> tuple[StandardEvent, DispatchPlan]:
@@ -286,6 +314,16 @@ def remembers(event: StandardEvent) -> bool:
     (``facts["memory"]``: add, edit, delete, readme) and, as before, Slack messages."""
     return "memory" in event.facts or (
         event.provider is Provider.SLACK and event.kind is not EventKind.IGNORE)
+
+
+def mirrorable(event: StandardEvent, plan: DispatchPlan) -> bool:
+    """Whether the event may belong to a mirrored pair: of a project, and a ClickUp task's
+    creation, comment or status, or a Slack thread reply."""
+    if plan.resolved.project_id is None:
+        return False
+    if event.provider is Provider.CLICKUP:
+        return event.kind in (EventKind.NEW_WORK_ITEM, EventKind.COMMENT, EventKind.STATUS_CHANGE)
+    return event.provider is Provider.SLACK and event.kind is EventKind.COMMENT
 
 
 def thread_of(event: StandardEvent) -> str | None:

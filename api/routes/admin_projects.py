@@ -32,12 +32,23 @@ class Mapping(BaseModel):
                               description="owner/repo, Slack channel id, or ClickUp list id")
 
 
+class Mirror(BaseModel):
+    """A ClickUp list and a Slack channel of the project that mirror each other (opt-in)."""
+
+    clickup_list: Text = Field(min_length=1, max_length=300, description="A mapped ClickUp list")
+    slack_channel: Text = Field(min_length=1, max_length=300,
+                                description="A mapped Slack channel id")
+
+
 class ProjectBody(BaseModel):
     """A project: its mappings and the agents that get its unclaimed work."""
 
     name: Text = Field(min_length=1, max_length=200)
     default_agents: list[Text] = Field(default_factory=list)
     mappings: list[Mapping] = Field(default_factory=list)
+    mirrors: list[Mirror] = Field(default_factory=list, description=(
+        "Pairs kept in mirror (README, \"Mirror\"): a task created in the list opens a thread "
+        "in the channel; comments, replies and status changes follow both ways"))
 
 
 class Project(ProjectBody):
@@ -57,7 +68,21 @@ class Identity(BaseModel):
 def _project(record: projects.ProjectRecord) -> Project:
     return Project(id=record.id, name=record.name, default_agents=record.default_agents,
                    mappings=[Mapping(provider=Provider(m.provider), external_id=m.external_id)
-                             for m in record.mappings])
+                             for m in record.mappings],
+                   mirrors=[Mirror(clickup_list=m.clickup_list, slack_channel=m.slack_channel)
+                            for m in record.mirrors])
+
+
+def _check_mirrors(body: ProjectBody) -> None:
+    """Each mirrored list and channel is one of the project's mappings (422 otherwise)."""
+    mapped = {(m.provider, m.external_id) for m in body.mappings}
+    for mirror in body.mirrors:
+        missing = [f"{p.value} {ext}" for p, ext in ((Provider.CLICKUP, mirror.clickup_list),
+                                                     (Provider.SLACK, mirror.slack_channel))
+                   if (p, ext) not in mapped]
+        if missing:
+            raise ApiError(422, "mirror_not_mapped",
+                           f"a mirror needs mappings of the project: {', '.join(missing)}")
 
 
 async def _agents_of(pool: asyncpg.Pool, tenant_id: str) -> set[str]:
@@ -72,7 +97,8 @@ async def put_project(
     tenant_id: str, project_id: str, body: ProjectBody, pool: PoolDep, temporal: TemporalDep,
     settings: SettingsDep, background: BackgroundTasks,
 ) -> Project:
-    """Each repo, channel or list can belong to one project of the tenant.
+    """Each repo, channel or list can belong to one project of the tenant, and each list or
+    channel to one mirrored pair (``mirrors``, both of them mappings of the project: 422).
 
     The README of each mapped GitHub repository is then fetched (through the gateway's GitHub
     credential, in the platform worker) and stored as the project's README.
@@ -80,15 +106,17 @@ async def put_project(
     agents = await _agents_of(pool, tenant_id)
     if unknown := [a for a in body.default_agents if a not in agents]:
         raise ApiError(422, "unknown_agent", f"tenant has no agent {', '.join(unknown)}")
+    _check_mirrors(body)
     try:
         row = await projects.put_project(
             pool, tenant_id, project_id, body.name, body.default_agents,
             [(m.provider.value, m.external_id) for m in body.mappings],
+            [(m.clickup_list, m.slack_channel) for m in body.mirrors],
         )
     except asyncpg.UniqueViolationError:
         raise ApiError(409, "mapping_taken",
-                       "a mapping already belongs to another project (or is listed twice)"
-                       ) from None
+                       "a mapping already belongs to another project, or a list or channel to "
+                       "another mirror (or is listed twice)") from None
     repos = [m.external_id for m in row.mappings if m.provider == Provider.GITHUB.value]
     if repos:
         background.add_task(_fetch_readmes, temporal, settings.temporal.task_queue, tenant_id,

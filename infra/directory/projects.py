@@ -17,13 +17,22 @@ class MappingRecord:
 
 
 @dataclass(frozen=True)
+class MirrorRecord:
+    """A ClickUp list and a Slack channel of the project that mirror each other."""
+
+    clickup_list: str
+    slack_channel: str
+
+
+@dataclass(frozen=True)
 class ProjectRecord:
-    """A project's row with its mappings."""
+    """A project's row with its mappings and mirrored pairs."""
 
     id: str
     name: str
     default_agents: list[str]
     mappings: list[MappingRecord]
+    mirrors: list[MirrorRecord]
 
 
 @dataclass(frozen=True)
@@ -37,17 +46,21 @@ class IdentityRecord:
 
 def _project(row: asyncpg.Record) -> ProjectRecord:
     mappings: list[dict[str, Any]] = row["mappings"]
+    mirrors: list[dict[str, Any]] = row["mirrors"]
     return ProjectRecord(id=row["id"], name=row["name"], default_agents=row["default_agents"],
-                         mappings=[MappingRecord(**m) for m in mappings])
+                         mappings=[MappingRecord(**m) for m in mappings],
+                         mirrors=[MirrorRecord(**m) for m in mirrors])
 
 
 async def put_project(
     pool: asyncpg.Pool, tenant_id: str, project_id: str, name: str, default_agents: list[str],
-    mappings: list[tuple[str, str]],
+    mappings: list[tuple[str, str]], mirrors: list[tuple[str, str]] | None = None,
 ) -> ProjectRecord:
-    """Create or replace a project and its mappings in one transaction.
+    """Create or replace a project, its mappings and its mirrored pairs in one transaction.
 
-    Raises asyncpg.UniqueViolationError when an external id already belongs to another project.
+    ``mirrors`` are (ClickUp list, Slack channel) pairs, each of the project's mappings (the
+    caller checks). Raises asyncpg.UniqueViolationError when an external id already belongs to
+    another project, or a list or channel to another mirrored pair.
     """
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
@@ -65,6 +78,15 @@ async def put_project(
             " VALUES ($1, $2, $3, $4)",
             [(tenant_id, project_id, provider, ext) for provider, ext in mappings],
         )
+        await conn.execute(
+            "DELETE FROM mirror_pairs WHERE tenant_id = $1 AND project_id = $2",
+            tenant_id, project_id,
+        )
+        await conn.executemany(
+            "INSERT INTO mirror_pairs (tenant_id, project_id, list_id, channel)"
+            " VALUES ($1, $2, $3, $4)",
+            [(tenant_id, project_id, lst, channel) for lst, channel in mirrors or []],
+        )
     project = await get_project(pool, tenant_id, project_id)
     assert project is not None
     return project
@@ -76,7 +98,12 @@ SELECT p.id, p.name, p.default_agents,
                                                 'external_id', m.external_id)
                              ORDER BY m.provider, m.external_id)
             FROM project_mappings m WHERE m.tenant_id = p.tenant_id AND m.project_id = p.id),
-           '[]'::jsonb) AS mappings
+           '[]'::jsonb) AS mappings,
+  COALESCE((SELECT jsonb_agg(jsonb_build_object('clickup_list', x.list_id,
+                                                'slack_channel', x.channel)
+                             ORDER BY x.list_id)
+            FROM mirror_pairs x WHERE x.tenant_id = p.tenant_id AND x.project_id = p.id),
+           '[]'::jsonb) AS mirrors
 FROM projects p WHERE p.tenant_id = $1
 """
 
