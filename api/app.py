@@ -25,6 +25,8 @@ from api.routes import (
     admin_gateway,
     admin_memory,
     admin_projects,
+    admin_runs,
+    admin_schedules,
     admin_secrets,
     admin_sessions,
     admin_tenants,
@@ -134,4 +136,6 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
                    health.router, admin_memory.router, admin_sessions.router,
                    metrics.router):
         app.include_router(router)
+    app.include_router(admin_runs.router)  # issue #15: manual runs and every run's record
+    app.include_router(admin_schedules.router)  # issue #15: batch agents on Temporal Schedules
     return app

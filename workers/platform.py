@@ -40,6 +40,7 @@ from workflows.presence import PresenceWorkflow
 from workflows.readme import ReadmeWorkflow
 from workflows.session import SessionWorkflow
 from workflows.summarize import SummarizeThreadsWorkflow, SummarizeThreadWorkflow
+from workflows.triggered_run import TriggeredRunWorkflow
 
 # Workflows run without the SDK's sandbox. The sandbox checks every activation and every payload
 # through a restricted interpreter context, which cost this worker ~35% of its workflow CPU
@@ -49,7 +50,7 @@ from workflows.summarize import SummarizeThreadsWorkflow, SummarizeThreadWorkflo
 # tests/test_workflow_sandbox.py, which loads every workflow below under the strict sandbox.
 PLATFORM_WORKFLOWS = [EventWorkflow, AgentRunWorkflow, PresenceWorkflow,
                       SummarizeThreadsWorkflow, SummarizeThreadWorkflow, ReadmeWorkflow,
-                      SessionWorkflow, MirrorWorkflow]
+                      SessionWorkflow, MirrorWorkflow, TriggeredRunWorkflow]
 WORKFLOWS = [*PLATFORM_WORKFLOWS, ControlWorkflow]  # the control queue's (control_worker)
 
 

@@ -15,5 +15,7 @@ EVENT_KIND = SearchAttributeKey.for_keyword("SwitchboardEventKind")
 STATUS = SearchAttributeKey.for_keyword("SwitchboardStatus")
 SESSION = SearchAttributeKey.for_keyword("SwitchboardSession")  # a session's id
 THREAD = SearchAttributeKey.for_keyword("SwitchboardThread")  # a session's thread
+# What started a run: manual, schedule, delegation (a run without one came from a webhook)
+TRIGGER = SearchAttributeKey.for_keyword("SwitchboardTrigger")
 
-ALL = (TENANT, AGENT, PROJECT, EVENT_KIND, STATUS, SESSION, THREAD)
+ALL = (TENANT, AGENT, PROJECT, EVENT_KIND, STATUS, SESSION, THREAD, TRIGGER)

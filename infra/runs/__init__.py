@@ -1,0 +1,1 @@
+"""Runs: manual and scheduled agent runs, and the record of every run (Temporal visibility)."""
