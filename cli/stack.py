@@ -51,6 +51,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from infra.context.schedule import ensure_summary_schedule
     from infra.governance import kill_switch
     from infra.governance.control import ensure_control
+    from infra.retention.schedule import ensure_retention_schedule
     from workers.platform import platform_workers
 
     configure_logging()
@@ -75,6 +76,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
                              await kill_switch.current(pool))
         await ensure_summary_schedule(client, settings.temporal.task_queue,
                                       timedelta(seconds=settings.context.summarize_every_seconds))
+        await ensure_retention_schedule(client, settings.temporal.task_queue,
+                                        timedelta(hours=settings.retention.every_hours))
         log.info("platform worker polling %s, %s and %s", settings.temporal.task_queue,
                  settings.gateway.task_queue, settings.temporal.control_task_queue)
         try:

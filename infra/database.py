@@ -148,3 +148,18 @@ async def rollback(conn: asyncpg.Connection, to: str | int) -> list[str]:
 
 
 migrate_down = rollback
+
+
+async def delete_in_batches(pool: asyncpg.Pool, sql: str, *args: object, batch: int) -> int:
+    """Run a batched DELETE until a batch removes fewer than ``batch`` rows; return the total.
+
+    ``sql`` deletes at most ``batch`` rows (its last parameter is the batch size), each batch its
+    own short transaction: a large prune holds no long lock and lets autovacuum keep up.
+    """
+    total = 0
+    while True:
+        status: str = await pool.execute(sql, *args, batch)
+        done = int(status.rsplit(" ", 1)[-1])
+        total += done
+        if done < batch:
+            return total

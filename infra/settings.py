@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.observability.settings import ObservabilitySettings
+from infra.retention.settings import RetentionSettings
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "admin"}
 
@@ -253,6 +254,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("master_key")
     @classmethod

@@ -21,6 +21,7 @@ from activities.events import EventActivities
 from activities.gateway import GatewayActivities
 from activities.governance import GovernanceActivities
 from activities.mirror import MirrorActivities
+from activities.retention import RetentionActivities
 from activities.sessions import SessionActivities
 from infra.context import build_summarizer
 from infra.directory.resolver import Resolver
@@ -29,6 +30,7 @@ from infra.gateway.base import Intent
 from infra.gateway.readme import ReadmeReader
 from infra.gateway.registry import builtin_intents
 from infra.gateway.service import Gateway
+from infra.retention.settings import RetentionSettings
 from infra.services import build_knowledge, build_services
 from infra.settings import ContextSettings, Settings
 from infra.vault import SecretStore
@@ -38,6 +40,7 @@ from workflows.event import EventWorkflow
 from workflows.mirror import MirrorWorkflow
 from workflows.presence import PresenceWorkflow
 from workflows.readme import ReadmeWorkflow
+from workflows.retention import RetentionWorkflow
 from workflows.session import SessionWorkflow
 from workflows.summarize import SummarizeThreadsWorkflow, SummarizeThreadWorkflow
 from workflows.triggered_run import TriggeredRunWorkflow
@@ -50,7 +53,7 @@ from workflows.triggered_run import TriggeredRunWorkflow
 # tests/test_workflow_sandbox.py, which loads every workflow below under the strict sandbox.
 PLATFORM_WORKFLOWS = [EventWorkflow, AgentRunWorkflow, PresenceWorkflow,
                       SummarizeThreadsWorkflow, SummarizeThreadWorkflow, ReadmeWorkflow,
-                      SessionWorkflow, MirrorWorkflow, TriggeredRunWorkflow]
+                      SessionWorkflow, MirrorWorkflow, TriggeredRunWorkflow, RetentionWorkflow]
 WORKFLOWS = [*PLATFORM_WORKFLOWS, ControlWorkflow]  # the control queue's (control_worker)
 
 
@@ -58,7 +61,8 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
                     gateway_queue: str,
                     intents: dict[str, Intent[Any]] | None = None,
                     gateway: Gateway | None = None,
-                    context: ContextActivities | None = None) -> Worker:
+                    context: ContextActivities | None = None,
+                    retention: RetentionSettings | None = None) -> Worker:
     """A worker for EventWorkflow, AgentRunWorkflow and the pipeline activities."""
     resolver = Resolver(pool, intents if intents is not None else builtin_intents(), gateway_queue)
     governance = GovernanceActivities(pool, gateway)
@@ -66,6 +70,7 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
     context = context or context_activities(pool, ContextSettings())
     events = EventActivities(pool, resolver, context, gateway_queue)
     sessions = SessionActivities(pool, client)
+    prune = RetentionActivities(pool, retention or RetentionSettings())
     mirror = MirrorActivities(pool, gateway)
     return Worker(
         client,
@@ -80,6 +85,7 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
             context.summarize_thread, context.fetch_readme,
             sessions.submit_to_session, sessions.record_session, sessions.record_turn,
             sessions.write_episode,
+            prune.retention_plan, prune.prune_tenant, prune.prune_revoked,
             mirror.find_mirror, mirror.plan_mirror, mirror.mirror_write,
         ],
     )
@@ -133,7 +139,7 @@ def platform_workers(client: Client, pool: asyncpg.Pool, settings: Settings,
     return [
         platform_worker(client, pool, settings.temporal.task_queue, intents=services.intents,
                         gateway_queue=settings.gateway.task_queue, gateway=services.gateway,
-                        context=context),
+                        context=context, retention=settings.retention),
         gateway_worker(client, services.gateway, settings.gateway.task_queue, services.enricher),
         control_worker(client, pool, settings.temporal.control_task_queue),
     ]

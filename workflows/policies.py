@@ -83,3 +83,6 @@ SUMMARY_TIMEOUT = timedelta(minutes=5)
 def seconds(value: int) -> timedelta:
     """A timeout given in seconds (settings and agent profiles store plain numbers)."""
     return timedelta(seconds=value)
+
+# One tenant's retention prune: batched statements over possibly large tables.
+RETENTION_TIMEOUT = timedelta(minutes=30)

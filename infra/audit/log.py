@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import asyncpg
 
+from infra.database import delete_in_batches
+
 log = logging.getLogger(__name__)
 
 Log = Literal["all", "gateway", "admin"]
@@ -158,3 +160,16 @@ async def list_all(pool: asyncpg.Pool, f: AuditFilter, *, tenant_id: str | None 
     sql = "SELECT * FROM (" + _ACTIVITY.format(where=where) + ") rows" + _OUTER + _ORDER["admin"]
     rows = await pool.fetch(sql, tenant_id, "admin", *_params(f), global_only)
     return [_record(r) for r in rows]
+
+
+async def prune_activity(pool: asyncpg.Pool, tenant_id: str, before: datetime, batch: int) -> int:
+    """Delete a tenant's activity records older than ``before``; return how many (retention).
+
+    Walks the (tenant_id, id) index oldest first (ids grow with ``at``), a batch at a time, and
+    stops at the first batch that reaches a record inside the window. Global records (no tenant:
+    kill switch, tenant creation) are kept.
+    """
+    return await delete_in_batches(
+        pool, "DELETE FROM activity_log WHERE id = ANY(ARRAY(SELECT id FROM activity_log"
+        " WHERE tenant_id = $1 ORDER BY id LIMIT $3)) AND at < $2", tenant_id, before,
+        batch=batch)

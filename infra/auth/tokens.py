@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -33,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from jwt.algorithms import OKPAlgorithm
 
 from infra.crypto import Sealer, reseal
+from infra.database import delete_in_batches
 from infra.directory.closes import SocketClose, Why, notify
 
 ISSUER = "switchboard"
@@ -261,3 +263,13 @@ async def reseal_signing_keys(conn: asyncpg.Connection, old: Sealer, new: Sealer
         await conn.execute("UPDATE signing_keys SET private_enc = $2 WHERE kid = $1",
                            row["kid"], sealed)
     return len(rows)
+
+
+async def prune_revoked(pool: asyncpg.Pool, before: datetime, batch: int) -> int:
+    """Forget revocations of tokens that expired before ``before``; return how many.
+
+    An expired token is refused by its ``exp`` alone, so its revocation row is no longer needed.
+    """
+    return await delete_in_batches(
+        pool, "DELETE FROM revoked_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM revoked_tokens"
+        " WHERE expires_at < $1 LIMIT $2))", before, batch=batch)

@@ -8,6 +8,8 @@ edit replaces its text, a deletion removes it, and the thread document is rebuil
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from infra.context.documents import DocumentInput, DocumentWriter
@@ -21,6 +23,7 @@ from infra.context.thread_model import (
     thread_title,
     where,
 )
+from infra.database import delete_in_batches
 
 # A message without a project takes its container's mapped project (repo, channel or list).
 _UPSERT_MESSAGE = """
@@ -177,3 +180,15 @@ class Threads:
             summary_of=thread_document_id))
         await self._writer.mark_summarized(thread_document_id, message_count)
         return summary_id
+
+
+async def prune_messages(pool: asyncpg.Pool, tenant_id: str, before: datetime, batch: int
+                         ) -> int:
+    """Delete a tenant's thread messages last received before ``before``; return how many.
+
+    Retention: the thread documents built from them (and their summaries) stay searchable; a
+    thread that grows again is rebuilt from the messages still kept.
+    """
+    return await delete_in_batches(
+        pool, "DELETE FROM thread_messages WHERE ctid = ANY(ARRAY(SELECT ctid FROM thread_messages"
+        " WHERE tenant_id = $1 AND received_at < $2 LIMIT $3))", tenant_id, before, batch=batch)

@@ -158,3 +158,16 @@ async def reseal_integration_secrets(conn: asyncpg.Connection, old: Sealer, new:
             "UPDATE integrations SET secret_enc = $3 WHERE tenant_id = $1 AND provider = $2",
             row["tenant_id"], row["provider"], sealed)
     return len(rows)
+
+
+async def set_retention(pool: asyncpg.Pool, tenant_id: str, windows: dict[str, int]) -> bool:
+    """Set a tenant's own retention windows (days by kept kind; absent: the default)."""
+    status: str = await pool.execute(
+        "UPDATE tenants SET retention = $2 WHERE id = $1", tenant_id, windows)
+    return status == "UPDATE 1"
+
+
+async def retention_windows(pool: asyncpg.Pool) -> dict[str, dict[str, int]]:
+    """Every tenant's own retention windows (empty: all defaults), by tenant id."""
+    rows = await pool.fetch("SELECT id, retention FROM tenants ORDER BY id")
+    return {r["id"]: dict(r["retention"]) for r in rows}

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+from infra.database import delete_in_batches
 
 
 async def grant_patterns(pool: asyncpg.Pool, tenant_id: str, agent_id: str
@@ -133,3 +136,13 @@ async def audit(pool: asyncpg.Pool, *, tenant_id: str, agent_id: str, intent: st
         tenant_id, agent_id, intent, resource, decision, outcome, detail, duration_ms,
         idempotency_key, source)
 
+async def prune_audit(pool: asyncpg.Pool, tenant_id: str, before: datetime, batch: int) -> int:
+    """Delete a tenant's gateway audit rows older than ``before``; return how many (retention).
+
+    Walks the (tenant_id, id) index oldest first (ids grow with created_at), a batch at a time,
+    and stops at the first batch that reaches a row inside the window.
+    """
+    return await delete_in_batches(
+        pool, "DELETE FROM audit WHERE id = ANY(ARRAY(SELECT id FROM audit"
+        " WHERE tenant_id = $1 ORDER BY id LIMIT $3)) AND created_at < $2", tenant_id, before,
+        batch=batch)

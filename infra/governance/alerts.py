@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from infra.database import delete_in_batches
+
 
 @dataclass(frozen=True)
 class AlertRecord:
@@ -49,3 +51,13 @@ async def list_alerts(pool: asyncpg.Pool, tenant_id: str, limit: int) -> list[Al
         "SELECT id, kind, subject, detail, created_at FROM alerts WHERE tenant_id = $1"
         " ORDER BY id DESC LIMIT $2", tenant_id, limit)
     return [AlertRecord(**dict(r)) for r in rows]
+
+
+async def prune_alerts(pool: asyncpg.Pool, tenant_id: str, before: datetime, batch: int) -> int:
+    """Delete a tenant's alerts raised before ``before``; return how many (retention).
+
+    An alert is stored once per (kind, subject): once pruned, the same trouble alerts again.
+    """
+    return await delete_in_batches(
+        pool, "DELETE FROM alerts WHERE ctid = ANY(ARRAY(SELECT ctid FROM alerts"
+        " WHERE tenant_id = $1 AND created_at < $2 LIMIT $3))", tenant_id, before, batch=batch)

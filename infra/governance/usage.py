@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
+from infra.database import delete_in_batches
 from workflows.contracts import UsageRecord
 
 
@@ -45,3 +47,10 @@ async def record_usage(pool: asyncpg.Pool, usage: UsageRecord) -> None:
         usage.tenant_id, usage.agent_id, usage.run_id, usage.turn, usage.model,
         usage.input_tokens, usage.output_tokens, usage.tool_calls, usage.duration_ms,
     )
+
+
+async def prune_usage(pool: asyncpg.Pool, tenant_id: str, before: datetime, batch: int) -> int:
+    """Delete a tenant's usage rows recorded before ``before``; return how many (retention)."""
+    return await delete_in_batches(
+        pool, "DELETE FROM usage WHERE ctid = ANY(ARRAY(SELECT ctid FROM usage"
+        " WHERE tenant_id = $1 AND created_at < $2 LIMIT $3))", tenant_id, before, batch=batch)

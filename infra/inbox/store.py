@@ -211,6 +211,7 @@ _MATCHING = (
     " AND ($5::timestamptz IS NULL OR i.received_at > $5)"
     " AND ($6::timestamptz IS NULL OR i.received_at < $6)"
     " AND ($7::bigint IS NULL OR i.id = $7)"
+    " AND i.body IS NOT NULL"  # a pruned delivery (retention) has nothing to replay
     " ORDER BY i.id LIMIT $8"
 )
 
@@ -254,3 +255,37 @@ async def replay(
             *args, key)
     return ReplayOutcome(sorted((Replay(**dict(r)) for r in made), key=lambda r: r.event_id),
                          repeated=False)
+
+
+# The next rows after the newest pruned one (inbox_pruned holds only pruned rows, so the hot
+# insert never updates it); those past the window and relayed lose their body and event.
+_PRUNE_BATCH = """
+WITH next AS (SELECT id, received_at, relayed_at FROM inbox WHERE tenant_id = $1 AND id > $2
+              ORDER BY id LIMIT $4),
+due AS (SELECT id FROM next WHERE received_at < $3 AND relayed_at IS NOT NULL),
+tomb AS (UPDATE events SET event = NULL WHERE inbox_id IN (SELECT id FROM due)),
+pruned AS (UPDATE inbox SET body = NULL WHERE id IN (SELECT id FROM due) RETURNING id)
+SELECT (SELECT count(*) FROM pruned) AS pruned, (SELECT count(*) FROM next) AS seen,
+       (SELECT max(id) FROM next) AS last, (SELECT count(*) FROM next WHERE received_at >= $3)
+       AS recent
+"""
+
+
+async def prune_bodies(pool: asyncpg.Pool, tenant_id: str, before: datetime, batch: int) -> int:
+    """Drop the bodies of a tenant's deliveries received before ``before``; return how many.
+
+    Retention: the inbox row and its events row stay as the tombstone (status, kind, reason,
+    agents, outcomes, times); the raw body and the normalized event go. Walks the tenant's rows
+    in id order from the newest pruned one, ``batch`` rows a statement, and stops at the first
+    row inside the window (ids grow with ``received_at``), so a pass reads only what it prunes
+    and one batch more. A row not relayed yet is left alone.
+    """
+    after: int = await pool.fetchval(
+        "SELECT coalesce(max(id), 0) FROM inbox WHERE tenant_id = $1 AND body IS NULL", tenant_id)
+    total = 0
+    while True:
+        row = await pool.fetchrow(_PRUNE_BATCH, tenant_id, after, before, batch)
+        total += int(row["pruned"])
+        if row["recent"] or row["seen"] < batch:
+            return total
+        after = row["last"]
