@@ -21,11 +21,15 @@ import httpx
 import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from tests import corpus
 from tests.admin import store_secret
 from tests.conftest import Remotes, TenantFactory
+from workflows.agent_run import AgentRunWorkflow
 from workflows.contracts.mirror import MirrorResult
+from workflows.event import EventWorkflow
+from workflows.mirror import MirrorWorkflow
 
 CHANNEL = "C0FRONTEND"  # a channel the Slack fake's bot is in
 T = TypeVar("T")
@@ -47,6 +51,7 @@ class Pair:
         self.http, self.admin, self.client, self.remotes = http, admin, client, remotes
         self.tenant = tenant
         self.list_id = str(uuid.uuid4().int)[:9]
+        self.posted: list[str] = []  # the event workflows started
 
     async def setup(self) -> None:
         """Secrets for both tools and the project with its mirrored pair."""
@@ -68,7 +73,8 @@ class Pair:
             "Content-Type": "application/json", **corpus.sign(provider, raw,
                                                               corpus.secret(provider))})
         assert r.status_code == 202, r.text
-        return "mirror/" + str(r.json()["workflow_id"]).removeprefix("event/")
+        self.posted.append(str(r.json()["workflow_id"]))
+        return "mirror/" + self.posted[-1].removeprefix("event/")
 
     def clickup(self, event: str, task_id: str, **item: Any) -> dict[str, Any]:
         """ClickUp's published example of ``event`` on ``task_id`` in the list, fresh ids."""
@@ -189,6 +195,15 @@ async def test_a_task_opens_one_thread_replies_and_comments_cross_once_without_e
     texts = [r["text"] for r in pair.thread(root)[1:]]
     assert texts[1:] == [":arrows_counterclockwise: Status: to do → in progress (by John)"]
     assert len(pair.comments(task)) == 1  # still the one comment
+
+    # The events' and mirrors' histories replay with the current workflows.
+    replayer = Replayer(workflows=[EventWorkflow, AgentRunWorkflow, MirrorWorkflow],
+                        data_converter=pair.client.data_converter,
+                        workflow_runner=UnsandboxedWorkflowRunner())
+    for event_id in pair.posted:
+        for workflow_id in (event_id, "mirror/" + event_id.removeprefix("event/")):
+            history = await pair.client.get_workflow_handle(workflow_id).fetch_history()
+            await replayer.replay_workflow(history)
 
 
 async def test_over_the_sync_limit_writes_wait_then_go_out_with_one_alert(
