@@ -46,11 +46,15 @@ class GatewayActivities:
         retryable failure (rate limit, 5xx) raises, so Temporal retries it after the delay the
         remote asked for; the idempotency key keeps every retry to one effect.
         """
-        outcome = await self._gateway.execute(call, source="workflow")
+        run = activity.info().workflow_id  # a held call's run waits on the approval
+        outcome = await self._gateway.execute(call, source="workflow", workflow_id=run)
         while outcome.kind is OutcomeKind.HELD:  # the kill switch is on: hold, heartbeating
             activity.heartbeat(f"{call.call.name} held by the kill switch")
             await asyncio.sleep(HOLD_POLL_SECONDS)
-            outcome = await self._gateway.execute(call, source="workflow")
+            outcome = await self._gateway.execute(call, source="workflow", workflow_id=run)
+        if outcome.pending is not None:  # a person must approve it first: the run waits
+            return ToolResult(call_id=call.call.id, name=call.call.name,
+                              content=f"waiting: {outcome.error}", approval=outcome.pending)
         action = ACTION[outcome.kind]
         if action == "retry":
             raise ApplicationError(outcome.error or outcome.kind,

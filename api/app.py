@@ -19,6 +19,7 @@ from api.providers import rules_by_provider
 from api.request_context import RequestContext
 from api.routes import (
     admin_agents,
+    admin_approvals,
     admin_audit,
     admin_control,
     admin_events,
@@ -136,6 +137,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
                    health.router, admin_memory.router, admin_sessions.router,
                    metrics.router):
         app.include_router(router)
+    app.include_router(admin_approvals.router)
     app.include_router(admin_runs.router)  # issue #15: manual runs and every run's record
     app.include_router(admin_schedules.router)  # issue #15: batch agents on Temporal Schedules
     return app

@@ -147,6 +147,14 @@ class GatewaySettings(BaseSettings):
         default_factory=list,
         description="MCP servers whose tools the gateway offers (command lines, JSON list)",
     )
+    approval_timeout_seconds: int = Field(
+        default=86400, ge=1, description="How long a run waits for a human approval by default "
+        "(a grant's own timeout_seconds wins); then the call is denied")
+    delegation_max_depth: int = Field(
+        default=2, ge=1, description="Most levels of delegate below a run (a child of a child "
+        "is depth 2)")
+    delegation_max_fanout: int = Field(
+        default=4, ge=1, description="Most agents one delegate call may start (an alias's)")
 
 
 class ContextSettings(BaseSettings):

@@ -31,6 +31,7 @@ OWNERS = {
     "inbox": "infra/inbox/store.py",
     "events": "infra/inbox/store.py",
     "grants": "infra/gateway/store.py",
+    "approvals": "infra/approvals/store.py",
     "gateway_calls": "infra/gateway/store.py",
     "audit": "infra/gateway/store.py",
     "activity_log": "infra/audit/log.py",

@@ -14,8 +14,10 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from activities.approvals import ApprovalActivities, ApprovalClicks
 from activities.context import ContextActivities
 from activities.control import ControlActivities
+from activities.delegation import DelegationActivities
 from activities.enrich import EnrichActivities
 from activities.events import EventActivities
 from activities.gateway import GatewayActivities
@@ -84,7 +86,7 @@ def platform_worker(client: Client, pool: asyncpg.Pool, task_queue: str, *,
             context.remember_event, context.threads_to_summarize,
             context.summarize_thread, context.fetch_readme,
             sessions.submit_to_session, sessions.record_session, sessions.record_turn,
-            sessions.write_episode,
+            sessions.write_episode, ApprovalClicks(pool).decide_click,
             prune.retention_plan, prune.prune_tenant, prune.prune_revoked,
             mirror.find_mirror, mirror.plan_mirror, mirror.mirror_write,
         ],
@@ -120,7 +122,9 @@ def gateway_worker(client: Client, gateway: Gateway, task_queue: str,
                    enricher: Enricher | None = None) -> Worker:
     """A worker for the gateway_execute activity and, given an enricher, enrich_event (the
     credentials' side of the process: README, "Enrichment")."""
-    activities: list[Any] = [GatewayActivities(gateway).gateway_execute]
+    activities: list[Any] = [GatewayActivities(gateway).gateway_execute,
+                             ApprovalActivities(gateway).approval_settle,
+                             DelegationActivities(gateway).delegation_plan]
     if enricher is not None:
         activities.append(EnrichActivities(enricher).enrich_event)
     return Worker(client, task_queue=task_queue, activities=activities)

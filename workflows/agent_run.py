@@ -25,11 +25,19 @@ with workflow.unsafe.imports_passed_through():
         ToolResult,
         UsageRecord,
     )
+    from workflows.contracts.approvals import ApprovalDecision
     from workflows.contracts.conversation import ToolLog
     from workflows.ids import agent_task_queue
-    from workflows.names import GATEWAY_ACTIVITY, THINK_ACTIVITY, TOOL_ACTIVITY
+    from workflows.names import DELEGATE_INTENT, GATEWAY_ACTIVITY, THINK_ACTIVITY, TOOL_ACTIVITY
 
 from workflows.gate import hold_while_stopped
+from workflows.run_approval import wait_for_approval
+from workflows.run_delegation import delegate
+
+# Histories begun before these replay without them: a held call was an error result there, and
+# ``delegate`` an unknown intent.
+APPROVALS_PATCH = "approvals"
+DELEGATION_PATCH = "delegation"
 
 
 @workflow.defn(name="AgentRunWorkflow")
@@ -41,6 +49,16 @@ class AgentRunWorkflow:
     step is an activity, so a step that completed is never run again, even if the worker dies
     after it.
     """
+
+    def __init__(self) -> None:
+        """No approval decided yet, no child run started."""
+        self._decided: set[str] = set()
+        self._delegated: list[str] = []
+
+    @workflow.signal(name="approval_decided")
+    def approval_decided(self, decision: ApprovalDecision) -> None:
+        """A person decided an approval this run waits on (the decision is in the database)."""
+        self._decided.add(decision.approval_id)
 
     @workflow.run
     async def run(self, inp: AgentRunInput) -> AgentOutcome:
@@ -86,13 +104,16 @@ class AgentRunWorkflow:
             agent_id=target.agent_id, run_id=inp.run_id, status="max_turns", turns=target.max_turns,
             tool_calls=calls, error=f"no final answer after {target.max_turns} turns"))
 
-    @staticmethod
-    async def _tool(inp: AgentRunInput, turn: int, index: int, call: ToolCall) -> ToolResult:
+    async def _tool(self, inp: AgentRunInput, turn: int, index: int, call: ToolCall
+                    ) -> ToolResult:
         step = f"tool/{turn}/{index}"
         try:
             if call.target == "gateway" and inp.gateway_queue is None:
                 return ToolResult(call_id=call.id, name=call.name, is_error=True,
                                   content="tool failed: this run was given no gateway queue")
+            if (call.target == "gateway" and call.name == DELEGATE_INTENT
+                    and workflow.patched(DELEGATION_PATCH)):
+                return await delegate(inp, call, step, self._delegated)
             if call.target == "gateway":
                 # Credentials stay in the gateway: the agent's worker never sees them. The key
                 # is stable across retries, so a retried step acts once.
@@ -108,6 +129,9 @@ class AgentRunWorkflow:
                     heartbeat_timeout=policies.GATEWAY_HEARTBEAT_TIMEOUT,
                     retry_policy=policies.GATEWAY,
                 )
+                if gateway_result.approval is not None and workflow.patched(APPROVALS_PATCH):
+                    return await wait_for_approval(inp, call, step, gateway_result.approval,
+                                                   self._decided)
                 return gateway_result
             result: ToolResult = await workflow.execute_activity(
                 TOOL_ACTIVITY,
@@ -168,9 +192,10 @@ class AgentRunWorkflow:
             agent_id=inp.target.agent_id, run_id=inp.run_id, status="failed",
             error=f"think failed: {message}", turns=turns, tool_calls=calls))
 
-    @staticmethod
-    def _finish(outcome: AgentOutcome) -> AgentOutcome:
+    def _finish(self, outcome: AgentOutcome) -> AgentOutcome:
         workflow.upsert_search_attributes([search.STATUS.value_set(outcome.status)])
+        if self._delegated:
+            return outcome.model_copy(update={"delegated": list(self._delegated)})
         return outcome
 
 

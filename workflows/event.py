@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ids import run_workflow_id, thread_key
     from workflows.mirror import MirrorWorkflow, mirror_workflow_id
 
+from workflows.approval_click import APPROVAL_CLICKS_PATCH, approval_click
 from workflows.gate import hold_while_stopped
 
 ENRICH_PATCH = "enrich-before-dispatch"
@@ -112,6 +113,8 @@ class EventWorkflow:
                 )
             if mirrorable(event, plan) and workflow.patched(MIRROR_PATCH):
                 await self._mirror(event)
+            if event.kind is EventKind.INTERACTION and workflow.patched(APPROVAL_CLICKS_PATCH):
+                await approval_click(event)
             return await self._dispatch(inp, event, plan)
         finally:
             if remembered is not None:

@@ -45,3 +45,12 @@ def session_run_id(event_workflow_id: str, agent_id: str, attempt: int = 1) -> s
     outside a session is (an interrupted think restarts as ``.2``, ``.3``, ...)."""
     run_id = run_workflow_id(event_workflow_id, agent_id)
     return run_id + (f".{attempt}" if attempt > 1 else "")
+
+
+DELEGATE_SEGMENT = "/delegate/"
+
+
+def delegate_run_id(parent_run_id: str, agent_id: str, nth: int = 1) -> str:
+    """A child run started by ``delegate``: ``<parent run id>/delegate/<agent id>`` (the same
+    agent again in that run: ``.2``, ``.3``, ...). Its depth is the count of the segment."""
+    return f"{parent_run_id}{DELEGATE_SEGMENT}{agent_id}" + (f".{nth}" if nth > 1 else "")

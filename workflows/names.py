@@ -12,5 +12,12 @@ from __future__ import annotations
 THINK_ACTIVITY = "think"
 TOOL_ACTIVITY = "run_tool"
 GATEWAY_ACTIVITY = "gateway_execute"
+# Beside gateway_execute on the gateway queue (activities/approvals.py, activities/delegation.py)
+APPROVAL_SETTLE_ACTIVITY = "approval_settle"
+DELEGATION_PLAN_ACTIVITY = "delegation_plan"
 
-CROSS_PROCESS_ACTIVITIES = (THINK_ACTIVITY, TOOL_ACTIVITY, GATEWAY_ACTIVITY)
+# The intent AgentRunWorkflow runs itself, as child runs (infra/delegation/intent.py)
+DELEGATE_INTENT = "delegate"
+
+CROSS_PROCESS_ACTIVITIES = (THINK_ACTIVITY, TOOL_ACTIVITY, GATEWAY_ACTIVITY,
+                            APPROVAL_SETTLE_ACTIVITY, DELEGATION_PLAN_ACTIVITY)

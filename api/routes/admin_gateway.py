@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.deps import AdminDep, PoolDep
 from api.errors import ApiError
 from api.inputs import IntentName, Text
+from infra.approvals.rules import ApprovalRule
 from infra.directory import agents as agent_dir
 from infra.gateway import store as gateway
 from infra.gateway.registry import builtin_intents
@@ -27,6 +28,8 @@ class Grant(BaseModel):
     intent: IntentName
     resource_pattern: Text = Field(min_length=1, max_length=300,
                                    description="Shell-style pattern over repo, channel or list")
+    approval: ApprovalRule | None = Field(
+        default=None, description="Each call needs a person's approval first (README, Approvals)")
 
 
 class GrantView(BaseModel):
@@ -46,7 +49,8 @@ async def _require_agent(pool: asyncpg.Pool, tenant_id: str, agent_id: str) -> N
 async def add_grant(tenant_id: str, agent_id: str, body: Grant, pool: PoolDep) -> Grant:
     """Allow the agent the intent on matching resources; unknown intents are refused (422)."""
     await _require_agent(pool, tenant_id, agent_id)
-    await gateway.add_grant(pool, tenant_id, agent_id, body.intent, body.resource_pattern)
+    await gateway.add_grant(pool, tenant_id, agent_id, body.intent, body.resource_pattern,
+                            body.approval.model_dump() if body.approval else None)
     return body
 
 

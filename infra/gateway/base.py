@@ -91,6 +91,8 @@ class Intent(Generic[A]):
     # the same words to the same place twice within the duplicate window is a stuck agent; the
     # same words in another channel are another message.
     message: Callable[[A], str] | None = None
+    # Only a run may ask for it (``delegate``: the run starts the child runs it resolves).
+    runs_only: bool = False
 
     def __post_init__(self) -> None:
         if self.message is not None and not self.writes:

@@ -11,6 +11,8 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from workflows.contracts.agents import PendingApproval
+
 
 class OutcomeKind(StrEnum):
     """The kinds of outcome; all but ``ok`` and ``replayed`` carry an ``error``."""
@@ -33,6 +35,8 @@ class Outcome:
     result: dict[str, Any] | None = None
     error: str | None = None
     retry_after: timedelta | None = None
+    # Held for a person's decision (infra/approvals/gate.py): the run waits on this ticket.
+    pending: PendingApproval | None = None
 
     @classmethod
     def refused(cls, kind: OutcomeKind, error: str, retry_after: timedelta | None = None

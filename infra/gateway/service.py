@@ -18,6 +18,9 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
+from infra.approvals import store as approvals
+from infra.approvals.gate import ApprovalGate
+from infra.approvals.slack import INTERNAL_INTENTS
 from infra.directory.agents import ACTIVE, OFFLINE
 from infra.gateway import store as store
 from infra.gateway.base import ExecutionContext, GatewayError, Intent
@@ -80,16 +83,31 @@ class Gateway:
         self._breaker = CircuitBreaker(pool)
         self._on_stuck = on_stuck
         self._on_delivered = on_delivered
+        self._approvals = ApprovalGate(pool, settings.approval_timeout_seconds,
+                                       lambda c: self.execute(c, "workflow", system=True))
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The platform database the gateway records its calls in."""
+        return self._pool
+
+    @property
+    def settings(self) -> GatewaySettings:
+        """The gateway's settings (approval timeout, delegation limits)."""
+        return self._settings
 
     async def catalog(self, tenant_id: str, agent_id: str) -> list[GatewayTool]:
         """The intents this agent holds a grant for, with their argument schemas."""
         held = await store.grant_patterns(self._pool, tenant_id, agent_id)
         return [tool(self.intents[name]) for name in sorted(held) if name in self.intents]
 
-    async def execute(self, call: GatewayCall, source: str, *, system: bool = False) -> Outcome:
+    async def execute(self, call: GatewayCall, source: str, *, system: bool = False,
+                      workflow_id: str | None = None) -> Outcome:
         """Run one call; never raises for a refusal or a remote failure (see OutcomeKind).
 
-        ``system`` calls are the platform's own (admin alerts): no agent grant is needed.
+        ``system`` calls are the platform's own (admin alerts, approval messages): no agent
+        grant is needed. A call a grant says needs a person's approval is held (``pending``)
+        if it comes from a run (``workflow_id``), refused otherwise (infra/approvals/gate.py).
         Any other call needs a known agent that is not paused (``denied`` otherwise).
         While the kill switch is on, every call is held, system calls included: nothing is sent
         and the outcome is ``held`` (callers retry; it goes out after resume).
@@ -99,7 +117,8 @@ class Gateway:
             return Outcome.refused(OutcomeKind.HELD, f"held by the kill switch ({reason})",
                                    HOLD_RETRY)
         started = time.monotonic()
-        intent = self.intents.get(call.call.name)
+        intent = self.intents.get(call.call.name) or (
+            INTERNAL_INTENTS.get(call.call.name) if system else None)
         resource: str | None = None
 
         async def audit(decision: str, outcome: str, detail: str | None) -> None:
@@ -124,6 +143,9 @@ class Gateway:
         if intent is None:
             await audit("denied", "refused", "unknown intent")
             return Outcome.refused(OutcomeKind.INVALID, f"unknown intent {call.call.name!r}")
+        if intent.runs_only and workflow_id is None:
+            await audit("denied", "refused", "only inside a run")
+            return Outcome.refused(OutcomeKind.INVALID, f"{intent.name} works only inside a run")
         try:
             args = intent.args.model_validate(call.call.arguments)
             if intent.name == REPLY:
@@ -137,6 +159,12 @@ class Gateway:
             await audit("denied", "refused", "no matching grant")
             return Outcome.refused(OutcomeKind.DENIED, (
                 f"agent {call.agent_id} has no grant for {call.call.name} on {resource}"))
+        if caller is not None and caller.approvals:
+            held = await self._approvals.check(call, resource, caller.approvals, workflow_id)
+            if held is not None:
+                if held.pending is None:
+                    await audit("denied", "refused", held.error)
+                return held
         counted = False
         if intent.writes and not system:
             # Every write counts (issues, tasks, pushes too); only a message can be a duplicate.
@@ -153,6 +181,8 @@ class Gateway:
                 return Outcome.refused(kind, verdict.reason or "refused by the circuit breaker",
                                        verdict.retry_after)
         outcome = await self._once(call, intent, args, resource, audit)
+        if call.approval_id is not None and outcome.kind is OutcomeKind.OK:
+            await approvals.mark_applied(self._pool, call.approval_id)
         if (intent.writes and not system and self._on_delivered is not None
                 and outcome.result is not None
                 and outcome.kind in (OutcomeKind.OK, OutcomeKind.REPLAYED)):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,20 +30,24 @@ class CallerGrants:
 
     status: str
     patterns: list[str]
+    # (pattern, approval rule) of the grants that need a person's approval (infra/approvals)
+    approvals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 async def caller_grants(pool: asyncpg.Pool, tenant_id: str, agent_id: str, intent: str
                         ) -> CallerGrants | None:
     """The agent's status and resource patterns for ``intent`` in one query; None if unknown."""
     rows = await pool.fetch(
-        "SELECT a.status, g.resource_pattern FROM agents a LEFT JOIN grants g"
+        "SELECT a.status, g.resource_pattern, g.approval FROM agents a LEFT JOIN grants g"
         " ON g.tenant_id = a.tenant_id AND g.agent_id = a.id AND g.intent = $3"
         " WHERE a.tenant_id = $1 AND a.id = $2 ORDER BY g.resource_pattern",
         tenant_id, agent_id, intent)
     if not rows:
         return None
     return CallerGrants(rows[0]["status"],
-                        [r["resource_pattern"] for r in rows if r["resource_pattern"] is not None])
+                        [r["resource_pattern"] for r in rows if r["resource_pattern"] is not None],
+                        [(r["resource_pattern"], r["approval"]) for r in rows
+                         if r["approval"] is not None])
 
 
 async def grants_of(pool: asyncpg.Pool, tenant_id: str, agent_ids: list[str]
@@ -64,11 +68,14 @@ def allows(patterns: list[str], resource: str) -> bool:
 
 
 async def add_grant(pool: asyncpg.Pool, tenant_id: str, agent_id: str, intent: str,
-                    pattern: str) -> None:
-    """Allow an agent an intent on resources matching ``pattern``."""
+                    pattern: str, approval: dict[str, Any] | None = None) -> None:
+    """Allow an agent an intent on resources matching ``pattern`` (with ``approval``: only
+    once a person approves each call, infra/approvals); granting again sets the rule."""
     await pool.execute(
-        "INSERT INTO grants (tenant_id, agent_id, intent, resource_pattern)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", tenant_id, agent_id, intent, pattern)
+        "INSERT INTO grants (tenant_id, agent_id, intent, resource_pattern, approval)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, agent_id, intent,"
+        " resource_pattern) DO UPDATE SET approval = EXCLUDED.approval",
+        tenant_id, agent_id, intent, pattern, approval)
 
 
 async def delete_grant(pool: asyncpg.Pool, tenant_id: str, agent_id: str, intent: str,
@@ -135,6 +142,7 @@ async def audit(pool: asyncpg.Pool, *, tenant_id: str, agent_id: str, intent: st
         " duration_ms, idempotency_key, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         tenant_id, agent_id, intent, resource, decision, outcome, detail, duration_ms,
         idempotency_key, source)
+
 
 async def prune_audit(pool: asyncpg.Pool, tenant_id: str, before: datetime, batch: int) -> int:
     """Delete a tenant's gateway audit rows older than ``before``; return how many (retention).

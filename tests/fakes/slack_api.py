@@ -1,4 +1,5 @@
-"""A local stand-in for Slack's ``POST /api/chat.postMessage`` and ``GET
+"""A local stand-in for Slack's ``POST /api/chat.postMessage``, ``POST /api/chat.update``,
+``GET /api/usergroups.users.list`` (groups seeded in ``usergroups``) and ``GET
 /api/conversations.replies`` (threads seeded with ``add_thread``), driven through slack-sdk.
 
 Like Slack, it answers HTTP 200 with ``{"ok": false, "error": ...}`` for API errors:
@@ -41,6 +42,8 @@ class FakeSlack(LocalServer):
         self.messages: list[dict[str, Any]] = []
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.requests: list[Recorded] = []
+        self.updates: list[dict[str, Any]] = []  # chat.update calls, in order
+        self.usergroups: dict[str, list[str]] = {}  # user group id -> its members' user ids
         self.failures: deque[Failure] = deque()
         self._lock = threading.Lock()
         super().__init__(self._handler())
@@ -75,8 +78,26 @@ class FakeSlack(LocalServer):
                        "text": body["text"], "ts": ts, "user": "U0SWITCHBOARD"}
             if body.get("thread_ts"):
                 message["thread_ts"] = body["thread_ts"]
+            if body.get("blocks"):
+                message["blocks"] = body["blocks"]
             self.messages.append({"channel": channel, **message})
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _update(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(body.get("channel", "")), str(body.get("ts", ""))
+        with self._lock:
+            found = [m for m in self.messages if m["channel"] == channel and m["ts"] == ts]
+            if not found:
+                return {"ok": False, "error": "message_not_found"}
+            found[0].update({k: body[k] for k in ("text", "blocks") if k in body})
+            self.updates.append({"channel": channel, "ts": ts, **body})
+        return {"ok": True, "channel": channel, "ts": ts, "text": body.get("text", "")}
+
+    def _group(self, query: dict[str, str]) -> dict[str, Any]:
+        members = self.usergroups.get(query.get("usergroup", ""))
+        if members is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": members}
 
     def add_thread(self, channel: str, thread_ts: str, messages: list[tuple[str, str]]) -> None:
         """Seed a thread: (user, text) pairs, the first one its root at ``thread_ts``."""
@@ -115,6 +136,8 @@ class FakeSlack(LocalServer):
                     self._send(200, {"ok": False, "error": "invalid_auth"})
                 elif path == "/api/conversations.replies":
                     self._send(200, fake._replies(query))
+                elif path == "/api/usergroups.users.list":
+                    self._send(200, fake._group(query))
                 else:
                     self._send(404, {"ok": False, "error": "unknown_method"})
 
@@ -132,6 +155,8 @@ class FakeSlack(LocalServer):
                     self._send(200, {"ok": False, "error": "invalid_auth"})
                 elif self.path.split("?")[0] == "/api/chat.postMessage":
                     self._send(200, fake._post_message(body))
+                elif self.path.split("?")[0] == "/api/chat.update":
+                    self._send(200, fake._update(body))
                 else:
                     self._send(404, {"ok": False, "error": "unknown_method"})
 

@@ -91,6 +91,13 @@ class ToolCall(BaseModel):
         default="agent", description="agent: a skill of the agent's worker; gateway: an intent")
 
 
+class PendingApproval(BaseModel):
+    """The gateway's answer to a call a human must approve first: the run waits on it."""
+
+    approval_id: str
+    timeout_seconds: int = Field(description="How long the run waits; then the call is denied")
+
+
 class ToolResult(BaseModel):
     """What a tool answered (an error is an answer too: the agent sees it and adapts)."""
 
@@ -98,6 +105,8 @@ class ToolResult(BaseModel):
     name: str
     content: str
     is_error: bool = False
+    approval: PendingApproval | None = Field(default=None, description=(
+        "The gateway holds the call for a human decision (README, Approvals)"))
 
 
 class Step(BaseModel):
@@ -161,6 +170,8 @@ class GatewayCall(BaseModel):
     call: ToolCall
     idempotency_key: str = Field(description="Stable across retries: the same key, one effect")
     event: StandardEvent | None = None
+    approval_id: str | None = Field(default=None, description=(
+        "The approval that allows this very call (its arguments' hash must match)"))
 
 
 class UsageRecord(BaseModel):
@@ -199,4 +210,5 @@ class AgentOutcome(BaseModel):
     tool_calls: int = 0
     tool_log: list[ToolLog] = Field(default_factory=list, description=(
         "A session's turn: the tools called and their results (empty outside sessions)"))
-
+    delegated: list[str] = Field(default_factory=list, description=(
+        "Run ids of the child runs this run delegated to (README, Delegation)"))

@@ -1,0 +1,1 @@
+"""Human approval for risky intents: rules on grants, requests, decisions (README, Approvals)."""
