@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import httpx
 from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Replayer
 
 from infra.gateway.github import GITHUB_PUSH
 from infra.gateway.service import tool
@@ -31,6 +32,7 @@ from tests.fakes.git_http import git, make_workspace
 from tests.harness import running
 from workers.agent import runtime_worker
 from workers.runtime import build_runtime
+from workflows.agent_run import AgentRunWorkflow
 from workflows.contracts import (
     AgentOutcome,
     AgentRunInput,
@@ -192,6 +194,8 @@ async def test_an_allowed_approvers_click_lets_the_push_land_once_a_strangers_do
         await click(http, g.tenant, message, MEMBER, "approval_approve")
         outcome = await run.result()
     assert outcome.status == "answered" and g.sha in (outcome.final or "")
+    await Replayer(workflows=[AgentRunWorkflow], data_converter=temporal_client.data_converter
+                   ).replay_workflow(await run.fetch_history())  # the wait replays as it ran
     assert git("rev-parse", "refs/heads/feat/login", cwd=g.bare) == g.sha
     decided = await approval_state(http, admin, g.tenant, approval_id, {"approved"})
     assert (decided["decided_by"], decided["decided_via"]) == (MEMBER, "slack")
