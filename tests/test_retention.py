@@ -8,9 +8,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import httpx
 from temporalio.client import Client, ScheduleActionExecutionStartWorkflow
 
-from infra.directory import tenants
 from infra.gateway.store import prune_audit
 from infra.inbox.store import prune_bodies
 from infra.retention.schedule import ensure_retention_schedule
@@ -85,10 +85,16 @@ async def _run_schedule_once(client: Client, settings: Settings) -> RetentionRep
 
 async def test_the_schedule_prunes_past_each_tenants_windows_and_nothing_else(
         pool: asyncpg.Pool, platform: Platform, temporal_client: Client, settings: Settings,
+    http: httpx.AsyncClient, admin: dict[str, str],
 ) -> None:
     short, default = await _tenant(pool, "ret-short"), await _tenant(pool, "ret-default")
-    assert await tenants.set_retention(pool, short, dict.fromkeys(
-        ("inbox", "audit", "usage", "alerts", "threads"), 7))
+    windows = dict.fromkeys(("inbox", "audit", "usage", "alerts", "threads"), 7)
+    r = await http.patch(f"/admin/tenants/{short}", headers=admin, json={"retention": windows})
+    assert (r.status_code, r.json()["retention"]) == (200, windows), r.text
+    for bad in ({"inbox": 0}, {"bodies": 7}):
+        r = await http.patch(f"/admin/tenants/{short}", headers=admin, json={"retention": bad})
+        assert r.status_code == 422, r.text
+    assert (await http.get(f"/admin/tenants/{default}", headers=admin)).json()["retention"] == {}
     now = datetime.now(UTC)
     # 500 days: past every default window; 20 days: past 7 days, inside every default; 1 day.
     for tenant in (short, default):
@@ -97,6 +103,8 @@ async def test_the_schedule_prunes_past_each_tenants_windows_and_nothing_else(
     expired, valid = f"jti-{uuid.uuid4().hex}", f"jti-{uuid.uuid4().hex}"
     await pool.execute("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2), ($3, $4)",
                        expired, now - 3 * DAY, valid, now + DAY)
+    # Besides these, the PATCH calls above left fresh activity_log rows of their own.
+    before = {t: await _kept(pool, t) for t in (short, default)}
 
     report = await _run_schedule_once(temporal_client, settings)
 
@@ -104,8 +112,9 @@ async def test_the_schedule_prunes_past_each_tenants_windows_and_nothing_else(
     assert by_tenant[short] == TenantPruned(tenant_id=short, rows=dict.fromkeys(TABLES, 2))
     assert by_tenant[default] == TenantPruned(tenant_id=default, rows=dict.fromkeys(TABLES, 1))
     assert report.rows["revoked_tokens"] >= 1 and report.tenants >= 2
-    assert await _kept(pool, short) == dict.fromkeys(TABLES, 1)
-    assert await _kept(pool, default) == dict.fromkeys(TABLES, 2)
+    for tenant, pruned in ((short, 2), (default, 1)):  # exactly those rows went, no other
+        after = await _kept(pool, tenant)
+        assert {t: before[tenant][t] - after[t] for t in TABLES} == dict.fromkeys(TABLES, pruned)
     assert await pool.fetchval("SELECT array_agg(jti) FROM revoked_tokens"
                                " WHERE jti = ANY($1::text[])", [expired, valid]) == [valid]
     # The tombstone: every delivery keeps its row and its event's status; the pruned ones lose

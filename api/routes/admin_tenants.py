@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import AdminDep, PoolDep, SealerDep, SigningSecretsDep
 from api.errors import ApiError
@@ -35,6 +35,22 @@ class TenantCreate(BaseModel):
     )
 
 
+class RetentionWindows(BaseModel):
+    """A tenant's own retention windows in days; a kind left out keeps the platform default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inbox: int | None = Field(default=None, ge=1, le=3650,
+                              description="Delivery bodies and normalized events (the event "
+                                          "stays as a tombstone with its status)")
+    audit: int | None = Field(default=None, ge=1, le=3650,
+                              description="Gateway audit and the activity log")
+    usage: int | None = Field(default=None, ge=1, le=3650, description="Usage rows")
+    alerts: int | None = Field(default=None, ge=1, le=3650, description="Stored alerts")
+    threads: int | None = Field(default=None, ge=1, le=3650,
+                                description="Ingested thread messages")
+
+
 class TenantUpdate(BaseModel):
     """Fields of a tenant to change."""
 
@@ -46,6 +62,8 @@ class TenantUpdate(BaseModel):
     slack_commands: list[SlackCommand] | None = Field(
         default=None, min_length=1, max_length=20,
         description="The slash commands the tenant's Slack app sends to Switchboard (each once)")
+    retention: RetentionWindows | None = Field(
+        default=None, description="Replaces the tenant's own retention windows ({}: all defaults)")
 
     @field_validator("slack_commands")
     @classmethod
@@ -65,6 +83,9 @@ class Tenant(BaseModel):
     created_at: datetime
     slack_commands: list[str] = Field(
         description="Slash commands answered at POST /webhooks/slack/{tenant}")
+    retention: dict[str, int] = Field(
+        default_factory=dict, description="The tenant's own retention windows in days by kind "
+                                          "(the others take the platform's defaults)")
 
 
 class IntegrationSecret(BaseModel):
@@ -125,8 +146,8 @@ async def get_tenant(tenant_id: str, pool: PoolDep) -> Tenant:
     return Tenant(**asdict(row))
 
 
-@router.patch("/{tenant_id}", summary="Rename a tenant, set its default agents, admin channel or "
-              "slash commands")
+@router.patch("/{tenant_id}", summary="Rename a tenant, set its default agents, admin channel, "
+              "slash commands or retention windows")
 async def update_tenant(tenant_id: str, body: TenantUpdate, pool: PoolDep,
                         signing_secrets: SigningSecretsDep) -> Tenant:
     """Change the fields sent; ``"admin_channel": null`` clears the channel.
@@ -136,6 +157,8 @@ async def update_tenant(tenant_id: str, body: TenantUpdate, pool: PoolDep,
     await _existing(pool, tenant_id)
     changes = {k: v for k, v in body.model_dump(include=body.model_fields_set).items()
                if v is not None or k == "admin_channel"}
+    if "retention" in changes:
+        changes["retention"] = {k: v for k, v in changes["retention"].items() if v is not None}
     if "default_agents" in changes:
         await _check_defaults(pool, tenant_id, changes["default_agents"], new_tenant=False)
     row = await tenants.update_tenant(pool, tenant_id, changes)

@@ -10,8 +10,8 @@ import asyncpg
 
 from infra.crypto import Sealer, reseal
 
-_TENANT = "id, name, default_agents, admin_channel, created_at, slack_commands"
-_TENANT_FIELDS = {"name", "default_agents", "admin_channel", "slack_commands"}
+_TENANT = "id, name, default_agents, admin_channel, created_at, slack_commands, retention"
+_TENANT_FIELDS = {"name", "default_agents", "admin_channel", "slack_commands", "retention"}
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class TenantRecord:
     admin_channel: str | None
     created_at: datetime
     slack_commands: list[str]
+    retention: dict[str, int]  # own retention windows in days by kind (infra/retention)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ async def slack_commands(pool: asyncpg.Pool, tenant_id: str) -> list[str] | None
 async def update_tenant(
     pool: asyncpg.Pool, tenant_id: str, changes: dict[str, Any]
 ) -> TenantRecord | None:
-    """Change a tenant's name, default agents, admin channel (None clears it) or slash commands.
+    """Change a tenant's name, default agents, admin channel (None clears it), slash commands or
+    retention windows.
 
     Only the fields in ``changes`` change. None if the tenant does not exist.
     """
@@ -158,13 +160,6 @@ async def reseal_integration_secrets(conn: asyncpg.Connection, old: Sealer, new:
             "UPDATE integrations SET secret_enc = $3 WHERE tenant_id = $1 AND provider = $2",
             row["tenant_id"], row["provider"], sealed)
     return len(rows)
-
-
-async def set_retention(pool: asyncpg.Pool, tenant_id: str, windows: dict[str, int]) -> bool:
-    """Set a tenant's own retention windows (days by kept kind; absent: the default)."""
-    status: str = await pool.execute(
-        "UPDATE tenants SET retention = $2 WHERE id = $1", tenant_id, windows)
-    return status == "UPDATE 1"
 
 
 async def retention_windows(pool: asyncpg.Pool) -> dict[str, dict[str, int]]:
