@@ -1,0 +1,41 @@
+"""The platform's relational tables, described once as SQLModel models: the typed rows.
+
+One module per room, named after it. The migrations (infra/migrations/) create the tables; these
+models describe them, and tests/test_models.py proves the two agree on the migrated database
+(columns, types, nullability, primary keys), so a migration without its model, or a model edited
+without its migration, fails the suite.
+
+Hot paths stay on asyncpg with hand-written SQL: the webhook group commit, relay claims,
+LISTEN/NOTIFY, the routing view, gateway idempotency, breaker locks and vector search, where one
+statement or a lock's exact shape is the point.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from infra.models import (
+    auth,
+    context,
+    directory,
+    gateway,
+    governance,
+    inbox,
+    migrations,
+    mirror,
+    sessions,
+)
+
+MODULES = (directory, inbox, gateway, governance, context, auth, sessions, mirror, migrations)
+METADATA = SQLModel.metadata
+
+
+def tables() -> dict[str, type[SQLModel]]:
+    """Every model by its table name."""
+    found: dict[str, type[SQLModel]] = {}
+    for module in MODULES:
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, SQLModel) \
+                    and value.__module__ == module.__name__ and hasattr(value, "__table__"):
+                found[value.__tablename__] = value  # type: ignore[index]
+    return found
