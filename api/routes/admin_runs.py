@@ -28,7 +28,8 @@ from infra.runs import record
 from infra.runs.goal import start_manual_run
 from infra.runs.record import RunFilter, RunStatus, TriggerName
 from infra.temporal import LazyClient
-from workflows.triggered_run import TriggeredRunWorkflow, trigger_id_of_run
+from workflows.contracts import AgentOutcome
+from workflows.triggered_run import trigger_id_of_run
 
 router = APIRouter(prefix="/admin/tenants", tags=["admin: runs"], dependencies=[AdminDep])
 TEMPORAL_WITHIN_SECONDS = 10.0
@@ -190,8 +191,7 @@ async def _not_started(client: Client, run_id: str, unknown: ApiError) -> RunDet
         raise
     error = None
     if started.status != WorkflowExecutionStatus.RUNNING:
-        outcome = await client.get_workflow_handle_for(
-            TriggeredRunWorkflow.run, trigger_id).result()
+        outcome = await client.get_workflow_handle(trigger_id, result_type=AgentOutcome).result()
         error = outcome.error or "the run did not start"
     trigger: TriggerName = "manual" if "/manual/" in trigger_id else "schedule"
     return RunDetail(

@@ -24,8 +24,10 @@ SOURCES = {"manual": "manual_run", "schedule": "scheduled_run"}
 
 
 def goal_event(tenant_id: str, agent_id: str, goal: str, context: dict[str, Any],
-               trigger: Literal["manual", "schedule"], by: str) -> StandardEvent:
-    """The event an agent sees for a goal; ``by`` is who or what started it."""
+               trigger: Literal["manual", "schedule"], by: str,
+               facts: dict[str, Any] | None = None) -> StandardEvent:
+    """The event an agent sees for a goal; ``by`` is who or what started it, ``facts`` more
+    about it (a schedule's cron)."""
     text = goal
     if context:
         text += "\n\nContext:\n" + json.dumps(context, indent=2, sort_keys=True)
@@ -34,7 +36,7 @@ def goal_event(tenant_id: str, agent_id: str, goal: str, context: dict[str, Any]
         tenant_id=tenant_id, provider=Provider.GITHUB, source_event=SOURCES[trigger],
         kind=EventKind.NEW_WORK_ITEM, actor=Actor(id=by, name=by), title=goal[:200],
         text=text, ref=ItemRef(container=where), mentions=[agent_id],
-        facts={"trigger": trigger, "goal": goal, "context": context})
+        facts={"trigger": trigger, "goal": goal, "context": context, **(facts or {})})
 
 
 async def start_manual_run(client: Client, task_queue: str, tenant_id: str, agent_id: str,

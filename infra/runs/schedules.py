@@ -112,7 +112,9 @@ def _schedule(tenant_id: str, agent_id: str, sid: str, config: ScheduleConfig,
         intervals=[ScheduleIntervalSpec(every=parse_duration(config.every))] if config.every
         else [],
         time_zone_name=config.timezone, jitter=parse_duration(config.jitter))
-    event = goal_event(tenant_id, agent_id, config.goal, {}, "schedule", f"schedule {sid}")
+    # Temporal keeps a cron as calendar specs: the expression itself rides in the goal's facts.
+    event = goal_event(tenant_id, agent_id, config.goal, {}, "schedule", sid,
+                       {"schedule_id": sid, "cron": config.cron, "every": config.every})
     action = ScheduleActionStartWorkflow(
         TriggeredRunWorkflow.run,
         TriggeredRunInput(agent_id=agent_id, trigger="schedule", event=event, schedule_id=sid),
@@ -163,7 +165,7 @@ async def _record(client: Client, agent_id: str, sid: str, found: ScheduleDescri
                     if v == (schedule.policy.overlap or ScheduleOverlapPolicy.SKIP)), "skip")
     config = ScheduleConfig(
         goal=str(inp.event.facts.get("goal", "")),
-        cron=spec.cron_expressions[0] if spec.cron_expressions else None,
+        cron=inp.event.facts.get("cron"),
         every=format_duration(spec.intervals[0].every) if spec.intervals else None,
         timezone=spec.time_zone_name or "UTC", jitter=format_duration(spec.jitter or timedelta()),
         overlap=overlap, paused=state.paused)  # type: ignore[arg-type]
