@@ -111,11 +111,16 @@ class EventWorkflow:
                 return await self._record(
                     inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
                 )
-            if mirrorable(event, plan) and workflow.patched(MIRROR_PATCH):
-                await self._mirror(event)
             if event.kind is EventKind.INTERACTION and workflow.patched(APPROVAL_CLICKS_PATCH):
                 await approval_click(event)
-            return await self._dispatch(inp, event, plan)
+            # The mirror starts beside the dispatch: the agents never wait for it.
+            mirroring = (asyncio.create_task(self._mirror(event))
+                         if mirrorable(event, plan) and workflow.patched(MIRROR_PATCH) else None)
+            try:
+                return await self._dispatch(inp, event, plan)
+            finally:
+                if mirroring is not None:
+                    await mirroring
         finally:
             if remembered is not None:
                 await remembered
