@@ -76,7 +76,7 @@ class Api:
                 continue
             if r.status_code >= 400:
                 raise CliError(_reason(r))
-            return r.json()
+            return r.json() if r.content else None  # 204: nothing to read
 
 
 A = TypeVar("A", bound=Api)

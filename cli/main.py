@@ -8,7 +8,21 @@ import os
 import sys
 import traceback
 
-from cli import agents, auth, context, events, kill, normalize, secrets, sessions, stack
+from cli import (
+    admin_agents,
+    admin_projects,
+    admin_tenants,
+    admin_usage,
+    agents,
+    auth,
+    context,
+    events,
+    kill,
+    normalize,
+    secrets,
+    sessions,
+    stack,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -27,6 +41,10 @@ def parser() -> argparse.ArgumentParser:
     auth.add_parsers(sub)
     events.add_parsers(sub)
     sessions.add_parsers(sub)
+    admin_tenants.add_parsers(sub)  # tenants, agents, aliases, projects, usage: the admin API
+    admin_agents.add_parsers(sub)
+    admin_projects.add_parsers(sub)
+    admin_usage.add_parsers(sub)
     return p
 
 

@@ -8,12 +8,9 @@ content or secrets.
 
 from __future__ import annotations
 
+import sys
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
-
-from temporalio import activity
-
-from workflows.ids import event_workflow_id
 
 
 @dataclass(frozen=True)
@@ -47,6 +44,8 @@ def bind_request(request_id: str, tenant: str | None) -> None:
 
 def bind_delivery(tenant: str, provider: str, dedup_key: str) -> None:
     """The webhook door's ids: the delivery and the workflow it becomes."""
+    from workflows.ids import event_workflow_id  # only the API process gets here
+
     bind(tenant=tenant, delivery=dedup_key,
          workflow_id=event_workflow_id(tenant, provider, dedup_key))
 
@@ -66,7 +65,10 @@ def _from_workflow_id(workflow_id: str) -> tuple[str | None, str | None]:
 def current() -> LogIds:
     """The ids of the code running now: the request's, or the activity's workflow's."""
     ids = _IDS.get() or LogIds()
-    if ids.workflow_id is None and activity.in_activity():
+    # Not imported here: a process that never loaded temporalio (a CLI command) runs no
+    # activity, and importing it costs every command a second or more.
+    activity = sys.modules.get("temporalio.activity")
+    if ids.workflow_id is None and activity is not None and activity.in_activity():
         info = activity.info()
         tenant, delivery = _from_workflow_id(info.workflow_id or "")
         ids = LogIds(tenant=ids.tenant or tenant, delivery=ids.delivery or delivery,
