@@ -263,8 +263,8 @@ _PRUNE_BATCH = """
 WITH next AS (SELECT id, received_at, relayed_at FROM inbox WHERE tenant_id = $1 AND id > $2
               ORDER BY id LIMIT $4),
 due AS (SELECT id FROM next WHERE received_at < $3 AND relayed_at IS NOT NULL),
-tomb AS (UPDATE events SET event = NULL WHERE inbox_id IN (SELECT id FROM due)),
-pruned AS (UPDATE inbox SET body = NULL WHERE id IN (SELECT id FROM due) RETURNING id)
+tomb AS (UPDATE events SET event = NULL WHERE inbox_id = ANY(ARRAY(SELECT id FROM due))),
+pruned AS (UPDATE inbox SET body = NULL WHERE id = ANY(ARRAY(SELECT id FROM due)) RETURNING id)
 SELECT (SELECT count(*) FROM pruned) AS pruned, (SELECT count(*) FROM next) AS seen,
        (SELECT max(id) FROM next) AS last, (SELECT count(*) FROM next WHERE received_at >= $3)
        AS recent
