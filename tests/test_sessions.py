@@ -12,13 +12,14 @@ from typing import Any
 import asyncpg
 import httpx
 from temporalio import activity
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Replayer
 
 from infra.settings import Settings
 from tests import corpus
-from tests.conftest import Platform, TenantFactory
+from tests.admin import slack_channel
+from tests.conftest import Platform, Remotes, TenantFactory
 from tests.harness import running
 from tests.test_pipeline import wait_status
 from workers.agent import agent_worker
@@ -42,7 +43,7 @@ from workflows.contracts.conversation import (
     SessionMessage,
     ToolLog,
 )
-from workflows.contracts.sessions import SessionInput, SessionSettings, SessionSubmit, SubmitResult
+from workflows.contracts.sessions import SessionInput, SessionSettings, SessionSubmit
 from workflows.event import EventWorkflow
 from workflows.ids import session_workflow_id
 from workflows.names import THINK_ACTIVITY
@@ -52,10 +53,10 @@ ROOT = "1700000000.000100"
 
 
 async def post_slack(http: httpx.AsyncClient, tenant: str, text: str, ts: str,
-                     thread_ts: str | None = None) -> int:
+                     thread_ts: str | None = None, channel: str = "C1") -> int:
     """Post one signed Slack message (a reply when ``thread_ts``); return its inbox id."""
     message: dict[str, Any] = {"type": "message", "user": "U1", "text": text, "ts": ts,
-                               "channel": "C1", "channel_type": "channel"}
+                               "channel": channel, "channel_type": "channel"}
     if thread_ts:
         message["thread_ts"] = thread_ts
     raw = json.dumps({"type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:10]}",
@@ -225,21 +226,28 @@ async def test_message_mid_think_restarts_it_under_interrupt(
 
 async def test_message_mid_think_is_refused_under_reject(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
-    temporal_client: Client,
+    temporal_client: Client, remotes: Remotes,
 ) -> None:
     tenant, agent = await make_agent(http, admin, make_tenant, session_policy="reject")
+    channel = await slack_channel(http, admin, remotes, tenant, agent, intent="reply")
     brain = HeldAgent(agent)
     brain.hold.clear()
     async with running(agent_worker(temporal_client, tenant, agent, brain.think)):
-        first = await post_slack(http, tenant, "write the release notes", ROOT)
+        first = await post_slack(http, tenant, "write the release notes", ROOT, channel=channel)
         await brain.wait_for(1)
-        second = await post_slack(http, tenant, "hurry up", "1700000005.1", ROOT)
+        second = await post_slack(http, tenant, "hurry up", "1700000005.1", ROOT, channel)
         two = await wait_status(http, admin, tenant, second, {"dispatched"}, 1)
+        # the sender hears it in the thread, from the agent, through the gateway
+        async with asyncio.timeout(20):
+            while not (said := [m for m in remotes.slack.messages if m["channel"] == channel]):
+                await asyncio.sleep(0.05)
         brain.hold.set()
         await wait_status(http, admin, tenant, first, {"dispatched"}, 1)
     [outcome] = two["outcomes"]
     assert outcome["status"] == "rejected" and "is busy with turn 1" in outcome["error"]
     assert len(brain.seen) == 1
+    [busy] = said
+    assert busy["thread_ts"] == ROOT and "still working on an earlier message" in busy["text"]
 
 
 async def test_five_messages_within_the_debounce_window_make_one_turn(
@@ -332,19 +340,22 @@ async def test_a_session_of_500_turns_keeps_its_history_bounded(
                           kind=EventKind.COMMENT, text="go on", actor=Actor(id="U1"),
                           ref=ItemRef(container="C9", item="1"))
     turns = 500
+    previous: SessionSubmit | None = None
     async with running(agent_worker(temporal_client, tenant, agent, brain.think)):
         for i in range(1, turns + 1):
             submit = SessionSubmit(reply_to=f"bench/{workflow_id}/{i}", event=event,
                                    target=AgentTarget(agent_id=agent),
                                    settings=SessionSettings(debounce_ms=0))
-            start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-                "SessionWorkflow", SessionInput(tenant_id=tenant, agent_id=agent, thread=thread),
-                id=workflow_id, task_queue=settings.temporal.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
-            result = await temporal_client.execute_update_with_start_workflow(
-                "submit", submit, start_workflow_operation=start, result_type=SubmitResult,
-                id=f"{submit.reply_to}/{agent}")
-            assert result.accepted
+            for resend in (submit, previous):  # each message also sent again, as a retried
+                # submit would, the first of a run's after its continue-as-new too
+                if resend is not None:
+                    await temporal_client.start_workflow(
+                        "SessionWorkflow",
+                        SessionInput(tenant_id=tenant, agent_id=agent, thread=thread),
+                        id=workflow_id, task_queue=settings.temporal.task_queue,
+                        start_signal="message", start_signal_args=[resend],
+                        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+            previous = submit
             await brain.wait_for(i, within=60)  # the next message comes once this turn runs
         handle = temporal_client.get_workflow_handle(workflow_id)
         async with asyncio.timeout(30):  # the last turn finished

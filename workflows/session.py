@@ -1,12 +1,16 @@
 """SessionWorkflow: one agent's conversation on one thread, a turn per message (or burst).
 
-Fed by update "submit" (update-with-start from activities/sessions.py), it debounces a burst
-into one turn, runs each turn as a child AgentRunWorkflow whose think sees the conversation so
-far, and tells each event's EventWorkflow the turn's outcome (signal "turn_finished"). A message
-arriving mid-turn is queued (enqueue), restarts the think with it (interrupt) or is refused
-(reject). Idle past the agent's window, or on signal "close", it closes and leaves an episodic
-summary in the agent's memory; it continues as new every ``CONTINUE_EVERY`` turns (or when
-Temporal suggests it), so its history stays bounded however long the conversation.
+Fed by signal "message" (signal-with-start from activities/sessions.py; histories begun before
+it took update "submit", kept so they replay), it debounces a burst into one turn, runs each turn
+as a child AgentRunWorkflow whose think sees the conversation so far, and tells each event's
+EventWorkflow the turn's outcome (signal "turn_finished"). A message arriving mid-turn is queued
+(enqueue), restarts the think with it (interrupt) or is refused (reject: the event is told at
+once, and the sender in the thread). Idle past the agent's window, or on signal "close", it
+closes and leaves an episodic summary in the agent's memory; a message arriving as it closes
+opens the next session (continue-as-new with a new session id). It continues as new every
+``CONTINUE_EVERY`` turns (or when Temporal suggests it), so its history stays bounded however
+long the conversation; the keys of recent messages go along, so a message sent twice (a retried
+submit) is applied once.
 """
 
 from __future__ import annotations
@@ -18,31 +22,37 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.sessions import SessionActivities
-    from workflows import policies, search
+    from workflows import search
     from workflows.agent_run import AgentRunWorkflow
     from workflows.contracts.agents import AgentOutcome, AgentRunInput
     from workflows.contracts.conversation import Conversation, ConversationTurn
     from workflows.contracts.sessions import (
-        EpisodeInput,
         SessionInput,
         SessionRecord,
         SessionState,
         SessionSubmit,
         SubmitResult,
         TurnFinished,
-        TurnRecord,
     )
     from workflows.ids import session_run_id
     from workflows.session_fold import (
         answer_of,
-        episode,
+        closing_episode,
+        episode_part,
         fold,
         in_order,
         message_of,
         turn_event,
     )
+    from workflows.session_steps import (
+        record_session,
+        record_turn,
+        refuse,
+        tell,
+        write_episode,
+    )
 
+EPISODES_PATCH = "session-episodes"  # an episodic summary every N turns, not only at close
 CONTINUE_EVERY = 50  # turns per run before continuing as new
 SEEN_KEPT = 200  # submit keys remembered across runs (a retried submit applies once)
 
@@ -61,28 +71,54 @@ class SessionWorkflow:
         self.close_requested = state.close
         self.closing = False
         self.turns_this_run = 0
+        self.late: list[SessionSubmit] = []  # messages that came while closing
+
+    @workflow.signal(name="message")
+    async def message(self, sub: SessionSubmit) -> None:
+        """Take a message: queued for the forming or next turn, joined to the running one
+        (interrupt), or refused while a turn runs (reject: the event hears it at once by
+        "turn_finished", the sender by a reply in the thread). A key already seen is a resent
+        message and changes nothing."""
+        key = submit_key(sub)
+        if key in self.state.seen:
+            return
+        self.state.seen = [*self.state.seen, key][-SEEN_KEPT:]
+        if self.closing:  # too late for this session: it opens the next one
+            self.late.append(sub)
+            return
+        self.state.settings = sub.settings
+        if self.turn_now and sub.settings.policy == "reject":
+            await refuse(sub, self.state.session_id, self._busy())
+            return
+        self._queue(sub)
 
     @workflow.update
     def submit(self, sub: SessionSubmit) -> SubmitResult:
-        """Take a message: queued for the forming or next turn, joined to the running one
-        (interrupt), or refused while a turn runs (reject)."""
-        key = f"{sub.reply_to}/{sub.target.agent_id}"
+        """Take a message (update-with-start, before signal "message"): as the signal, but the
+        answer says what became of it."""
+        key = submit_key(sub)
         sid = self.state.session_id
         if key in self.state.seen:
             return SubmitResult(accepted=True, session_id=sid, turn=0, reason="already submitted")
         self.state.settings = sub.settings
-        policy = sub.settings.policy
-        if self.turn_now and policy == "reject":
-            return SubmitResult(accepted=False, session_id=sid, turn=0, reason=(
-                f"agent {self.inp.agent_id} is busy with turn {self.turn_now} of session {sid}"))
+        if self.turn_now and sub.settings.policy == "reject":
+            return SubmitResult(accepted=False, session_id=sid, turn=0, reason=self._busy())
         self.state.seen = [*self.state.seen, key][-SEEN_KEPT:]
+        return SubmitResult(accepted=True, session_id=sid, turn=self._queue(sub))
+
+    def _queue(self, sub: SessionSubmit) -> int:
+        """Queue a message for the forming or next turn (or the running one, under interrupt);
+        the turn it belongs to."""
         self.state.pending.append(sub)
         self.arrived += 1
-        if self.turn_now and policy == "interrupt":
-            turn = self.turn_now
-        else:
-            turn = self.state.turns + 1 + (1 if self.turn_now else 0)
-        return SubmitResult(accepted=True, session_id=sid, turn=turn)
+        if self.turn_now and sub.settings.policy == "interrupt":
+            return self.turn_now
+        return self.state.turns + 1 + (1 if self.turn_now else 0)
+
+    def _busy(self) -> str:
+        sid = self.state.session_id
+        return f"agent {self.inp.agent_id} is busy with turn {self.turn_now} of session {sid}"
+
 
     @submit.validator
     def _submit_open(self, sub: SessionSubmit) -> None:
@@ -185,7 +221,12 @@ class SessionWorkflow:
         state.summary, state.recent = fold(state.summary, [*state.recent, done], budget)
         told = TurnFinished(outcome=outcome.model_copy(update={"tool_log": []}),
                             session_id=state.session_id, turn=n)
-        await asyncio.gather(*(self._tell(s.reply_to, told) for s in batch))
+        await asyncio.gather(*(tell(s.reply_to, told) for s in batch))
+        every = state.settings.summary_every
+        if every and n - state.episodes_upto >= every and workflow.patched(EPISODES_PATCH):
+            await write_episode(self.inp, state.session_id, episode_part(
+                state.summary, state.recent, self.inp.thread, state.episodes_upto + 1, n))
+            state.episodes_upto = n
 
     async def _think(self, batch: list[SessionSubmit], n: int, attempt: int
                      ) -> AgentOutcome | None:
@@ -219,31 +260,24 @@ class SessionWorkflow:
             return AgentOutcome(agent_id=last.target.agent_id, run_id=run_id, status="failed",
                                 error=str(err.cause or err))
 
-    async def _tell(self, event_workflow_id: str, told: TurnFinished) -> None:
-        try:
-            await workflow.get_external_workflow_handle(event_workflow_id).signal(
-                "turn_finished", told)
-        except Exception:  # a finished or unknown event workflow: no one to tell
-            workflow.logger.info("no event workflow %s to tell", event_workflow_id)
-
     async def _close(self) -> str:
         """Closed: the row says so, the agent keeps an episode, queued messages are refused."""
         self.closing = True
         state = self.state
         await self._status("closed")
-        if state.turns:
-            await workflow.execute_activity_method(
-                SessionActivities.write_episode,
-                EpisodeInput(tenant_id=self.inp.tenant_id, agent_id=self.inp.agent_id,
-                             session_id=state.session_id,
-                             text=episode(state.summary, state.recent, self.inp.thread,
-                                          state.turns)),
-                start_to_close_timeout=policies.SUMMARY_TIMEOUT, retry_policy=policies.DB_STEP)
+        if state.turns > state.episodes_upto:  # the turns no episode covers yet
+            await write_episode(self.inp, state.session_id, closing_episode(state, self.inp.thread))
         await workflow.wait_condition(workflow.all_handlers_finished)
         refused = AgentOutcome(agent_id=self.inp.agent_id, run_id=state.session_id,
                                status="rejected", error="the session closed before this message")
-        await asyncio.gather(*(self._tell(s.reply_to, TurnFinished(
+        await asyncio.gather(*(tell(s.reply_to, TurnFinished(
             outcome=refused, session_id=state.session_id, turn=0)) for s in state.pending))
+        if self.late:  # messages that came as it closed open the next session, on this id
+            workflow.continue_as_new(SessionInput(
+                tenant_id=self.inp.tenant_id, agent_id=self.inp.agent_id, thread=self.inp.thread,
+                carried=SessionState(session_id="ses_" + workflow.uuid4().hex[:16],
+                                     pending=self.late, seen=state.seen,
+                                     settings=state.settings)))
         return state.session_id
 
     status = ""
@@ -258,15 +292,16 @@ class SessionWorkflow:
         if self.recorded == (status, self.state.turns):
             return
         self.recorded = (status, self.state.turns)
-        await workflow.execute_local_activity_method(
-            SessionActivities.record_session,
-            SessionRecord(session_id=self.state.session_id, tenant_id=self.inp.tenant_id,
-                          agent_id=self.inp.agent_id, thread=self.inp.thread,
-                          workflow_id=workflow.info().workflow_id, status=status,  # type: ignore[arg-type]
-                          turns=self.state.turns, summary=self.state.summary),
-            start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+        await record_session(SessionRecord(
+            session_id=self.state.session_id, tenant_id=self.inp.tenant_id,
+            agent_id=self.inp.agent_id, thread=self.inp.thread,
+            workflow_id=workflow.info().workflow_id, status=status,  # type: ignore[arg-type]
+            turns=self.state.turns, summary=self.state.summary))
 
     async def _record_turn(self, turn: ConversationTurn) -> None:
-        await workflow.execute_local_activity_method(
-            SessionActivities.record_turn, TurnRecord(session_id=self.state.session_id, turn=turn),
-            start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+        await record_turn(self.state.session_id, turn)
+
+
+def submit_key(sub: SessionSubmit) -> str:
+    """What makes a message one: its event workflow and agent (a resent one has the same)."""
+    return f"{sub.reply_to}/{sub.target.agent_id}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from workflows.contracts.agents import AgentOutcome
 from workflows.contracts.conversation import ConversationTurn, SessionMessage, ToolLog
 from workflows.contracts.events import StandardEvent
-from workflows.contracts.sessions import SessionSubmit
+from workflows.contracts.sessions import SessionState, SessionSubmit
 
 MAX_RECENT = 20  # turns kept word for word, whatever the budget
 SUMMARY_CHARS = 2000  # the folded summary keeps its newest lines within this
@@ -74,13 +74,17 @@ def fold(summary: str | None, recent: list[ConversationTurn], budget: int
     return summary, kept
 
 
-def _folded(summary: str | None, turn: ConversationTurn) -> str:
+def _line(turn: ConversationTurn) -> str:
+    """One turn in one summary line: who said what, the answer, the tools used."""
     said = " / ".join(f"{m.author or 'someone'}: {m.text}" for m in turn.messages)
     line = f"turn {turn.turn}: {said} -> {turn.answer or '(no answer)'}"
     if turn.tool_calls:
         line += f" [tools: {', '.join(t.name for t in turn.tool_calls)}]"
-    line = line if len(line) <= LINE_CHARS else line[:LINE_CHARS - 1] + "…"
-    lines = ([] if summary is None else summary.splitlines()) + [line]
+    return line if len(line) <= LINE_CHARS else line[:LINE_CHARS - 1] + "…"
+
+
+def _folded(summary: str | None, turn: ConversationTurn) -> str:
+    lines = ([] if summary is None else summary.splitlines()) + [_line(turn)]
     while len(lines) > 1 and sum(len(x) + 1 for x in lines) > SUMMARY_CHARS:
         lines.pop(0)
     return "\n".join(lines)
@@ -91,3 +95,31 @@ def episode(summary: str | None, recent: list[ConversationTurn], thread: str, tu
     for turn in recent:
         summary = _folded(summary, turn)
     return f"Session on {thread} ({turns} turns):\n{summary or '(nothing said)'}"
+
+
+def episode_part(summary: str | None, recent: list[ConversationTurn], thread: str,
+                 first: int, last: int) -> str:
+    """The episodic summary of turns ``first`` to ``last`` of a long session (written every N
+    turns): their lines still in the folded summary, then the turns kept word for word."""
+    lines = [line for line in (summary or "").splitlines()
+             if first <= _turn_of(line) <= last]
+    lines += [_line(t) for t in recent if first <= t.turn <= last]
+    while len(lines) > 1 and sum(len(x) + 1 for x in lines) > SUMMARY_CHARS:
+        lines.pop(0)
+    said = "\n".join(lines) or "(nothing said)"
+    return f"Session on {thread}, turns {first}-{last}:\n{said}"
+
+
+def closing_episode(state: SessionState, thread: str) -> str:
+    """What a closing session leaves: the whole session, or the turns after the last episode
+    written every N turns."""
+    if not state.episodes_upto:
+        return episode(state.summary, state.recent, thread, state.turns)
+    return episode_part(state.summary, state.recent, thread, state.episodes_upto + 1, state.turns)
+
+
+def _turn_of(line: str) -> int:
+    """The turn a summary line tells (``turn 7: ...``), 0 if none."""
+    head, _, _ = line.partition(": ")
+    number = head.removeprefix("turn ")
+    return int(number) if head.startswith("turn ") and number.isdigit() else 0

@@ -52,6 +52,10 @@ class AgentProfileFields(BaseModel):
         default=None, ge=0, le=3600000, description="The longest a burst holds its turn back")
     session_idle_seconds: StrictInt | None = Field(
         default=None, ge=1, le=31536000, description="Idle time that closes a session (7 days)")
+    session_summary_every: StrictInt | None = Field(
+        default=None, ge=0, le=10000, description=(
+            "A long session leaves an episodic summary in the agent's memory every this many"
+            " turns (0: only when it closes)"))
 
 
 class AgentCreate(AgentProfileFields):
@@ -85,6 +89,7 @@ class Agent(BaseModel):
     session_debounce_ms: int
     session_max_wait_ms: int
     session_idle_seconds: int
+    session_summary_every: int
 
 
 class AliasBody(BaseModel):

@@ -22,10 +22,11 @@ from infra.directory.closes import SocketClose, Why, notify
 _AGENT = (
     "id, tenant_id, name, role, status, max_turns, avatar_url, owner, queue_expiry_seconds,"
     " created_at, sessions, session_policy, session_debounce_ms, session_max_wait_ms,"
-    " session_idle_seconds"
+    " session_idle_seconds, session_summary_every"
 )
 SESSION_FIELDS = {"sessions", "session_policy", "session_debounce_ms", "session_max_wait_ms",
-                  "session_idle_seconds"}  # read by infra/sessions (README, "Sessions")
+                  "session_idle_seconds",
+                  "session_summary_every"}  # read by infra/sessions (README, "Sessions")
 _AGENT_FIELDS = {"name", "role", "status", "max_turns", "avatar_url", "owner",
                  "queue_expiry_seconds", *SESSION_FIELDS}
 
@@ -51,6 +52,7 @@ class AgentRecord:
     session_debounce_ms: int = 2000
     session_max_wait_ms: int = 10000
     session_idle_seconds: int = 604800
+    session_summary_every: int = 20
 
 
 def _record(row: asyncpg.Record | None) -> AgentRecord | None:

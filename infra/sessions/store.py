@@ -47,10 +47,12 @@ async def agent_settings(pool: asyncpg.Pool, tenant_id: str, agent_id: str) -> S
     """An agent's session settings (defaults for an agent the tenant no longer has)."""
     row = await pool.fetchrow(
         "SELECT sessions, session_policy, session_debounce_ms, session_max_wait_ms,"
-        " session_idle_seconds FROM agents WHERE tenant_id = $1 AND id = $2", tenant_id, agent_id)
+        " session_idle_seconds, session_summary_every FROM agents WHERE tenant_id = $1"
+        " AND id = $2", tenant_id, agent_id)
     if row is None:
         return SessionSettings()
     return SessionSettings(enabled=row["sessions"], policy=row["session_policy"],
                            debounce_ms=row["session_debounce_ms"],
                            max_wait_ms=row["session_max_wait_ms"],
-                           idle_seconds=row["session_idle_seconds"])
+                           idle_seconds=row["session_idle_seconds"],
+                           summary_every=row["session_summary_every"])

@@ -24,10 +24,13 @@ class SessionSettings(BaseModel):
     debounce_ms: int = Field(default=2000, description="A burst within this window is one turn")
     max_wait_ms: int = Field(default=10000, description="The longest a burst holds a turn back")
     idle_seconds: int = Field(default=604800, description="Idle time that closes the session")
+    summary_every: int = Field(default=20, description=(
+        "An episodic summary every this many turns of a long session (0: only at close)"))
 
 
 class SessionSubmit(BaseModel):
-    """Update "submit": one event dispatched to the agent on this thread."""
+    """Signal "message" (update "submit" before it): one event dispatched to the agent on this
+    thread."""
 
     reply_to: str = Field(description="The EventWorkflow id told of the turn's outcome")
     event: StandardEvent
@@ -40,7 +43,8 @@ class SessionSubmit(BaseModel):
 
 
 class SubmitResult(BaseModel):
-    """What the session did with a message (answered at once, before any think)."""
+    """What became of a message: the update "submit" answered it at once; the signal path says
+    only sent (accepted, turn 0), its outcome or refusal coming by signal "turn_finished"."""
 
     accepted: bool
     session_id: str
@@ -69,12 +73,14 @@ class SessionState(BaseModel):
     pending: list[SessionSubmit] = Field(default_factory=list)
     seen: list[str] = Field(default_factory=list, description="Recent submit keys (dedup)")
     paused: bool = False
+    episodes_upto: int = Field(default=0, description=(
+        "The last turn an episodic summary covers (written every ``summary_every`` turns)"))
     close: bool = Field(default=False, description="A close asked for as the run continued")
     settings: SessionSettings = Field(default_factory=SessionSettings)
 
 
 class DispatchToSession(BaseModel):
-    """Input of the submit_to_session activity (EventWorkflow's side of update-with-start)."""
+    """Input of the submit_to_session activity (EventWorkflow's side of signal-with-start)."""
 
     submit: SessionSubmit
     thread: str

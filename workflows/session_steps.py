@@ -1,0 +1,99 @@
+"""SessionWorkflow's side steps: its rows, telling an event workflow, the busy reply.
+
+Each is one command (a local activity, a signal, an activity on the gateway queue) that the
+session's run and its handlers share; kept here so workflows/session.py holds the conversation.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.sessions import SessionActivities
+    from workflows import policies
+    from workflows.contracts import AgentOutcome, GatewayCall, ToolCall, ToolResult
+    from workflows.contracts.conversation import ConversationTurn
+    from workflows.contracts.sessions import (
+        EpisodeInput,
+        SessionInput,
+        SessionRecord,
+        SessionSubmit,
+        TurnFinished,
+        TurnRecord,
+    )
+    from workflows.names import GATEWAY_ACTIVITY
+
+TURN_FINISHED = "turn_finished"  # EventWorkflow's signal
+# A busy reply is a courtesy: held longer than this (kill switch, gateway down) it is dropped
+# rather than keep the session's handler (and its continue-as-new) waiting.
+BUSY_REPLY_TIMEOUT = timedelta(minutes=2)
+
+
+async def record_session(rec: SessionRecord) -> None:
+    """Bring the session's row to ``rec`` (a local activity: a quick upsert)."""
+    await workflow.execute_local_activity_method(
+        SessionActivities.record_session, rec,
+        start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+
+
+async def record_turn(session_id: str, turn: ConversationTurn) -> None:
+    """Write one turn's row (a local activity: a quick upsert)."""
+    await workflow.execute_local_activity_method(
+        SessionActivities.record_turn, TurnRecord(session_id=session_id, turn=turn),
+        start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+
+
+async def tell(event_workflow_id: str, told: TurnFinished) -> None:
+    """Signal an EventWorkflow its agent's outcome (nothing if it is gone)."""
+    try:
+        await workflow.get_external_workflow_handle(event_workflow_id).signal(
+            TURN_FINISHED, told)
+    except Exception:  # a finished or unknown event workflow: no one to tell
+        workflow.logger.info("no event workflow %s to tell", event_workflow_id)
+
+
+async def write_episode(inp: SessionInput, session_id: str, text: str) -> None:
+    """Leave an episodic summary of the session in the agent's memory."""
+    await workflow.execute_activity_method(
+        SessionActivities.write_episode,
+        EpisodeInput(tenant_id=inp.tenant_id, agent_id=inp.agent_id, session_id=session_id,
+                     text=text),
+        start_to_close_timeout=policies.SUMMARY_TIMEOUT, retry_policy=policies.DB_STEP)
+
+
+BUSY = ("I am still working on an earlier message in this thread, so I did not take this one."
+        " Please send it again once I have answered.")
+
+
+async def refuse(sub: SessionSubmit, session_id: str, reason: str) -> None:
+    """Refuse a message under reject: its event is told at once, its sender in the thread."""
+    refused = AgentOutcome(agent_id=sub.target.agent_id, run_id=session_id, status="rejected",
+                           error=reason)
+    await tell(sub.reply_to, TurnFinished(outcome=refused, session_id=session_id, turn=0))
+    await busy_reply(sub, BUSY)
+
+
+async def busy_reply(sub: SessionSubmit, text: str) -> bool:
+    """Answer a refused message in its own thread, as the agent, through the gateway (the
+    intent ``reply`` the agent's replies use, under its grants and breaker). False when it could
+    not: no gateway queue, or the gateway refused (no grant, no credential)."""
+    if sub.gateway_queue is None:
+        return False
+    call = ToolCall(id="busy", name="reply", arguments={"text": text}, target="gateway")
+    try:
+        result: ToolResult = await workflow.execute_activity(
+            GATEWAY_ACTIVITY,
+            GatewayCall(tenant_id=sub.event.tenant_id, agent_id=sub.target.agent_id, call=call,
+                        idempotency_key=f"{sub.reply_to}/{sub.target.agent_id}/busy",
+                        event=sub.event),
+            result_type=ToolResult, task_queue=sub.gateway_queue,
+            schedule_to_close_timeout=BUSY_REPLY_TIMEOUT,
+            heartbeat_timeout=policies.GATEWAY_HEARTBEAT_TIMEOUT,
+            retry_policy=policies.GATEWAY)
+    except ActivityError:  # an activity failure: the sender still hears it by the event's outcome
+        workflow.logger.info("busy reply to %s not posted", sub.reply_to)
+        return False
+    return not result.is_error
