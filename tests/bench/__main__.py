@@ -1,5 +1,5 @@
 """``python -m tests.bench [--only ingest|latency|governance|sockets|context|gateway|pipeline|
-enrichment|sessions] [--events N] [--seconds S]``: the figures."""
+enrichment|sessions|runs] [--events N] [--seconds S]``: the figures."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tests.bench.governance import bench_governance
 from tests.bench.ingest import bench_ingest
 from tests.bench.latency import bench_latency
 from tests.bench.pipeline import bench_pipeline
+from tests.bench.runs import bench_runs
 from tests.bench.sessions import bench_sessions
 from tests.bench.sockets import bench_sockets
 from tests.harness import migrated_database, start_postgres
@@ -28,7 +29,8 @@ def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     cli.add_argument("--only", choices=("ingest", "latency", "governance", "sockets", "context",
-                                          "gateway", "pipeline", "enrichment", "sessions"),
+                                          "gateway", "pipeline", "enrichment", "sessions",
+                                          "runs"),
                      help="run one benchmark")
     cli.add_argument("--events", type=int, default=200, help="latency: events measured")
     cli.add_argument("--seconds", type=float, default=4.0,
@@ -71,6 +73,8 @@ async def run(args: argparse.Namespace) -> list[bool]:
                 await bench_enrichment(await migrated_database(url, "bench_enrichment"))
             if args.only in (None, "sessions"):  # figures only
                 await bench_sessions(await migrated_database(url, "bench_sessions"))
+            if args.only in (None, "runs"):  # figures only
+                await bench_runs(await migrated_database(url, "bench_runs"))
         finally:
             await asyncio.to_thread(pg.stop)
     return results
