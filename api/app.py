@@ -42,8 +42,10 @@ from api.routes import (
     oauth,
     webhooks,
 )
+from api.routes import codec as codec_routes
 from api.signing_secrets import SigningSecrets
-from infra import database, temporal
+from api.webhook_spans import WebhookSpans
+from infra import database, temporal, tracing
 from infra.inbox.relay import Doorbell, Relay
 from infra.inbox.writer import InboxWriter
 from infra.services import build_keys, build_services
@@ -140,4 +142,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
     app.include_router(admin_approvals.router)
     app.include_router(admin_runs.router)  # issue #15: manual runs and every run's record
     app.include_router(admin_schedules.router)  # issue #15: batch agents on Temporal Schedules
+    codec_routes.install(app, settings)  # /codec/*: the Temporal UI reads sealed payloads
+    if tracing.configure(settings.tracing, "switchboard-api"):  # off unless OTEL_* say so
+        app.add_middleware(WebhookSpans)
     return app

@@ -47,7 +47,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the platform worker (workflows, pipeline and gateway activities)."""
-    from infra import database, readiness, temporal
+    from infra import database, readiness, temporal, tracing
     from infra.context.schedule import ensure_summary_schedule
     from infra.governance import kill_switch
     from infra.governance.control import ensure_control
@@ -64,7 +64,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         await readiness.wait_for_postgres(settings.database.url)
         await readiness.wait_for_temporal(settings.temporal)
         pool = await database.create_pool(settings.database.url)
-        client = await temporal.connect(settings.temporal)
+        tracing.configure(settings.tracing, "switchboard-worker")  # off unless OTEL_* say so
+        client = await temporal.connect(settings.temporal,
+                                        runtime=temporal.worker_runtime(settings.worker_metrics))
         added = await temporal.ensure_search_attributes(client)
         log = logging.getLogger("switchboard")
         if added:

@@ -19,9 +19,11 @@ _BASE = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", 
 
 # Secrets ``up`` itself hands out (from the data dir or the environment), only to those that
 # need them; never copied from the environment by prefix.
-ROOT_SECRETS = ("SWITCHBOARD_ADMIN_TOKEN", "SWITCHBOARD_MASTER_KEY", "DATABASE_URL")
+ROOT_SECRETS = ("SWITCHBOARD_ADMIN_TOKEN", "SWITCHBOARD_MASTER_KEY", "DATABASE_URL",
+                "SWITCHBOARD_PAYLOAD_KEYS")
+PAYLOAD_KEYS = "SWITCHBOARD_PAYLOAD_KEYS"  # Temporal payloads' keys: agents open their inputs
 
-_PLATFORM_PREFIXES = ("DATABASE_", "TEMPORAL_", "VAULT_", "SWITCHBOARD_")
+_PLATFORM_PREFIXES = ("DATABASE_", "TEMPORAL_", "VAULT_", "SWITCHBOARD_", "OTEL_")
 _AGENT_PREFIX = "SWITCHBOARD_AGENT_"
 _PYTHON = {"PYTHONUNBUFFERED": "1"}  # each line reaches the log as it is written
 
@@ -54,12 +56,15 @@ def platform_env(environ: Mapping[str, str], secrets: Mapping[str, str], *,
     return {**base_env(environ), **ours, **given, **_PYTHON}
 
 
-def agent_env(environ: Mapping[str, str], temporal: Mapping[str, str]) -> dict[str, str]:
+def agent_env(environ: Mapping[str, str], temporal: Mapping[str, str],
+              secrets: Mapping[str, str] | None = None) -> dict[str, str]:
     """An agent worker's environment: its own settings, its LLM key and how to reach Temporal.
 
-    ``temporal`` holds the ``TEMPORAL_*`` values ``up`` decided (the embedded server's address).
+    ``temporal`` holds the ``TEMPORAL_*`` values ``up`` decided (the embedded server's address);
+    of ``secrets`` only the payload keys (an agent reads the events sent to it).
     """
     ours = {k: v for k, v in environ.items()
-            if k.startswith((_AGENT_PREFIX, "TEMPORAL_"))
+            if k.startswith((_AGENT_PREFIX, "TEMPORAL_", "OTEL_"))
             or k in ("OPENAI_API_KEY", "SWITCHBOARD_LOG_LEVEL", "SWITCHBOARD_DEV_MODE")}
-    return {**base_env(environ), **ours, **temporal, **_PYTHON}
+    given = {k: v for k, v in (secrets or {}).items() if k == PAYLOAD_KEYS}
+    return {**base_env(environ), **ours, **temporal, **given, **_PYTHON}

@@ -34,6 +34,97 @@ class DatabaseSettings(BaseSettings):
     pool_max: int = Field(default=10, description="Most connections per process")
 
 
+class PayloadSettings(BaseSettings):
+    """Encryption of workflow and activity payloads before they reach Temporal (infra/codec.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_PAYLOAD_", extra="ignore")
+
+    keys: SecretStr | None = Field(
+        default=None,
+        description='"kid:base64 of 32 bytes,..." AES-GCM keys: the first encrypts, every one '
+                    "decrypts (rotation). Unset: payloads go to Temporal in plaintext "
+                    "(switchboard up generates one in the data dir)")
+    ui_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"],
+        description="Origins (the Temporal UI's) allowed to call /codec/decode from a browser")
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_payload_keys(value.get_secret_value())
+        return value
+
+    def key_ring(self) -> list[tuple[str, bytes]]:
+        """The (key id, key) pairs, the encrypting one first; empty when unset."""
+        return parse_payload_keys(self.keys.get_secret_value()) if self.keys else []
+
+
+def parse_payload_keys(text: str) -> list[tuple[str, bytes]]:
+    """Parse ``kid:base64key,...``; raise ValueError naming what is wrong (never the key)."""
+    ring: list[tuple[str, bytes]] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kid, sep, encoded = item.partition(":")
+        if not sep or not kid or not kid.isascii() or not kid.replace("-", "").isalnum():
+            raise ValueError("SWITCHBOARD_PAYLOAD_KEYS: each key is <id>:<base64>, the id "
+                             "letters, digits and dashes")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"SWITCHBOARD_PAYLOAD_KEYS: key {kid!r} is not base64") from exc
+        if len(key) != 32:
+            raise ValueError(f"SWITCHBOARD_PAYLOAD_KEYS: key {kid!r} must decode to 32 bytes")
+        if any(kid == seen for seen, _ in ring):
+            raise ValueError(f"SWITCHBOARD_PAYLOAD_KEYS: key id {kid!r} appears twice")
+        ring.append((kid, key))
+    if not ring:
+        raise ValueError("SWITCHBOARD_PAYLOAD_KEYS is empty; unset it for plaintext payloads")
+    return ring
+
+
+class TracingSettings(BaseSettings):
+    """OpenTelemetry traces, by the standard ``OTEL_*`` variables (infra/tracing.py); off unless
+    an exporter or an OTLP endpoint is named."""
+
+    model_config = SettingsConfigDict(env_prefix="OTEL_", extra="ignore")
+
+    sdk_disabled: bool = Field(default=False, description="OTEL_SDK_DISABLED: force tracing off")
+    traces_exporter: str | None = Field(
+        default=None, description="OTEL_TRACES_EXPORTER: otlp, console or none (unset: otlp "
+                                  "if an OTLP endpoint is set, else none)")
+    exporter_otlp_endpoint: str | None = Field(
+        default=None, description="OTEL_EXPORTER_OTLP_ENDPOINT (http/protobuf, e.g. "
+                                  "http://collector:4318); the SDK reads its other OTLP settings")
+    exporter_otlp_traces_endpoint: str | None = Field(
+        default=None, description="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (full URL of /v1/traces)")
+    service_name: str | None = Field(
+        default=None, description="OTEL_SERVICE_NAME; unset: switchboard-<process>")
+
+    def exporter(self) -> Literal["otlp", "console"] | None:
+        """Which exporter this process uses, None when tracing is off."""
+        if self.sdk_disabled:
+            return None
+        chosen = (self.traces_exporter or "").strip().lower()
+        if not chosen:
+            endpoint = self.exporter_otlp_endpoint or self.exporter_otlp_traces_endpoint
+            return "otlp" if endpoint else None
+        if chosen in ("otlp", "console"):
+            return chosen  # type: ignore[return-value]
+        if chosen == "none":
+            return None
+        raise ValueError(f"OTEL_TRACES_EXPORTER={chosen!r}: use otlp, console or none")
+
+
+class WorkerMetricsSettings(BaseSettings):
+    """The Temporal SDK's own worker metrics, served in Prometheus format by worker processes."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_WORKER_METRICS_", extra="ignore")
+
+    address: str | None = Field(
+        default=None, description="host:port a worker process serves /metrics on (e.g. "
+                                  "0.0.0.0:9464); unset: off. One port per worker process")
+
+
 class TemporalSettings(BaseSettings):
     """How to reach the Temporal cluster."""
 
@@ -49,6 +140,8 @@ class TemporalSettings(BaseSettings):
         description="The kill switch's own queue (served by the platform process), so a stop "
                     "never waits behind the event backlog",
     )
+    payload: PayloadSettings = Field(default_factory=PayloadSettings,
+                                     description="Payload encryption (SWITCHBOARD_PAYLOAD_*)")
 
 
 class ApiSettings(BaseSettings):
@@ -261,6 +354,8 @@ class Settings(BaseSettings):
     context: ContextSettings = Field(default_factory=ContextSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
+    worker_metrics: WorkerMetricsSettings = Field(default_factory=WorkerMetricsSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
 

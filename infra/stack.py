@@ -166,7 +166,8 @@ class Stack:
                   child_env.platform_env(platform, self.secrets, admin=False)),
             Child(f"agent:{DEMO_AGENT}",
                   [*me, "agent", "run", "--agent-id", DEMO_AGENT, "--tenant", DEMO_TENANT],
-                  logs / "agent-demo.log", child_env.agent_env(os.environ, self.temporal_env)),
+                  logs / "agent-demo.log",
+                  child_env.agent_env(os.environ, self.temporal_env, self.secrets)),
         ]
         for child in self.children:
             await self._spawn(child)
@@ -196,6 +197,9 @@ class Stack:
                                  ("SWITCHBOARD_MASTER_KEY", "master.key", "key")):
             if name not in self.secrets:
                 self.secrets[name] = load_or_create_secret(self.data_dir / file, make)
+        if child_env.PAYLOAD_KEYS not in self.secrets:  # Temporal payloads sealed (infra/codec.py)
+            key = load_or_create_secret(self.data_dir / "payload.key", "key")
+            self.secrets[child_env.PAYLOAD_KEYS] = f"dev-1:{key}"
 
     async def _spawn(self, child: Child, echo: bool = True) -> None:
         # Unbuffered: the pump writes whole lines, each reaches the file at once.

@@ -1,4 +1,6 @@
-"""The Temporal client: address, namespace, TLS and API key from settings; pydantic payloads."""
+"""The Temporal client: address, namespace, TLS and API key from settings; pydantic payloads,
+sealed by the payload codec (infra/codec.py) when keys are set; tracing interceptors when this
+process traces (infra/tracing.py); for worker processes, the SDK's Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -10,21 +12,42 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from infra.settings import TemporalSettings
+from infra import codec, tracing
+from infra.settings import TemporalSettings, WorkerMetricsSettings
 from workflows import search
 
 
-async def connect(settings: TemporalSettings) -> Client:
-    """Connect to the configured Temporal frontend."""
+async def connect(settings: TemporalSettings, *, runtime: Runtime | None = None) -> Client:
+    """Connect to the configured Temporal frontend.
+
+    Every process (API, platform worker, agent workers, CLI) connects here, so all of them seal
+    and open payloads with the same keys, and the workers made on this client inherit its
+    tracing interceptors. ``runtime``: a worker process's, exporting the SDK's metrics.
+    """
     return await Client.connect(
         settings.address,
         namespace=settings.namespace,
         api_key=settings.api_key.get_secret_value() if settings.api_key else None,
         tls=settings.tls,
-        data_converter=pydantic_data_converter,
+        data_converter=codec.data_converter(settings.payload),
+        interceptors=tracing.client_interceptors(),
+        runtime=runtime,
     )
+
+
+def worker_runtime(settings: WorkerMetricsSettings) -> Runtime | None:
+    """A Temporal runtime serving the SDK's worker metrics (poll and schedule-to-start latency,
+    slots, sticky cache, activity and workflow task outcomes) in Prometheus format at
+    ``http://<address>/metrics``; None (the default runtime, no metrics) when unset.
+
+    One per process, made before its client; each worker process needs its own port.
+    """
+    if not settings.address:
+        return None
+    return Runtime(telemetry=TelemetryConfig(
+        metrics=PrometheusConfig(bind_address=settings.address)))
 
 
 async def ensure_search_attributes(client: Client) -> list[str]:

@@ -13,10 +13,9 @@ import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from infra import database
+from infra import codec, database
 from infra.context.schedule import ensure_summary_schedule
 from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
 from infra.governance.control import ensure_control
@@ -27,7 +26,7 @@ from tests.fakes.clickup_api import FakeClickUp
 from tests.fakes.git_http import FakeGitRemote
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import api_server, make_settings, running, start_postgres
+from tests.harness import TEST_PAYLOADS, api_server, make_settings, running, start_postgres
 from workers.platform import platform_workers
 from workflows import search
 
@@ -49,7 +48,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_binary()),
         dev_server_extra_args=extra,
-        data_converter=pydantic_data_converter,
+        data_converter=codec.data_converter(TEST_PAYLOADS),  # sealed, as settings' stacks
         search_attributes=search.ALL,
     )
     yield env

@@ -21,7 +21,13 @@ from api.http_protocol import HttpProtocol
 from infra import database
 from infra.embedded import database_url
 from infra.embedded_postgres import EmbeddedPostgres
-from infra.settings import ApiSettings, DatabaseSettings, Settings, TemporalSettings
+from infra.settings import (
+    ApiSettings,
+    DatabaseSettings,
+    PayloadSettings,
+    Settings,
+    TemporalSettings,
+)
 from workers.agent import demo_answer
 from workflows.contracts import ThinkInput, ThinkOutput, Usage
 from workflows.names import THINK_ACTIVITY
@@ -59,6 +65,18 @@ async def migrated_database(server_url: str, name: str) -> str:
     return url
 
 
+# The suite's payload key: every test stack seals its Temporal payloads (infra/codec.py), so the
+# whole suite runs encrypted, as a deployment with SWITCHBOARD_PAYLOAD_KEYS does.
+TEST_PAYLOADS = PayloadSettings(
+    keys=SecretStr(f"test-1:{base64.b64encode(os.urandom(32)).decode()}"))
+
+
+def payload_env() -> dict[str, str]:
+    """``SWITCHBOARD_PAYLOAD_KEYS`` of the suite's stacks, for a process of ours a test starts."""
+    assert TEST_PAYLOADS.keys is not None
+    return {"SWITCHBOARD_PAYLOAD_KEYS": TEST_PAYLOADS.keys.get_secret_value()}
+
+
 def make_settings(db_url: str, temporal_address: str, task_queue: str, **api: object) -> Settings:
     """Settings for a test stack: fresh random secrets, no environment needed."""
     return Settings(
@@ -66,7 +84,8 @@ def make_settings(db_url: str, temporal_address: str, task_queue: str, **api: ob
         admin_token=SecretStr(secrets.token_urlsafe(24)),
         master_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
         database=DatabaseSettings(url=db_url),
-        temporal=TemporalSettings(address=temporal_address, task_queue=task_queue),
+        temporal=TemporalSettings(address=temporal_address, task_queue=task_queue,
+                                  payload=TEST_PAYLOADS),
         api=ApiSettings(relay_sweep_seconds=0.5, **api),  # type: ignore[arg-type]
     )
 

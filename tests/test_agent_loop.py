@@ -21,7 +21,7 @@ from temporalio.worker import Replayer
 from infra.settings import AgentSettings
 from tests import corpus
 from tests.conftest import TenantFactory
-from tests.harness import running
+from tests.harness import payload_env, running
 from tests.test_pipeline import wait_status
 from tests.workers.conftest import binary
 from workers.agent import runtime_worker
@@ -114,6 +114,7 @@ async def test_agent_worker_killed_mid_run_resumes_without_repeating_a_finished_
     tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "OPENAI"))}
     env["TEMPORAL_ADDRESS"] = temporal_client.service_client.config.target_host
+    env |= payload_env()  # the worker opens the run's sealed payloads
     argv = [str(SWITCHBOARD), "agent", "run", "--agent-id", agent, "--tenant", tenant,
             "--llm", "scripted",
             "--script", str(script), "--mcp", f"{binary('mcp-server-git')} --repository {repo}"]

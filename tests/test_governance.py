@@ -30,7 +30,7 @@ from infra.settings import AgentSettings, Settings, TemporalSettings
 from tests import corpus
 from tests.admin import agent_token, bearer, grant, slack_channel, store_secret
 from tests.conftest import Platform, Remotes, TenantFactory
-from tests.harness import api_server, free_port, running
+from tests.harness import api_server, free_port, payload_env, running
 from tests.test_pipeline import wait_status
 from workers.agent import runtime_worker
 from workers.runtime import ScriptedLLM, build_runtime
@@ -190,7 +190,7 @@ def second_api(settings: Settings) -> Iterator[str]:
            "TEMPORAL_TASK_QUEUE": settings.temporal.task_queue,
            "SWITCHBOARD_ADMIN_TOKEN": settings.admin_token.get_secret_value(),
            "SWITCHBOARD_MASTER_KEY": settings.master_key.get_secret_value(),
-           "SWITCHBOARD_DEV_MODE": "true", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
+           "SWITCHBOARD_DEV_MODE": "true", "SWITCHBOARD_LOG_LEVEL": "WARNING", **payload_env()}
     proc = subprocess.Popen([str(SWITCHBOARD), "api", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -470,7 +470,7 @@ async def test_switchboard_kill_prints_the_switch_as_applied(
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(mine)},
            "TEMPORAL_ADDRESS": settings.temporal.address,
            "TEMPORAL_CONTROL_TASK_QUEUE": settings.temporal.control_task_queue,
-           "SWITCHBOARD_DEV_MODE": "true"}
+           "SWITCHBOARD_DEV_MODE": "true", **payload_env()}
 
     def kill(*args: str, database: bool = False) -> str:
         extra = {"DATABASE_URL": str(settings.database.url)} if database else {}

@@ -21,7 +21,7 @@ from infra.settings import Settings
 from tests import corpus
 from tests.api.test_replay import ISSUE
 from tests.conftest import TenantFactory
-from tests.harness import free_port
+from tests.harness import free_port, payload_env
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ async def test_switchboard_api_with_log_format_json_writes_only_json_lines(
            "SWITCHBOARD_ADMIN_TOKEN": settings.admin_token.get_secret_value(),
            "SWITCHBOARD_MASTER_KEY": settings.master_key.get_secret_value(),
            "SWITCHBOARD_DEV_MODE": "true", "SWITCHBOARD_LOG_FORMAT": "json",
-           "SWITCHBOARD_LOG_LEVEL": "DEBUG"}
+           "SWITCHBOARD_LOG_LEVEL": "DEBUG", **payload_env()}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cli", "api", "--port", str(port), env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)

@@ -12,13 +12,12 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from infra import database
+from infra import codec, database, tracing
 from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
-from infra.settings import GatewaySettings
+from infra.settings import GatewaySettings, PayloadSettings, TracingSettings
 from tests.bench.fixtures import NewIssues, create_tenant, server_env, set_debounce
 from tests.bench.serve import Served, served
 from tests.harness import free_port, running
@@ -28,13 +27,21 @@ from workflows.ids import agent_task_queue
 
 
 async def temporal() -> WorkflowEnvironment:
-    """A Temporal dev server from the installed binary, configured as ``switchboard up`` does."""
+    """A Temporal dev server from the installed binary, configured as ``switchboard up`` does.
+
+    Its client seals payloads when ``SWITCHBOARD_PAYLOAD_KEYS`` is set and traces when the
+    ``OTEL_*`` variables name an exporter, as the API processes the benches start (they inherit
+    this environment) do: that is how a bench measures the codec's and tracing's overhead
+    (README, "Payload encryption", "Traces").
+    """
     extra: list[str] = []
     for value in TEMPORAL_DYNAMIC_CONFIG:
         extra += ["--dynamic-config-value", value]
+    tracing.configure(TracingSettings(), "switchboard-bench")
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_binary()), dev_server_extra_args=extra,
-        data_converter=pydantic_data_converter, search_attributes=search.ALL,
+        data_converter=codec.data_converter(PayloadSettings()), search_attributes=search.ALL,
+        interceptors=tracing.client_interceptors(),
     )
 
 

@@ -34,7 +34,7 @@ from infra.vault import build_secret_store
 from tests.admin import agent_token, grant, store_secret
 from tests.conftest import GATEWAY_TOKEN
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import free_port, make_settings, running, start_postgres
+from tests.harness import free_port, make_settings, payload_env, running, start_postgres
 from tests.test_temporal_outage import temporal_server
 from workers.platform import platform_workers
 
@@ -187,7 +187,7 @@ async def _api_process(settings: Settings, log: Path
            "SWITCHBOARD_MASTER_KEY": _secret(settings.master_key),
            "SWITCHBOARD_DEV_MODE": "true",
            "SWITCHBOARD_GATEWAY_TASK_QUEUE": settings.gateway.task_queue,
-           "SWITCHBOARD_GATEWAY_SLACK_API_URL": settings.gateway.slack_api_url}
+           "SWITCHBOARD_GATEWAY_SLACK_API_URL": settings.gateway.slack_api_url, **payload_env()}
     with log.open("wb") as sink:
         proc = await asyncio.create_subprocess_exec(
             str(SWITCHBOARD), "api", "--port", str(port), env=env,

@@ -23,7 +23,7 @@ from temporalio.worker import Worker
 
 from cli.main import main
 from infra.temporal import ensure_search_attributes
-from tests.harness import running
+from tests.harness import payload_env, running
 from tests.workers.conftest import binary, make_event
 from workflows.agent_run import AgentRunWorkflow
 from workflows.contracts import (
@@ -112,7 +112,7 @@ async def test_agent_run_serves_a_run_with_scripted_llm_and_mcp(
     ]))
     env = {**os.environ, "OPENAI_API_KEY": SECRET, "SWITCHBOARD_LOG_LEVEL": "INFO",
            "TEMPORAL_ADDRESS": temporal_client.service_client.config.target_host,
-           "TEMPORAL_NAMESPACE": temporal_client.namespace}
+           "TEMPORAL_NAMESPACE": temporal_client.namespace, **payload_env()}
     proc = await asyncio.create_subprocess_exec(
         str(SWITCHBOARD), "agent", "run", "--agent-id", agent_id, "--tenant", "acme",
         "--llm", "scripted",

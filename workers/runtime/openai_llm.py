@@ -22,8 +22,10 @@ from typing import Any, cast
 
 import openai
 from openai.types.chat import ChatCompletion
+from opentelemetry import trace
 from temporalio.exceptions import ApplicationError
 
+from infra import tracing
 from workers.runtime.llm import LLMReply, Message, ToolSpec
 from workflows.contracts import ToolCall, Usage
 from workflows.errors import ErrorType
@@ -75,18 +77,29 @@ class OpenAILLM:
         await self._client.close()
 
     async def complete(self, messages: list[Message], tools: list[ToolSpec]) -> LLMReply:
-        """One chat completion; tools offered as functions when there are any."""
+        """One chat completion; tools offered as functions when there are any.
+
+        Traced as a GenAI ``chat`` span: model, token counts and finish reason; never the
+        messages or the answer.
+        """
         extra: dict[str, Any] = {"tools": tools} if tools else {}
-        try:
-            completion = await self._client.chat.completions.create(
-                model=self.model, messages=cast(Any, messages), **extra)
-        except openai.APIStatusError as err:
-            raise self._status_error(err) from None
-        except openai.APIConnectionError as err:
-            raise ApplicationError(
-                self._scrub(f"LLM endpoint unreachable: {err.message}"),
-                type=ErrorType.LLM_UNAVAILABLE) from None
-        return self._reply(completion)
+        with tracing.span(f"chat {self.model}", {
+            "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": self.model, "server.address": self.base_url or "openai",
+        }, kind=trace.SpanKind.CLIENT) as span:
+            try:
+                completion = await self._client.chat.completions.create(
+                    model=self.model, messages=cast(Any, messages), **extra)
+            except openai.APIStatusError as err:
+                span.set_attribute("http.response.status_code", err.status_code)
+                raise self._status_error(err) from None
+            except openai.APIConnectionError as err:
+                raise ApplicationError(
+                    self._scrub(f"LLM endpoint unreachable: {err.message}"),
+                    type=ErrorType.LLM_UNAVAILABLE) from None
+            reply = self._reply(completion)
+            _trace_completion(span, completion, reply)
+            return reply
 
     def _status_error(self, err: openai.APIStatusError) -> ApplicationError:
         status = err.status_code
@@ -122,6 +135,18 @@ class OpenAILLM:
         if self._secret:
             text = text.replace(self._secret, "***")
         return text[:1000]
+
+
+def _trace_completion(span: trace.Span, completion: ChatCompletion, reply: LLMReply) -> None:
+    """The GenAI attributes of an answered call: its model, tokens and finish reason."""
+    span.set_attribute("gen_ai.response.model", completion.model or "")
+    if completion.choices:
+        span.set_attribute("gen_ai.response.finish_reasons",
+                           [str(completion.choices[0].finish_reason)])
+    if reply.usage is not None:
+        span.set_attribute("gen_ai.usage.input_tokens", reply.usage.input_tokens)
+        span.set_attribute("gen_ai.usage.output_tokens", reply.usage.output_tokens)
+    span.set_attribute("switchboard.tool_calls", len(reply.tool_calls))
 
 
 def _detail(err: openai.APIStatusError) -> str:
