@@ -82,8 +82,9 @@ async def test_the_events_own_thread_comes_first_and_only_once(
     # the most similar memory is another thread; the event's own is about something else
     await store.remember(tenant, "web", ThreadKey("slack", "C2", "5.0"), "5.0", "U2", LOGIN)
     lines = [f"Step {i}: rotate the Stripe webhook secret in region {i}" for i in range(120)]
-    for i, line in enumerate(lines):
-        await store.remember(tenant, "web", ISSUE, str(1000 + i), "ops", line)
+    for i, line in enumerate(lines[:-1]):  # stored as a burst; the last rebuilds the thread
+        await store.store_message(tenant, "web", ISSUE, str(1000 + i), "ops", line)
+    await store.remember(tenant, "web", ISSUE, str(1000 + len(lines) - 1), "ops", lines[-1])
     bundle = await store.context_for(tenant, "web", LOGIN, 400, thread=ISSUE)
     assert bundle[0].source == "thread:github:acme/web:12" and bundle[0].score == 1.0
     own = bundle[0].text

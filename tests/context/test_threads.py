@@ -9,7 +9,7 @@ import openai
 
 from infra.context import ExtractiveSummarizer, KnowledgeStore, OpenAISummarizer, count_tokens
 from infra.context.summarize import summarize_thread
-from infra.context.thread_model import Message
+from infra.context.thread_model import Message, ThreadKey
 from tests.context.conftest import CountingEmbedder, NewTenant
 from tests.context.corpus import stdlib_paragraphs
 from tests.fakes.openai_server import FakeOpenAI
@@ -63,9 +63,13 @@ async def test_a_thread_past_50_messages_is_summarized_once_until_it_grows(
         new_tenant: NewTenant) -> None:
     tenant = await new_tenant()
     lines = thread_lines(52)
-    for i, text in enumerate(lines[:50]):
-        doc = await store.remember_message(tenant, "api", "C9", "100.0", f"{100 + i}.0",
-                                           f"U{i % 4}", text, "https://acme.slack.com/C9/p100")
+    # the first 49 are stored as a burst would be (the thread is rebuilt once, by the 50th)
+    for i, text in enumerate(lines[:49]):
+        await store.store_message(tenant, "api", ThreadKey("slack", "C9", "100.0"),
+                                  f"{100 + i}.0", f"U{i % 4}", text,
+                                  "https://acme.slack.com/C9/p100")
+    doc = await store.remember_message(tenant, "api", "C9", "100.0", "149.0", "U1", lines[49],
+                                       "https://acme.slack.com/C9/p100")
     assert await store.threads_to_summarize(tenant_id=tenant) == []
     await store.remember_message(tenant, "api", "C9", "100.0", "150.0", "U1", lines[50])
     [thread] = await store.threads_to_summarize(tenant_id=tenant)
