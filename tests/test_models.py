@@ -8,13 +8,16 @@ model, or a model edited without a migration, fails here.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy import Column, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql.base import PGDialect
 
+from infra.directory import tenants
 from infra.models import METADATA, tables
+from infra.models.directory import Tenant
 
 _DIALECT = PGDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
 
@@ -101,3 +104,23 @@ async def test_drift_is_reported(pool: asyncpg.Pool) -> None:
         "aliases.name: database Shape(type='text', nullable=False, primary_key=True), "
         "model Shape(type='integer', nullable=False, primary_key=True)",
     ]
+
+
+async def test_tenant_rows_go_through_the_model(pool: asyncpg.Pool) -> None:
+    """The tenant store writes and reads typed rows built from the model, on the asyncpg pool."""
+    tenant_id = f"m-{uuid.uuid4().hex[:10]}"
+    before = await pool.fetchval("SELECT now()")
+    created = await tenants.create_tenant(pool, tenant_id, "Models", ["a1"])
+    assert isinstance(created, Tenant)
+    assert (created.slack_commands, created.retention, created.admin_channel) == (
+        ["/switchboard"], {}, None)  # the model's defaults, as the table's
+    assert created.created_at >= before  # the database's clock, not the process'
+    assert await tenants.create_tenant(pool, tenant_id, "Again", []) is None
+    changed = await tenants.update_tenant(pool, tenant_id, {"retention": {"inbox": 7},
+                                                            "admin_channel": "C0123"})
+    assert changed is not None and changed.retention == {"inbox": 7}
+    assert await pool.fetchval("SELECT retention FROM tenants WHERE id = $1", tenant_id) == {
+        "inbox": 7}
+    assert await tenants.get_tenant(pool, tenant_id) == changed
+    assert tenant_id in [t.id for t in await tenants.list_tenants(pool)]
+    assert await tenants.get_tenant(pool, "no-such-tenant") is None

@@ -128,13 +128,13 @@ async def create_tenant(body: TenantCreate, pool: PoolDep) -> Tenant:
     row = await tenants.create_tenant(pool, body.id, body.name, body.default_agents)
     if row is None:
         raise ApiError(409, "tenant_exists", f"tenant {body.id!r} already exists")
-    return Tenant(**asdict(row))
+    return Tenant(**row.model_dump())
 
 
 @router.get("", summary="List tenants")
 async def list_tenants(pool: PoolDep) -> list[Tenant]:
     """All tenants."""
-    return [Tenant(**asdict(row)) for row in await tenants.list_tenants(pool)]
+    return [Tenant(**row.model_dump()) for row in await tenants.list_tenants(pool)]
 
 
 @router.get("/{tenant_id}", summary="Show a tenant")
@@ -143,7 +143,7 @@ async def get_tenant(tenant_id: str, pool: PoolDep) -> Tenant:
     row = await tenants.get_tenant(pool, tenant_id)
     if row is None:
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
-    return Tenant(**asdict(row))
+    return Tenant(**row.model_dump())
 
 
 @router.patch("/{tenant_id}", summary="Rename a tenant, set its default agents, admin channel, "
@@ -166,7 +166,7 @@ async def update_tenant(tenant_id: str, body: TenantUpdate, pool: PoolDep,
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant_id!r}")
     if "slack_commands" in changes:  # the webhook door caches them with the signing secrets
         signing_secrets.invalidate(tenant_id)
-    return Tenant(**asdict(row))
+    return Tenant(**row.model_dump())
 
 
 @router.put(

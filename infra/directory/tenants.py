@@ -1,4 +1,9 @@
-"""Tenants and their integrations (provider signing secrets, sealed): who the platform serves."""
+"""Tenants and their integrations (provider signing secrets, sealed): who the platform serves.
+
+A tenant's row is the SQLModel ``infra.models.directory.Tenant`` (``TenantRecord`` here): the
+admin API creates, reads and changes tenants through it (infra/models/query.py). The webhook
+door's per-delivery lookups below stay hand-written asyncpg SQL.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +12,16 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
 
 from infra.crypto import Sealer, reseal
+from infra.models import query
+from infra.models.directory import Tenant as TenantRecord
 
-_TENANT = "id, name, default_agents, admin_channel, created_at, slack_commands, retention"
 _TENANT_FIELDS = {"name", "default_agents", "admin_channel", "slack_commands", "retention"}
-
-
-@dataclass(frozen=True)
-class TenantRecord:
-    """A tenant's row."""
-
-    id: str
-    name: str
-    default_agents: list[str]
-    admin_channel: str | None
-    created_at: datetime
-    slack_commands: list[str]
-    retention: dict[str, int]  # own retention windows in days by kind (infra/retention)
+_TENANT = TenantRecord.__table__.c  # type: ignore[attr-defined]  # every column, RETURNING them
 
 
 @dataclass(frozen=True)
@@ -35,10 +32,6 @@ class IntegrationRecord:
     updated_at: datetime
 
 
-def _record(row: asyncpg.Record | None) -> TenantRecord | None:
-    return TenantRecord(**dict(row)) if row is not None else None
-
-
 def secret_context(tenant_id: str, provider: str) -> str:
     """The AES-GCM associated data binding a sealed secret to its row."""
     return f"integration/{tenant_id}/{provider}"
@@ -47,25 +40,23 @@ def secret_context(tenant_id: str, provider: str) -> str:
 async def create_tenant(
     pool: asyncpg.Pool, tenant_id: str, name: str, default_agents: list[str]
 ) -> TenantRecord | None:
-    """Insert a tenant; None if the id is taken."""
-    row = await pool.fetchrow(
-        f"INSERT INTO tenants (id, name, default_agents) VALUES ($1, $2, $3)"
-        f" ON CONFLICT (id) DO NOTHING RETURNING {_TENANT}",
-        tenant_id, name, default_agents,
-    )
-    return _record(row)
+    """Insert a tenant (the model's defaults, the database's clock); None if the id is taken."""
+    new = TenantRecord(id=tenant_id, name=name, default_agents=default_agents)
+    values = {**new.model_dump(exclude={"created_at"}), "created_at": func.now()}
+    statement = (insert(TenantRecord).values(**values)
+                 .on_conflict_do_nothing(index_elements=["id"]).returning(*_TENANT))
+    return await query.row(pool, statement, TenantRecord)
 
 
 async def get_tenant(pool: asyncpg.Pool, tenant_id: str) -> TenantRecord | None:
     """One tenant, or None."""
-    row = await pool.fetchrow(f"SELECT {_TENANT} FROM tenants WHERE id = $1", tenant_id)
-    return _record(row)
+    statement = select(*_TENANT).where(col(TenantRecord.id) == tenant_id)
+    return await query.row(pool, statement, TenantRecord)
 
 
 async def list_tenants(pool: asyncpg.Pool) -> list[TenantRecord]:
     """All tenants by id."""
-    rows = await pool.fetch(f"SELECT {_TENANT} FROM tenants ORDER BY id")
-    return [TenantRecord(**dict(r)) for r in rows]
+    return await query.rows(pool, select(*_TENANT).order_by(col(TenantRecord.id)), TenantRecord)
 
 
 async def admin_channel(pool: asyncpg.Pool, tenant_id: str) -> str | None:
@@ -94,12 +85,9 @@ async def update_tenant(
         raise ValueError(f"unknown tenant fields: {sorted(unknown)}")
     if not changes:
         return await get_tenant(pool, tenant_id)
-    sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(changes, start=2))
-    row = await pool.fetchrow(
-        f"UPDATE tenants SET {sets} WHERE id = $1 RETURNING {_TENANT}",
-        tenant_id, *changes.values(),
-    )
-    return _record(row)
+    statement = (update(TenantRecord).where(col(TenantRecord.id) == tenant_id)
+                 .values(**changes).returning(*_TENANT))
+    return await query.row(pool, statement, TenantRecord)
 
 
 async def set_integration_secret(

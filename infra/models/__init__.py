@@ -5,9 +5,11 @@ models describe them, and tests/test_models.py proves the two agree on the migra
 (columns, types, nullability, primary keys), so a migration without its model, or a model edited
 without its migration, fails the suite.
 
-Hot paths stay on asyncpg with hand-written SQL: the webhook group commit, relay claims,
-LISTEN/NOTIFY, the routing view, gateway idempotency, breaker locks and vector search, where one
-statement or a lock's exact shape is the point.
+Where they are used: the tenant store (infra/directory/tenants.py) creates, reads and changes
+tenants, the admin API's /admin/tenants, through the ``Tenant`` model, with statements built from
+it and run on the asyncpg pool (query.py). Hot paths stay on asyncpg with hand-written SQL: the
+webhook group commit, relay claims, LISTEN/NOTIFY, the routing view, gateway idempotency, breaker
+locks and vector search, where one statement or a lock's exact shape is the point.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from infra.models import (
+    approvals,
     auth,
     context,
     directory,
@@ -26,7 +29,8 @@ from infra.models import (
     sessions,
 )
 
-MODULES = (directory, inbox, gateway, governance, context, auth, sessions, mirror, migrations)
+MODULES = (directory, inbox, gateway, governance, context, auth, sessions, approvals, mirror,
+           migrations)
 METADATA = SQLModel.metadata
 
 

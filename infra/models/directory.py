@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ARRAY, Boolean, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -23,7 +22,7 @@ class Tenant(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now, sa_type=TIMESTAMPTZ)
     admin_channel: str | None = Field(default=None, sa_type=Text)
     slack_commands: list[str] = Field(default_factory=lambda: ["/switchboard"], sa_type=ARRAY(Text))
-    retention: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
+    retention: dict[str, int] = Field(default_factory=dict, sa_type=JSONB)  # days by kind
 
 
 class Agent(SQLModel, table=True):
@@ -48,6 +47,7 @@ class Agent(SQLModel, table=True):
     session_debounce_ms: int = Field(default=2000, sa_type=Integer)
     session_max_wait_ms: int = Field(default=10000, sa_type=Integer)
     session_idle_seconds: int = Field(default=604800, sa_type=Integer)
+    session_summary_every: int = Field(default=20, sa_type=Integer)
 
 
 class Alias(SQLModel, table=True):

@@ -22,6 +22,7 @@ class Grant(SQLModel, table=True):
     intent: str = Field(primary_key=True, sa_type=Text)
     resource_pattern: str = Field(primary_key=True, sa_type=Text)
     created_at: datetime = Field(default_factory=now, sa_type=TIMESTAMPTZ)
+    approval: Any | None = Field(default=None, sa_type=JSONB)
 
 
 class GatewayCall(SQLModel, table=True):
