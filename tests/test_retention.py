@@ -129,6 +129,12 @@ async def test_the_schedule_prunes_past_each_tenants_windows_and_nothing_else(
         for t, states in sorted({short: (True, True, False),
                                  default: (True, False, False)}.items())
         for pruned in states]
+    # The admin API shows the tombstone and refuses to replay it.
+    oldest = await pool.fetchval("SELECT min(id) FROM inbox WHERE tenant_id = $1", short)
+    view = (await http.get(f"/admin/tenants/{short}/events/{oldest}", headers=admin)).json()
+    assert (view["pruned"], view["status"], view["event"]) == (True, "dispatched", None), view
+    r = await http.post(f"/admin/tenants/{short}/events/{oldest}/replay", headers=admin)
+    assert (r.status_code, r.json()["error"]) == (409, "event_pruned"), r.text
 
 
 async def test_prunes_go_in_batches_and_stop_at_the_window(pool: asyncpg.Pool) -> None:

@@ -43,6 +43,8 @@ class EventView(BaseModel):
     updated_at: datetime | None
     replay_of: int | None = Field(description="The event this one replays, if it is a replay")
     replays: list[int] = Field(description="The events replaying this one, oldest first")
+    pruned: bool = Field(default=False, description="Past the tenant's inbox retention window: "
+                         "the delivery's body and normalized event are gone, the rest stays")
 
 
 def _view(tenant_id: str, row: inbox.EventRecord) -> EventView:
@@ -53,6 +55,7 @@ def _view(tenant_id: str, row: inbox.EventRecord) -> EventView:
         reason=row.reason, agent_ids=row.agent_ids or [], outcomes=row.outcomes or [],
         event=row.event, received_at=row.received_at, relayed_at=row.relayed_at,
         updated_at=row.updated_at, replay_of=row.replay_of, replays=row.replays,
+        pruned=row.pruned,
     )
 
 
@@ -187,9 +190,13 @@ async def replay_event(tenant_id: str, event_id: Annotated[int, Path(ge=1, le=IN
                        key: IdempotencyKey = None) -> SingleReplay:
     """Store the delivery again as a new event linked by ``replay_of``; the relay runs it like
     any delivery (202). A retry with the same Idempotency-Key answers 200 with the same replay;
-    a key used for another request is a 409."""
-    if await inbox.get_event(pool, tenant_id, event_id) is None:
+    a key used for another request is a 409, and so is an event retention pruned."""
+    event = await inbox.get_event(pool, tenant_id, event_id)
+    if event is None:
         raise ApiError(404, "unknown_event", f"tenant {tenant_id!r} has no event {event_id}")
+    if event.pruned:
+        raise ApiError(409, "event_pruned", f"event {event_id} is past the tenant's inbox "
+                       "retention window: its delivery was pruned, there is nothing to replay")
     done = await inbox.replay(pool, tenant_id, key or uuid.uuid4().hex, event_id=event_id)
     mine = [r for r in done.replays if r.event_id == event_id]
     if not mine:

@@ -40,6 +40,7 @@ class EventRecord:
     updated_at: datetime | None
     replay_of: int | None
     replays: list[int]
+    pruned: bool = False  # retention dropped its body and normalized event (a tombstone)
 
 
 async def insert_delivery(
@@ -135,7 +136,8 @@ _EVENT_COLUMNS = (
     "i.id, i.provider, i.dedup_key, i.event_name, i.received_at, i.relayed_at,"
     " COALESCE(e.status, 'received') AS status, e.kind, e.reason, e.agent_ids, e.outcomes,"
     " e.event, e.updated_at, i.replay_of,"
-    " ARRAY(SELECT r.id FROM inbox r WHERE r.replay_of = i.id ORDER BY r.id) AS replays"
+    " ARRAY(SELECT r.id FROM inbox r WHERE r.replay_of = i.id ORDER BY r.id) AS replays,"
+    " i.body IS NULL AS pruned"
 )
 
 
