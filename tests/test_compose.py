@@ -46,14 +46,22 @@ def _env_example() -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
+def _required() -> set[str]:
+    """The variables docker-compose.yml refuses to start without (``${NAME:?...}``)."""
+    return {m["name"] for m in _VAR.finditer(COMPOSE.read_text()) if m["op"] == ":?"}
+
+
+def _make(name: str) -> str:
+    key = base64.b64encode(os.urandom(32)).decode()
+    if name.endswith("MASTER_KEY"):
+        return key
+    return f"k1:{key}" if name.endswith("PAYLOAD_KEYS") else secrets.token_hex(24)
+
+
 def _filled_env() -> dict[str, str]:
-    """.env.example with each empty secret filled the way its comment says to make it."""
-    env = _env_example()
-    for name, value in env.items():
-        if not value:
-            env[name] = (base64.b64encode(os.urandom(32)).decode() if name.endswith("MASTER_KEY")
-                         else secrets.token_hex(24))
-    return env
+    """.env.example with each required secret made the way its comment says."""
+    return {name: value or (_make(name) if name in _required() else "")
+            for name, value in _env_example().items()}
 
 
 def _interpolate(value: Any, env: Mapping[str, str], used: set[str]) -> Any:
@@ -220,11 +228,12 @@ def test_every_variable_is_declared_in_the_env_example() -> None:
     _, used = _load()
     assert sorted(used - set(declared)) == [], "used in docker-compose.yml, not in .env.example"
     assert sorted(set(declared) - used - {"COMPOSE_PROJECT_NAME"}) == []
-    secrets_left_empty = {k for k, v in declared.items() if not v}
-    assert secrets_left_empty == {"SWITCHBOARD_ADMIN_TOKEN", "SWITCHBOARD_MASTER_KEY",
-                                  "SWITCHBOARD_DB_PASSWORD", "TEMPORAL_DB_PASSWORD",
-                                  "SWITCHBOARD_VAULT_TOKEN"}
-    for name in secrets_left_empty:  # compose refuses to start with any of them left empty
+    required = _required()  # no secret ships with a value; compose refuses each one left empty
+    assert required == {"SWITCHBOARD_ADMIN_TOKEN", "SWITCHBOARD_MASTER_KEY",
+                        "SWITCHBOARD_DB_PASSWORD", "TEMPORAL_DB_PASSWORD",
+                        "SWITCHBOARD_VAULT_TOKEN", "SWITCHBOARD_PAYLOAD_KEYS"}
+    assert {k for k in required if declared.get(k)} == set()
+    for name in required:
         with pytest.raises(ValueError, match=f"{name} is not set"):
             _load({**_filled_env(), name: ""})
 
@@ -257,8 +266,13 @@ def test_each_process_gets_what_the_app_requires(compose: dict[str, Any],
         HashiCorpSecretStore(settings.vault)  # refuses a missing address or token
         assert len(checked_master_key(settings)) == 32  # refuses a missing or weak key
         assert (settings.admin_token is not None) == (name == "api"), name
+        assert settings.temporal.payload.key_ring(), f"{name} would send plaintext payloads"
+    ui_port = services["temporal-ui"]["ports"][0].split(":")[1]
+    api = _settings_of(services["api"], monkeypatch)
+    assert f"http://localhost:{ui_port}" in api.temporal.payload.ui_origins  # codec CORS
     agent = _settings_of(services["agent-demo"], monkeypatch)
     assert _host(agent.temporal.address) == "temporal"
+    assert agent.temporal.payload.key_ring() == api.temporal.payload.key_ring()
     assert agent.database.url is None and agent.master_key is None and agent.vault.token is None
     migrate = _settings_of(services["migrate"], monkeypatch)
     assert migrate.database.url == _settings_of(services["api"], monkeypatch).database.url
