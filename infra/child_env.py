@@ -65,6 +65,7 @@ def agent_env(environ: Mapping[str, str], temporal: Mapping[str, str],
     """
     ours = {k: v for k, v in environ.items()
             if k.startswith((_AGENT_PREFIX, "TEMPORAL_", "OTEL_"))
-            or k in ("OPENAI_API_KEY", "SWITCHBOARD_LOG_LEVEL", "SWITCHBOARD_DEV_MODE")}
+            or k in ("OPENAI_API_KEY", "SWITCHBOARD_LOG_LEVEL", "SWITCHBOARD_LOG_FORMAT",
+                     "SWITCHBOARD_DEV_MODE")}
     given = {k: v for k, v in (secrets or {}).items() if k == PAYLOAD_KEYS}
     return {**base_env(environ), **ours, **temporal, **given, **_PYTHON}
