@@ -9,19 +9,15 @@ present, so a new migration without a faithful down step fails here.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
 
+from cli.main import main as cli_main
 from infra import database
 from infra.embedded import database_url
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # Each query names one kind of schema object in `public` (where our migrations and pgvector live)
 # as sorted text rows, so two snapshots compare as plain data.
@@ -155,27 +151,23 @@ async def test_rollback_refuses_a_version_it_cannot_undo_and_changes_nothing(
         database.migrations()) + 1
 
 
-async def _switchboard(*args: str, url: str) -> tuple[int, str, str]:
-    """Run the real ``switchboard`` CLI (``python -m cli``) against ``url``."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli", *args, cwd=ROOT, env={**os.environ, "DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+async def _switchboard(*args: str) -> int:
+    """The real ``switchboard`` command line, in a thread (it runs its own event loop)."""
+    return await asyncio.to_thread(cli_main, list(args))
 
 
-async def test_cli_migrate_down_to(fresh: tuple[str, asyncpg.Connection]) -> None:
+async def test_cli_migrate_down_to(fresh: tuple[str, asyncpg.Connection],
+                                   monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
     url, conn = fresh
-    code, _, err = await _switchboard("migrate", url=url)
-    assert code == 0, err
-    code, out, err = await _switchboard("migrate", "--down-to", "0019", url=url)
-    assert code == 0, err
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert await _switchboard("migrate") == 0
+    assert await _switchboard("migrate", "--down-to", "0019") == 0
     last = database.migrations()[-1].version
-    assert f"rolled back: {last}" in out
+    assert f"rolled back: {last}" in capsys.readouterr().out
     assert await conn.fetchval("SELECT max(version) FROM schema_migrations") \
         == "0019_agent_memory"
     assert await conn.fetchval("SELECT to_regclass('sessions')") is None
-    code, _, err = await _switchboard("migrate", "--down-to", "latest", url=url)
-    assert (code, err.strip()) == (1, "switchboard migrate: rollback target 'latest' is not a"
-                                      " migration number such as 0012")
+    assert await _switchboard("migrate", "--down-to", "latest") == 1
+    assert capsys.readouterr().err.strip() == ("switchboard migrate: rollback target 'latest' is"
+                                               " not a migration number such as 0012")

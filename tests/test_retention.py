@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 from temporalio.client import Client, ScheduleActionExecutionStartWorkflow
+from temporalio.worker import Replayer
 
 from infra.gateway.store import prune_audit
 from infra.inbox.store import prune_bodies
@@ -17,7 +18,7 @@ from infra.retention.schedule import ensure_retention_schedule
 from infra.settings import Settings
 from tests.conftest import Platform
 from workflows.contracts.retention import RetentionReport, TenantPruned
-from workflows.retention import SCHEDULE_ID
+from workflows.retention import SCHEDULE_ID, RetentionWorkflow
 
 DAY = timedelta(days=1)
 TABLES = ("inbox_bodies", "audit", "activity_log", "usage", "alerts", "thread_messages")
@@ -68,6 +69,7 @@ async def _kept(pool: asyncpg.Pool, tenant: str) -> dict[str, int]:
 
 
 async def _run_schedule_once(client: Client, settings: Settings) -> RetentionReport:
+    """Trigger the retention schedule, wait for its run, replay its history, return the result."""
     await ensure_retention_schedule(client, settings.temporal.task_queue, timedelta(days=1))
     handle = client.get_schedule_handle(SCHEDULE_ID)
     seen = len((await handle.describe()).info.recent_actions)
@@ -80,6 +82,8 @@ async def _run_schedule_once(client: Client, settings: Settings) -> RetentionRep
     run = client.get_workflow_handle(started.workflow_id, run_id=started.first_execution_run_id,
                                      result_type=RetentionReport)
     report: RetentionReport = await run.result()
+    replayer = Replayer(workflows=[RetentionWorkflow], data_converter=client.data_converter)
+    await replayer.replay_workflow(await run.fetch_history())  # deterministic as written
     return report
 
 
