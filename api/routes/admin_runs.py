@@ -22,6 +22,7 @@ from api.deps import AdminDep, PoolDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.inputs import Text
 from api.openapi import error_responses
+from api.routes.admin_agents import AGENT_ID
 from infra.directory import agents as agent_dir
 from infra.directory import tenants
 from infra.runs import record
@@ -136,7 +137,7 @@ async def start_run(tenant_id: str, agent_id: str, body: RunRequest, request: Re
 @router.get("/{tenant_id}/runs", summary="List runs, newest first")
 async def list_runs(
     tenant_id: str, pool: PoolDep, temporal: TemporalDep,
-    agent: Annotated[str | None, Query(max_length=200, description="Only this agent's")] = None,
+    agent: Annotated[str | None, Query(pattern=AGENT_ID, description="Only this agent's")] = None,
     trigger: TriggerName | None = None,
     status: RunStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -166,6 +167,8 @@ async def get_run(
         try:
             found = await record.get_run(client, run_id)
         except RPCError as err:
+            if err.status == RPCStatusCode.INVALID_ARGUMENT:  # no workflow id looks like that
+                raise unknown from None
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
             return await _not_started(client, run_id, unknown)

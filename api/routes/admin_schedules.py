@@ -26,7 +26,7 @@ from infra.runs.schedules import Overlap, ScheduleConfig, ScheduleRecord, parse_
 router = APIRouter(prefix="/admin/tenants", tags=["admin: schedules"], dependencies=[AdminDep])
 ScheduleId = Annotated[str, Path(pattern=r"^sch_[0-9a-f]{12}$",
                                  description='A schedule id, e.g. "sch_0123456789ab"')]
-Duration = Annotated[str, Field(pattern=r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$", max_length=32,
+Duration = Annotated[str, Field(pattern=r"^(\d{1,5}d)?(\d{1,6}h)?(\d{1,7}m)?(\d{1,8}s)?$",
                                 description='A duration: "6h", "1h30m", "45s", "2d"')]
 
 
@@ -46,7 +46,7 @@ class _Fields(BaseModel):
         if values.get("timezone") is not None:
             try:
                 zoneinfo.ZoneInfo(values["timezone"])
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "America": a folder
                 raise ValueError(f"unknown time zone {values['timezone']!r}") from None
         return self
 
