@@ -13,8 +13,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from temporalio import activity
+from temporalio import activity, workflow
+from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from infra.observability import logs
 from infra.settings import Settings
@@ -149,3 +151,36 @@ async def test_switchboard_api_with_log_format_json_writes_only_json_lines(
     assert any(p["logger"].startswith("uvicorn") for p in parsed)  # the server's own lines
     assert any(p.get("request_id") == "probe-1" for p in parsed)
     assert settings.admin_token.get_secret_value() not in err.decode()
+
+
+@workflow.defn(name="LogsTestWorkflow")
+class _Logging:
+    """Logs one line through the SDK's workflow logger."""
+
+    @workflow.run
+    async def run(self) -> None:
+        """Say something."""
+        workflow.logger.info("routing")
+
+
+async def test_a_workflow_logs_its_workflow_and_run_ids(temporal_client: Client) -> None:
+    out = io.StringIO()
+    log = logging.getLogger("temporalio.workflow")
+    handler, old_level = logs.handler("json", out), log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    queue = f"logs-{uuid.uuid4().hex[:8]}"
+    workflow_id = f"event/acme/slack/Ev{uuid.uuid4().hex[:8]}"
+    try:
+        async with Worker(temporal_client, task_queue=queue, workflows=[_Logging],
+                          workflow_runner=UnsandboxedWorkflowRunner()):
+            handle = await temporal_client.start_workflow(_Logging.run, id=workflow_id,
+                                                          task_queue=queue)
+            await handle.result()
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+    [line] = [p for p in lines(out) if p.get("workflow_id") == workflow_id]
+    assert line["message"].startswith("routing")
+    assert (line["tenant"], line["delivery"], line["run_id"]) == (
+        "acme", workflow_id.rsplit("/", 1)[1], handle.result_run_id)
