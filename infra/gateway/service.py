@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
+from infra import tracing
 from infra.approvals import store as approvals
 from infra.approvals.gate import ApprovalGate
 from infra.approvals.slack import INTERNAL_INTENTS
@@ -103,6 +104,19 @@ class Gateway:
 
     async def execute(self, call: GatewayCall, source: str, *, system: bool = False,
                       workflow_id: str | None = None) -> Outcome:
+        """Run one call, traced as a GenAI ``execute_tool`` span with its outcome (never its
+        arguments or result): see ``_execute``."""
+        with tracing.span(f"execute_tool {call.call.name}", {
+            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": call.call.name,
+            "gen_ai.agent.id": call.agent_id, "switchboard.tenant": call.tenant_id,
+            "switchboard.source": source,
+        }) as span:
+            outcome = await self._execute(call, source, system=system, workflow_id=workflow_id)
+            span.set_attribute("switchboard.outcome", outcome.kind.value)
+            return outcome
+
+    async def _execute(self, call: GatewayCall, source: str, *, system: bool,
+                       workflow_id: str | None) -> Outcome:
         """Run one call; never raises for a refusal or a remote failure (see OutcomeKind).
 
         ``system`` calls are the platform's own (admin alerts, approval messages): no agent
