@@ -164,6 +164,8 @@ def test_every_reference_resolves(compose: dict[str, Any]) -> None:
                 problems.append(f"{name} uses undeclared config {config}")
         if "restart" not in service:
             problems.append(f"{name} has no restart policy")
+        elif not _one_shot(service) and name not in UIS and "healthcheck" not in service:
+            problems.append(f"{name} keeps running without a health check")
     used_volumes = {m.split(":", 1)[0] if isinstance(m, str) else m["source"]
                     for s in services.values() for m in s.get("volumes", [])}
     problems += [f"volume {v} is declared but unused" for v in volumes - used_volumes]
@@ -270,6 +272,10 @@ def test_each_process_gets_what_the_app_requires(compose: dict[str, Any],
     ui_port = services["temporal-ui"]["ports"][0].split(":")[1]
     api = _settings_of(services["api"], monkeypatch)
     assert f"http://localhost:{ui_port}" in api.temporal.payload.ui_origins  # codec CORS
+    for name in ("worker", "agent-demo"):  # health checked on the SDK's metrics endpoint
+        served = _settings_of(services[name], monkeypatch).worker_metrics.address
+        assert served and f"127.0.0.1:{served.rsplit(':', 1)[1]}/metrics" in " ".join(
+            services[name]["healthcheck"]["test"]), name
     agent = _settings_of(services["agent-demo"], monkeypatch)
     assert _host(agent.temporal.address) == "temporal"
     assert agent.temporal.payload.key_ring() == api.temporal.payload.key_ring()
