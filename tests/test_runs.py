@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from api.authz import required_role
@@ -114,11 +115,14 @@ async def test_run_detail_shows_tool_calls_and_waiting_and_webhook_runs_are_list
         usage = Usage(model="scripted", input_tokens=10, output_tokens=5)
         if not inp.steps:
             return ThinkOutput(thought="look it up", usage=usage, tool_calls=[
-                ToolCall(id="c1", name="lookup", arguments={"q": inp.event.title})])
+                ToolCall(id="c1", name="lookup", arguments={"q": inp.event.title}),
+                ToolCall(id="c2", name="broken")])
         return ThinkOutput(final=f"found: {inp.steps[0].results[0].content}", usage=usage)
 
     @activity.defn(name=TOOL_ACTIVITY)
     async def run_tool(inp: ToolInput) -> ToolResult:
+        if inp.call.name == "broken":
+            raise ApplicationError("no such board", non_retryable=True)
         return ToolResult(call_id=inp.call.id, name=inp.call.name,
                           content=f"3 overdue in {json.dumps(inp.call.arguments)}")
 
@@ -129,6 +133,11 @@ async def test_run_detail_shows_tool_calls_and_waiting_and_webhook_runs_are_list
     # no worker of the agent is up: the think waits in its queue
     waiting = await wait_run(http, admin, tenant, run_id, {"waiting"}, turns=1)
     assert waiting["turns"] == 1 and waiting["final"] is None
+    deadline = time.monotonic() + 10
+    while [x["run_id"] for x in (await http.get(f"/admin/tenants/{tenant}/runs", headers=admin,
+                                                params={"status": "waiting"})).json()] != [run_id]:
+        assert time.monotonic() < deadline, "the waiting run is not listed as waiting"
+        await asyncio.sleep(0.1)
     async with running(agent_worker(temporal_client, tenant, agent, think, run_tool)):
         run = await wait_run(http, admin, tenant, run_id)
         inbox_id = await post_slack(http, tenant, "please triage this", f"{time.time():.6f}")
@@ -138,7 +147,10 @@ async def test_run_detail_shows_tool_calls_and_waiting_and_webhook_runs_are_list
     assert run["final"] == 'found: 3 overdue in {"q": "count overdue"}'
     assert run["tool_calls"] == [{"turn": 1, "name": "lookup", "arguments": {"q": "count overdue"},
                                   "target": "agent", "is_error": False,
-                                  "result": '3 overdue in {"q": "count overdue"}'}]
+                                  "result": '3 overdue in {"q": "count overdue"}'},
+                                 {"turn": 1, "name": "broken", "arguments": {},
+                                  "target": "agent", "is_error": True,
+                                  "result": "tool failed: no such board"}]
     [hooked] = webhook_runs
     assert hooked["trigger"] == "webhook" and hooked["agent_id"] == agent
     r = await http.get(f"/admin/tenants/{tenant}/runs", headers=admin,

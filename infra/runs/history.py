@@ -7,10 +7,13 @@ Payloads are decoded with the client's data converter (and so its codec, if one 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
@@ -45,7 +48,7 @@ class Story:
 async def read_story(history: WorkflowHistory, convert: DataConverter) -> Story:
     """Read the goal, turns, final answer, error and tool calls from ``history``."""
     story = Story()
-    scheduled: dict[int, tuple[str, int]] = {}  # event id -> ("think" | "tool", turn)
+    scheduled: dict[int, tuple[str, int, int]] = {}  # event id -> (think|tool, turn, index)
     for event in history.events:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
@@ -57,9 +60,10 @@ async def read_story(history: WorkflowHistory, convert: DataConverter) -> Story:
             attrs = event.activity_task_scheduled_event_attributes
             if attrs.activity_type.name == THINK_ACTIVITY:
                 story.turns += 1
-                scheduled[event.event_id] = ("think", story.turns)
+                scheduled[event.event_id] = ("think", story.turns, 0)
             elif attrs.activity_id.startswith("tool/"):
-                scheduled[event.event_id] = ("tool", story.turns)
+                index = int(attrs.activity_id.rsplit("/", 1)[-1])
+                scheduled[event.event_id] = ("tool", story.turns, index)
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             done = event.activity_task_completed_event_attributes
             step = scheduled.get(done.scheduled_event_id)
@@ -75,14 +79,43 @@ async def read_story(history: WorkflowHistory, convert: DataConverter) -> Story:
             else:
                 [result] = await convert.decode(done.result.payloads, [ToolResult])
                 _answer(story, step[1], result)
+        elif kind in _TOOL_FAILED:  # the agent saw "tool failed: ..." as the observation
+            failed = _TOOL_FAILED[kind](event)
+            step = scheduled.get(failed.scheduled_event_id)
+            if step is not None and step[0] == "tool":
+                _failed(story, step[1], step[2], await _message(convert, failed.failure))
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             payloads = event.workflow_execution_completed_event_attributes.result.payloads
             if payloads:
                 [outcome] = await convert.decode(payloads, [AgentOutcome])
                 story.final, story.error = outcome.final or story.final, outcome.error
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
-            story.error = event.workflow_execution_failed_event_attributes.failure.message
+            story.error = await _message(
+                convert, event.workflow_execution_failed_event_attributes.failure)
     return story
+
+
+_TOOL_FAILED: dict[int, Callable[[HistoryEvent], Any]] = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+        lambda e: e.activity_task_failed_event_attributes,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+        lambda e: e.activity_task_timed_out_event_attributes,
+}
+
+
+async def _message(convert: DataConverter, failure: Failure) -> str:
+    """A failure's message, decoded first (a payload codec may have encoded it)."""
+    error = await convert.decode_failure(failure)
+    return str(getattr(error, "message", None) or error)
+
+
+def _failed(story: Story, turn: int, index: int, message: str) -> None:
+    """Mark the ``index``-th call of ``turn`` as failed with ``message``."""
+    of_turn = [i for i, c in enumerate(story.tool_calls) if c.turn == turn]
+    if index < len(of_turn):
+        i = of_turn[index]
+        story.tool_calls[i] = replace(story.tool_calls[i], result=f"tool failed: {message}",
+                                      is_error=True)
 
 
 def _answer(story: Story, turn: int, result: ToolResult) -> None:

@@ -23,6 +23,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
 )
 from temporalio.common import TypedSearchAttributes
+from temporalio.service import RPCError
 
 from infra.runs.history import ToolCallRecord, read_story
 from workflows import search
@@ -142,12 +143,23 @@ async def list_runs(client: Client, tenant_id: str, match: RunFilter, limit: int
     async for execution in client.list_workflows(listing_query(tenant_id, match), page_size=100):
         seen += 1
         run = summary_of(execution)
+        if run.status == "running":  # running or waiting: only its pending think tells
+            run = await _refined(client, run)
         if (match.agent_id in (None, run.agent_id) and match.trigger in (None, run.trigger)
                 and match.status in (None, run.status)):
             found.append(run)
         if len(found) >= limit or seen >= SCAN_LIMIT:
             break
     return found
+
+
+async def _refined(client: Client, run: RunSummary) -> RunSummary:
+    """A running run as ``waiting`` if its think sits in the agent's queue (one describe)."""
+    try:
+        description = await client.get_workflow_handle(run.run_id).describe()
+    except RPCError:  # closed and gone meanwhile: as listed
+        return run
+    return replace(run, status="waiting") if _think_waits(description) else run
 
 
 async def get_run(client: Client, run_id: str) -> RunDetail | None:
@@ -158,7 +170,7 @@ async def get_run(client: Client, run_id: str) -> RunDetail | None:
         return None
     summary = summary_of(description)
     if summary.status == "running" and _think_waits(description):
-        summary = replace(summary, status="waiting")
+        summary = replace(summary, status="waiting")  # the same rule as the listing's
     story = await read_story(await handle.fetch_history(), client.data_converter)
     return RunDetail(summary=summary, goal=story.goal, turns=story.turns, final=story.final,
                      error=story.error, tool_calls=story.tool_calls)
