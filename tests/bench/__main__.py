@@ -1,5 +1,5 @@
 """``python -m tests.bench [--only ingest|latency|governance|sockets|context|gateway|pipeline|
-enrichment|sessions|runs] [--events N] [--seconds S]``: the figures."""
+enrichment|sessions|approvals|runs] [--events N] [--seconds S]``: the figures."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 import warnings
 from pathlib import Path
 
+from tests.bench.approvals import bench_approvals
 from tests.bench.context import bench_context
 from tests.bench.enrichment import bench_enrichment
 from tests.bench.gateway import bench_gateway
@@ -30,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     cli.add_argument("--only", choices=("ingest", "latency", "governance", "sockets", "context",
                                           "gateway", "pipeline", "enrichment", "sessions",
-                                          "runs"),
+                                          "approvals", "runs"),
                      help="run one benchmark")
     cli.add_argument("--events", type=int, default=200, help="latency: events measured")
     cli.add_argument("--seconds", type=float, default=4.0,
@@ -73,6 +74,8 @@ async def run(args: argparse.Namespace) -> list[bool]:
                 await bench_enrichment(await migrated_database(url, "bench_enrichment"))
             if args.only in (None, "sessions"):  # figures only
                 await bench_sessions(await migrated_database(url, "bench_sessions"))
+            if args.only in (None, "approvals"):  # figures only
+                await bench_approvals(await migrated_database(url, "bench_approvals"))
             if args.only in (None, "runs"):  # figures only
                 await bench_runs(await migrated_database(url, "bench_runs"))
         finally:
