@@ -83,6 +83,8 @@ class RunDetail(RunView):
     final: str | None = Field(description="The final answer, once there is one")
     error: str | None = Field(description="Why it did not answer, if it did not")
     tool_calls: list[ToolCallView]
+    delegated: list[str] = Field(default_factory=list, description=(
+        "The runs it started as child workflows (delegate): their run ids, in order"))
 
 
 @asynccontextmanager
@@ -177,7 +179,8 @@ async def get_run(
     calls = [ToolCallView(turn=c.turn, name=c.name, arguments=c.arguments, target=c.target,
                           result=c.result, is_error=c.is_error) for c in found.tool_calls]
     return RunDetail(**found.summary.__dict__, goal=found.goal, turns=found.turns,
-                     final=found.final, error=found.error, tool_calls=calls)
+                     final=found.final, error=found.error, tool_calls=calls,
+                     delegated=found.delegated)
 
 
 async def _not_started(client: Client, run_id: str, unknown: ApiError) -> RunDetail:

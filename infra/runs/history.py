@@ -7,6 +7,7 @@ Payloads are decoded with the client's data converter (and so its codec, if one 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,8 +18,10 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
-from workflows.contracts import AgentOutcome, AgentRunInput, ThinkOutput, ToolResult
+from workflows.contracts import AgentOutcome, AgentRunInput, ThinkInput, ThinkOutput, ToolResult
 from workflows.names import THINK_ACTIVITY
+
+TOOL_STEP = re.compile(r"^tool/(\d+)/(\d+)$")  # AgentRunWorkflow's activity id of a tool call
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,12 @@ class Story:
     final: str | None = None
     error: str | None = None
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    delegated: list[str] = field(default_factory=list)
 
 
 async def read_story(history: WorkflowHistory, convert: DataConverter) -> Story:
-    """Read the goal, turns, final answer, error and tool calls from ``history``."""
+    """Read the goal, turns, final answer, error, tool calls and child runs (``delegate``)
+    from ``history``."""
     story = Story()
     scheduled: dict[int, tuple[str, int, int]] = {}  # event id -> (think|tool, turn, index)
     for event in history.events:
@@ -58,12 +63,18 @@ async def read_story(history: WorkflowHistory, convert: DataConverter) -> Story:
                              or "") or None
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attrs = event.activity_task_scheduled_event_attributes
+            tool = TOOL_STEP.match(attrs.activity_id)
             if attrs.activity_type.name == THINK_ACTIVITY:
                 story.turns += 1
                 scheduled[event.event_id] = ("think", story.turns, 0)
-            elif attrs.activity_id.startswith("tool/"):
-                index = int(attrs.activity_id.rsplit("/", 1)[-1])
-                scheduled[event.event_id] = ("tool", story.turns, index)
+                # what the agent observed: every result, also those the workflow itself made
+                # (a delegation's answers, an approval's denial, a tool's failure)
+                [seen] = await convert.decode(attrs.input.payloads, [ThinkInput])
+                for turn, earlier in enumerate(seen.steps, start=1):
+                    for result in earlier.results:
+                        _answer(story, turn, result, again=True)
+            elif tool is not None:
+                scheduled[event.event_id] = ("tool", story.turns, int(tool[2]))
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             done = event.activity_task_completed_event_attributes
             step = scheduled.get(done.scheduled_event_id)
@@ -84,6 +95,9 @@ async def read_story(history: WorkflowHistory, convert: DataConverter) -> Story:
             step = scheduled.get(failed.scheduled_event_id)
             if step is not None and step[0] == "tool":
                 _failed(story, step[1], step[2], await _message(convert, failed.failure))
+        elif kind == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            story.delegated.append(
+                event.start_child_workflow_execution_initiated_event_attributes.workflow_id)
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             payloads = event.workflow_execution_completed_event_attributes.result.payloads
             if payloads:
@@ -118,9 +132,11 @@ def _failed(story: Story, turn: int, index: int, message: str) -> None:
                                       is_error=True)
 
 
-def _answer(story: Story, turn: int, result: ToolResult) -> None:
-    """Put a tool's result on the call of that turn it answers."""
+def _answer(story: Story, turn: int, result: ToolResult, again: bool = False) -> None:
+    """Put a tool's result on the call of that turn it answers (``again``: also over one
+    already there)."""
     for i, call in enumerate(story.tool_calls):
-        if call.turn == turn and call.call_id == result.call_id and call.result is None:
+        if call.turn == turn and call.call_id == result.call_id and (
+                again or call.result is None):
             story.tool_calls[i] = replace(call, result=result.content, is_error=result.is_error)
             return

@@ -69,6 +69,7 @@ class RunDetail:
     final: str | None
     error: str | None
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    delegated: list[str] = field(default_factory=list)
 
 
 def quote(value: str) -> str:
@@ -173,7 +174,8 @@ async def get_run(client: Client, run_id: str) -> RunDetail | None:
         summary = replace(summary, status="waiting")  # the same rule as the listing's
     story = await read_story(await handle.fetch_history(), client.data_converter)
     return RunDetail(summary=summary, goal=story.goal, turns=story.turns, final=story.final,
-                     error=story.error, tool_calls=story.tool_calls)
+                     error=story.error, tool_calls=story.tool_calls,
+                     delegated=story.delegated)
 
 
 def _think_waits(description: WorkflowExecutionDescription) -> bool:
