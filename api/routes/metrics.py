@@ -8,6 +8,7 @@ content). With ``SWITCHBOARD_METRICS_TOKEN`` set it needs ``Authorization: Beare
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -24,7 +25,7 @@ router = APIRouter(tags=["health"])
 class _Families(Collector):
     """The figures read for this scrape, as a collector prometheus_client can render."""
 
-    def __init__(self, families: list[object]) -> None:
+    def __init__(self, families: Sequence[object]) -> None:
         self._families = families
 
     def collect(self):  # type: ignore[no-untyped-def]
@@ -56,6 +57,6 @@ async def get_metrics(request: Request, pool: PoolDep, settings: SettingsDep) ->
             raise ApiError(401, "unauthorized",
                            "GET /metrics needs Authorization: Bearer $SWITCHBOARD_METRICS_TOKEN")
     read = CollectorRegistry(auto_describe=False)
-    read.register(_Families(list(await _figures(request, pool).collect())))
+    read.register(_Families(await _figures(request, pool).collect_or_down()))
     return Response(metrics.exposition() + generate_latest(read),
                     media_type=CONTENT_TYPE_LATEST)

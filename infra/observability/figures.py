@@ -27,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 log = logging.getLogger(__name__)
 
 RECENT = 1000
+TIMEOUT_SECONDS = 5.0
 STATUSES = ("received", "dispatched", "ignored", "failed")
 _QUERY = f"""
 WITH pending AS (SELECT count(*) AS n, min(received_at) AS oldest
@@ -69,6 +70,22 @@ class PlatformFigures:
     _refusals: Counter[str] = field(default_factory=Counter)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _approvals_broken: bool = False
+
+    async def collect_or_down(self) -> list[Metric]:
+        """The families with ``switchboard_database_up`` 1, or only that gauge at 0 when the
+        database does not answer within ``TIMEOUT_SECONDS`` (the process's own counters are
+        still scraped: a webhook refused with 503 then is exactly what to see)."""
+        up = GaugeMetricFamily("switchboard_database_up",
+                               "1 if the database answered this scrape's query, else 0")
+        try:
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                families = await self.collect()
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+            log.info("metrics: database figures not read: %s", type(err).__name__)
+            up.add_metric([], 0)
+            return [up]
+        up.add_metric([], 1)
+        return [up, *families]
 
     async def collect(self) -> list[Metric]:
         """The metric families, read now (one query; a second only for approvals)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from importlib import metadata
 from typing import Any
 
+import asyncpg
 import httpx
 
 from infra import database
@@ -43,9 +45,10 @@ async def _ready(http: httpx.AsyncClient, strict: bool = False) -> tuple[int, di
     return r.status_code, body
 
 
-async def test_temporal_away_and_a_lagging_relay_degrade_pending_migrations_are_not_ready(
+async def test_degraded_by_temporal_and_relay_lag_not_ready_without_migrations_or_database(
         pg_url: str) -> None:
-    url = await migrated_database(pg_url, f"ready_{uuid.uuid4().hex[:8]}")
+    name = f"ready_{uuid.uuid4().hex[:8]}"
+    url = await migrated_database(pg_url, name)
     settings = make_settings(url, "127.0.0.1:1", "unused")  # no Temporal there
     settings.observability = ObservabilitySettings(ready_max_relay_lag_seconds=0.3)
     pool = await database.create_pool(url, min_size=1, max_size=1)
@@ -85,6 +88,32 @@ async def test_temporal_away_and_a_lagging_relay_degrade_pending_migrations_are_
                 "detail"]
             assert "migrations this build does not ship: 9999_future" in body["detail"]
             assert "Temporal" not in body["detail"]  # only what makes it unready, unless strict
+
+            # The database goes away: not ready, and /metrics still has the process's counters.
+            await _connections(pg_url, name, allowed=False)
+            code, body = await _ready(http)
+            assert (code, body["detail"], body["checks"]["database"]) == (
+                503, "the database is unreachable", "unreachable")
+            scraped = await http.get("/metrics")
+            assert scraped.status_code == 200
+            assert "switchboard_database_up 0.0" in scraped.text
+            assert 'switchboard_webhooks_received_total{provider="github",status="202"}' in (
+                scraped.text)
+            assert "switchboard_inbox_backlog" not in scraped.text
             assert (await http.get("/healthz")).status_code == 200
     finally:
-        await pool.close()
+        await _connections(pg_url, name, allowed=True)
+        with contextlib.suppress(Exception):
+            await pool.close()
+
+
+async def _connections(server_url: str, name: str, *, allowed: bool) -> None:
+    """Let connections to database ``name`` in again, or refuse them and end those open."""
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                               " WHERE datname = $1", name)
+    finally:
+        await conn.close()
