@@ -163,8 +163,7 @@ class PlatformFigures:
             f"Received -> dispatched (the agent's run started) over the dispatched deliveries "
             f"among the newest {RECENT}, by quantile", labels=["quantile"])
         figures = json.loads(row["latency"])
-        for q in ("0.5", "0.9", "0.99"):
-            value = figures[f"p{q[2:].ljust(2, '0')}"]
-            if value is not None:
-                latency.add_metric([q], value)
+        for quantile, key in (("0.5", "p50"), ("0.9", "p90"), ("0.99", "p99")):
+            if figures[key] is not None:  # None: no dispatched delivery among the newest
+                latency.add_metric([quantile], figures[key])
         return latency
