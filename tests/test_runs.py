@@ -20,6 +20,7 @@ from api.authz import required_role
 from infra.users.roles import Role
 from tests.conftest import TenantFactory
 from tests.harness import running
+from tests.test_governance import kill_switch_off  # noqa: F401 (fixture)
 from tests.test_sessions import post_slack
 from workers.agent import agent_worker
 from workers.runtime.demo import DEMO_LABEL
@@ -205,3 +206,28 @@ def test_operators_start_runs_and_fire_schedules_viewers_read() -> None:
     for method in ("POST", "PATCH", "DELETE"):  # a schedule itself is an admin's
         assert required_role(method, schedules, {}) is Role.admin
     assert not Role.viewer.allows(Role.operator) and Role.operator.allows(Role.operator)
+
+
+async def test_a_manual_run_waits_while_the_kill_switch_is_on(
+    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
+    temporal_client: Client, kill_switch_off: None,  # noqa: F811
+) -> None:
+    agent = f"held-{uuid.uuid4().hex[:6]}"
+    tenant = await make_tenant(agents=(agent,))
+    async with running(agent_worker(temporal_client, tenant, agent)):
+        r = await http.post("/admin/kill-switch", headers=admin,
+                            json={"action": "stop_all", "reason": "test: hold manual runs"})
+        assert r.status_code == 200, r.text
+        r = await http.post(f"/admin/tenants/{tenant}/agents/{agent}/runs", headers=admin,
+                            json={"goal": "wait for me"})
+        assert r.status_code == 202, r.text  # taken, and held
+        run_id = r.json()["run_id"]
+        held = await wait_run(http, admin, tenant, run_id, {"waiting"})
+        assert held["turns"] == 0 and held["trigger"] == "manual"
+        await asyncio.sleep(1.1)  # past a recheck of the switch (every 1 s): still held
+        r = await http.get(f"/admin/tenants/{tenant}/runs/{run_id}", headers=admin)
+        assert r.json()["status"] == "waiting" and r.json()["turns"] == 0
+        r = await http.post("/admin/kill-switch", headers=admin, json={"action": "resume"})
+        assert r.status_code == 200, r.text
+        run = await wait_run(http, admin, tenant, run_id)
+    assert run["status"] == "answered" and "'wait for me'" in run["final"]

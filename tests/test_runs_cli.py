@@ -1,5 +1,6 @@
 """``switchboard agents run ID --goal ...`` in its own process against the real API and Temporal:
-it waits for the demo agent's answer, printing its progress, and says a refusal in one line."""
+it waits for the demo agent's answer, printing its progress (a refusal is one line, as for every
+API command: cli/api_client.py's handler, tested with switchboard events)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,3 @@ async def test_agents_run_waits_and_prints_the_answer(
     assert out.startswith(DEMO_LABEL) and "'tidy the board'" in out
     assert f"started run/{tenant}/manual/" in err and "turn 1: thinking" in err
     assert "status: answered" in err
-    code, out, err = await _cli(tmp_path, "agents", "run", "nobody", "--goal", "x",
-                                "--tenant", tenant, "--api", api, admin_token=token)
-    assert code == 1 and out == ""
-    assert err.strip() == (f"switchboard agents run: 404 unknown_agent: tenant {tenant!r} has "
-                           "no agent 'nobody'")

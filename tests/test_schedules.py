@@ -128,7 +128,7 @@ async def test_pausing_a_schedule_in_temporal_stops_its_runs(
         r = await http.get(f"{path}/{sid}", headers=admin)
         assert r.json()["paused"] is True and r.json()["note"] == "paused in the Temporal UI"
         at_pause = await fired()
-        await asyncio.sleep(2.5)  # two and a half periods: a running schedule would fire twice
+        await asyncio.sleep(2.2)  # over two periods: a running schedule would fire twice
         assert await fired() == at_pause
         r = await http.patch(f"{path}/{sid}", headers=admin, json={"paused": False})
         assert r.status_code == 200 and r.json()["paused"] is False
