@@ -9,10 +9,11 @@ Pure ASGI, not ``BaseHTTPMiddleware``: the webhook door is the hot path (a few m
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +22,10 @@ from infra.observability import log_context, metrics
 log = logging.getLogger("switchboard.request")
 
 HEADER = b"x-request-id"
+# A fresh request id: this process's random prefix and a counter, unique across processes
+# without a uuid4 per request (the webhook door's hot path).
+_PROCESS = secrets.token_hex(8)
+_COUNTER = itertools.count(1)
 _GIVEN = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -46,7 +51,7 @@ class RequestContext:
             return
         given = next((v for k, v in scope["headers"] if k == HEADER), None)
         request_id = (given.decode() if given is not None and _GIVEN.fullmatch(given)
-                      else uuid.uuid4().hex)
+                      else f"{_PROCESS}{next(_COUNTER):08x}")
         path: str = scope["path"]
         log_context.bind_request(request_id, _tenant(path))
         provider = metrics.webhook_provider(path)

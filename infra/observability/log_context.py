@@ -12,6 +12,8 @@ import sys
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
 
+from workflows.ids import event_workflow_id
+
 
 @dataclass(frozen=True)
 class LogIds:
@@ -43,11 +45,12 @@ def bind_request(request_id: str, tenant: str | None) -> None:
 
 
 def bind_delivery(tenant: str, provider: str, dedup_key: str) -> None:
-    """The webhook door's ids: the delivery and the workflow it becomes."""
-    from workflows.ids import event_workflow_id  # only the API process gets here
-
-    bind(tenant=tenant, delivery=dedup_key,
-         workflow_id=event_workflow_id(tenant, provider, dedup_key))
+    """The webhook door's ids: the delivery and the workflow it becomes (its hot path: one
+    object built, no copy of the earlier ids but the request's)."""
+    earlier = _IDS.get()
+    _IDS.set(LogIds(tenant=tenant, delivery=dedup_key,
+                    workflow_id=event_workflow_id(tenant, provider, dedup_key),
+                    request_id=earlier.request_id if earlier is not None else None))
 
 
 def _from_workflow_id(workflow_id: str) -> tuple[str | None, str | None]:
