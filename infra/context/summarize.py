@@ -112,6 +112,7 @@ def build_summarizer(settings: ContextSettings, embedder: Embedder) -> Summarize
 async def summarize_thread(store: KnowledgeStore, thread: ThreadToSummarize,
                            summarizer: Summarizer) -> int:
     """Summarize one listed thread and store the summary; return the summary document's id."""
-    messages = await store.thread_messages(thread.tenant_id, thread.channel, thread.thread_ts)
+    messages = await store.thread_messages(thread.tenant_id, thread.channel, thread.thread_ts,
+                                           thread.provider)
     summary = await summarizer.summarize(thread.title, messages)
     return await store.store_summary(thread.document_id, summary, len(messages))

@@ -57,7 +57,9 @@ class ThreadDocument:
 
 @dataclass(frozen=True)
 class ThreadToSummarize:
-    """A thread that has grown past the threshold since its last summary."""
+    """A thread that has grown past the threshold since its last summary: a Slack thread
+    (``channel``, ``thread_ts``), a GitHub issue or pull request (repo, number) or a ClickUp task
+    (list, task id), as ``provider`` says; the two fields keep their Slack names."""
 
     document_id: int
     tenant_id: str
@@ -68,6 +70,7 @@ class ThreadToSummarize:
     url: str | None
     message_count: int
     summarized_message_count: int
+    provider: str = "slack"
 
 
 def thread_key(channel: str, thread_ts: str) -> str:

@@ -53,10 +53,10 @@ ORDER BY message_id NOT LIKE 'issue-%',
 """
 
 _TO_SUMMARIZE = """
-SELECT id, tenant_id, project_id, source_key, title, url, message_count,
+SELECT id, tenant_id, project_id, source, source_key, title, url, message_count,
   summarized_message_count
 FROM context_documents
-WHERE source = 'slack_thread' AND message_count > summarized_message_count
+WHERE source = ANY($4::text[]) AND message_count > summarized_message_count
   AND message_count >= $1 AND ($2::text IS NULL OR tenant_id = $2)
 ORDER BY message_count - summarized_message_count DESC, id LIMIT $3
 """
@@ -150,17 +150,22 @@ class Threads:
 
     async def to_summarize(self, min_messages: int, tenant_id: str | None = None,
                            limit: int = 100) -> list[ThreadToSummarize]:
-        """Slack threads with at least ``min_messages`` messages that grew since their
-        summary."""
-        rows = await self._pool.fetch(_TO_SUMMARIZE, min_messages, tenant_id, limit)
+        """Threads (Slack threads, GitHub issues and pull requests, ClickUp tasks) with at least
+        ``min_messages`` messages that grew since their summary."""
+        providers = {source: provider for provider, source in THREAD_SOURCES.items()}
+        rows = await self._pool.fetch(_TO_SUMMARIZE, min_messages, tenant_id, limit,
+                                      list(providers))
         found = []
         for r in rows:
-            channel, _, thread_ts = r["source_key"].rpartition(":")
+            provider = providers[r["source"]]
+            key = r["source_key"]  # Slack's "channel:ts", the others' "provider:container:item"
+            channel, _, item = (key if provider == "slack" else key.partition(":")[2]
+                                ).rpartition(":")
             found.append(ThreadToSummarize(
                 document_id=r["id"], tenant_id=r["tenant_id"], project_id=r["project_id"],
-                channel=channel, thread_ts=thread_ts, title=r["title"], url=r["url"],
+                channel=channel, thread_ts=item, title=r["title"], url=r["url"],
                 message_count=r["message_count"],
-                summarized_message_count=r["summarized_message_count"]))
+                summarized_message_count=r["summarized_message_count"], provider=provider))
         return found
 
     async def store_summary(self, thread_document_id: int, summary: str,

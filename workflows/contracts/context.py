@@ -25,6 +25,9 @@ class ThreadRef(BaseModel):
     url: str | None = None
     message_count: int
     summarized_message_count: int
+    provider: str = Field(default="slack", description=(
+        "slack, github or clickup; channel and thread_ts are then the repo and issue or pull"
+        " request number, or the list and task id"))
 
 
 class ThreadsDue(BaseModel):
