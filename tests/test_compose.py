@@ -10,11 +10,14 @@ secret-store checks (infra/settings.py, infra/vault/).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
 import re
 import secrets
+import sys
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,8 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client
 
 from infra.settings import Settings
 from infra.vault.hashicorp import HashiCorpSecretStore
@@ -220,7 +225,7 @@ def test_namespace_job_registers_every_search_attribute(compose: dict[str, Any])
     script = compose["configs"]["temporal-namespace-script"]["content"]
     missing = [key.name for key in search.ALL if key.name not in script]
     assert not missing, f"temporal-namespace does not register {missing}"
-    assert "temporal operator namespace create" in script
+    assert "namespace create" in script
     schema_script = compose["configs"]["temporal-schema-script"]["content"]
     assert "temporal-sql-tool" in schema_script and "update-schema" in schema_script
 
@@ -309,3 +314,26 @@ def test_dockerfile_is_multi_stage_pinned_and_unprivileged() -> None:
     assert not [line for line in final if line.upper().startswith("RUN") and "pip install" in line]
     entry = next(line for line in final if line.startswith("ENTRYPOINT"))
     assert json.loads(entry.split(None, 1)[1]) == ["switchboard"]
+
+
+async def test_namespace_job_runs_against_a_real_temporal(compose: dict[str, Any],
+                                                          temporal_client: Client) -> None:
+    """The namespace job's script, run by sh with the real ``temporal`` CLI against the session's
+    Temporal server: it creates a new namespace with every search attribute, and a rerun (each
+    ``docker compose up``) succeeds and changes nothing."""
+    script = compose["configs"]["temporal-namespace-script"]["content"]
+    namespace = f"compose-{uuid.uuid4().hex[:8]}"
+    env = {**compose["services"]["temporal-namespace"]["environment"],
+           "TEMPORAL_ADDRESS": temporal_client.service_client.config.target_host,
+           "NAMESPACE": namespace,
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    for run in ("first", "rerun"):
+        proc = await asyncio.create_subprocess_exec(
+            "sh", "-c", script, env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT)
+        out, _ = await asyncio.wait_for(proc.communicate(), 90)
+        assert proc.returncode == 0, f"{run}: {out.decode()}"
+        assert f"namespace {namespace} ready" in out.decode(), out.decode()
+    listed = await temporal_client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace))
+    assert {key.name for key in search.ALL} <= set(listed.custom_attributes)
