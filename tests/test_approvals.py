@@ -181,6 +181,10 @@ async def test_an_allowed_approvers_click_lets_the_push_land_once_a_strangers_do
         assert (listed["id"], listed["arguments"], listed["run_id"]) == (approval_id, g.args,
                                                                          run.id)
         assert sorted(listed["approvers"]) == [APPROVER, MEMBER]  # the group's member too
+        [held] = (await http.get(f"/admin/tenants/{g.tenant}/agents/{g.agent}/grants",
+                                 headers=admin)).json()
+        assert (held["approval"]["approvers"], held["approval"]["approver_group"]) == (
+            [APPROVER], GROUP)
 
         await click(http, g.tenant, message, STRANGER, "approval_approve")
         async with asyncio.timeout(20):  # refused and recorded; the request stays pending

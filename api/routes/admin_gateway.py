@@ -37,6 +37,8 @@ class GrantView(BaseModel):
 
     intent: str
     resource_pattern: str
+    approval: ApprovalRule | None = Field(
+        default=None, description="Each call needs a person's approval first (README, Approvals)")
 
 
 async def _require_agent(pool: asyncpg.Pool, tenant_id: str, agent_id: str) -> None:
@@ -59,7 +61,10 @@ async def list_grants(tenant_id: str, agent_id: str, pool: PoolDep) -> list[Gran
     """Every grant the agent holds."""
     await _require_agent(pool, tenant_id, agent_id)
     held = await gateway.grant_patterns(pool, tenant_id, agent_id)
-    return [GrantView(intent=i, resource_pattern=p)
+    rules = await gateway.approval_rules(pool, tenant_id, agent_id)
+    return [GrantView(intent=i, resource_pattern=p,
+                      approval=ApprovalRule.model_validate(rules[(i, p)])
+                      if (i, p) in rules else None)
             for i, patterns in held.items() for p in patterns]
 
 

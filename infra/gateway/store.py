@@ -24,6 +24,15 @@ async def grant_patterns(pool: asyncpg.Pool, tenant_id: str, agent_id: str
     return grants
 
 
+async def approval_rules(pool: asyncpg.Pool, tenant_id: str, agent_id: str
+                         ) -> dict[tuple[str, str], dict[str, Any]]:
+    """An agent's grants that need a person's approval: (intent, pattern) -> rule."""
+    rows = await pool.fetch(
+        "SELECT intent, resource_pattern, approval FROM grants WHERE tenant_id = $1"
+        " AND agent_id = $2 AND approval IS NOT NULL", tenant_id, agent_id)
+    return {(r["intent"], r["resource_pattern"]): r["approval"] for r in rows}
+
+
 @dataclass(frozen=True)
 class CallerGrants:
     """What one call needs to know of its agent: its status and its patterns for the intent."""
