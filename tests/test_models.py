@@ -12,12 +12,14 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
+import httpx
 from sqlalchemy import Column, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from infra.directory import tenants
 from infra.models import METADATA, tables
 from infra.models.directory import Tenant
+from tests.conftest import TenantFactory
 
 _DIALECT = PGDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
 
@@ -124,3 +126,26 @@ async def test_tenant_rows_go_through_the_model(pool: asyncpg.Pool) -> None:
     assert await tenants.get_tenant(pool, tenant_id) == changed
     assert tenant_id in [t.id for t in await tenants.list_tenants(pool)]
     assert await tenants.get_tenant(pool, "no-such-tenant") is None
+
+
+async def test_identity_links_through_the_admin_api(
+        http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory) -> None:
+    """Identity links, read and written through the IdentityLink model: link, relink, list,
+    unlink, and 404 for what is gone."""
+    tenant = await make_tenant(agents=("a1", "a2"))
+    base = f"/admin/tenants/{tenant}"
+    for agent in ("a1", "a2"):  # the second PUT moves the account to a2 (upsert)
+        r = await http.put(f"{base}/agents/{agent}/identities/slack/U123", headers=admin)
+        assert r.status_code == 204, r.text
+    r = await http.put(f"{base}/agents/a1/identities/github/octocat", headers=admin)
+    assert r.status_code == 204, r.text
+    r = await http.get(f"{base}/identities", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json() == [{"provider": "github", "external_id": "octocat", "agent_id": "a1"},
+                        {"provider": "slack", "external_id": "U123", "agent_id": "a2"}]
+    r = await http.delete(f"{base}/identities/slack/U123", headers=admin)
+    assert r.status_code == 204, r.text
+    r = await http.delete(f"{base}/identities/slack/U123", headers=admin)
+    assert (r.status_code, r.json()["error"]) == (404, "unknown_identity")
+    r = await http.get(f"{base}/identities", headers=admin)
+    assert [i["external_id"] for i in r.json()] == ["octocat"]

@@ -1,4 +1,8 @@
-"""Projects with their mappings (ClickUp list, Slack channel, GitHub repo) and identity links."""
+"""Projects with their mappings (ClickUp list, Slack channel, GitHub repo) and identity links.
+
+Identity links are read and written through the SQLModel ``IdentityLink`` (infra/models/query.py);
+projects, whose reads aggregate their mappings in one statement, stay hand-written SQL.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
+
+from infra.models import query
+from infra.models.directory import IdentityLink as IdentityRecord  # an account as an agent
 
 
 @dataclass(frozen=True)
@@ -33,15 +43,6 @@ class ProjectRecord:
     default_agents: list[str]
     mappings: list[MappingRecord]
     mirrors: list[MirrorRecord]
-
-
-@dataclass(frozen=True)
-class IdentityRecord:
-    """An external account that stands for an agent."""
-
-    provider: str
-    external_id: str
-    agent_id: str
 
 
 def _project(row: asyncpg.Record) -> ProjectRecord:
@@ -130,28 +131,27 @@ async def link_identity(
     pool: asyncpg.Pool, tenant_id: str, agent_id: str, provider: str, external_id: str
 ) -> None:
     """Make an external account (e.g. a Slack user id) stand for an agent."""
-    await pool.execute(
-        "INSERT INTO identity_links (tenant_id, provider, external_id, agent_id)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, provider, external_id)"
-        " DO UPDATE SET agent_id = EXCLUDED.agent_id",
-        tenant_id, provider, external_id, agent_id,
-    )
+    link = IdentityRecord(tenant_id=tenant_id, provider=provider, external_id=external_id,
+                          agent_id=agent_id)
+    statement = insert(IdentityRecord).values(**link.model_dump())
+    await query.execute(pool, statement.on_conflict_do_update(
+        index_elements=["tenant_id", "provider", "external_id"],
+        set_={"agent_id": statement.excluded.agent_id}))
 
 
 async def unlink_identity(
     pool: asyncpg.Pool, tenant_id: str, provider: str, external_id: str
 ) -> bool:
     """Remove an identity link; False if there was none."""
-    status = await pool.execute(
-        "DELETE FROM identity_links WHERE tenant_id = $1 AND provider = $2 AND external_id = $3",
-        tenant_id, provider, external_id,
-    )
-    return bool(status != "DELETE 0")
+    status = await query.execute(pool, delete(IdentityRecord).where(
+        col(IdentityRecord.tenant_id) == tenant_id, col(IdentityRecord.provider) == provider,
+        col(IdentityRecord.external_id) == external_id))
+    return status != "DELETE 0"
 
 
 async def list_identities(pool: asyncpg.Pool, tenant_id: str) -> list[IdentityRecord]:
     """A tenant's identity links."""
-    rows = await pool.fetch(
-        "SELECT provider, external_id, agent_id FROM identity_links WHERE tenant_id = $1"
-        " ORDER BY agent_id, provider, external_id", tenant_id)
-    return [IdentityRecord(**dict(r)) for r in rows]
+    statement = (select(IdentityRecord).where(col(IdentityRecord.tenant_id) == tenant_id)
+                 .order_by(col(IdentityRecord.agent_id), col(IdentityRecord.provider),
+                           col(IdentityRecord.external_id)))
+    return await query.rows(pool, statement, IdentityRecord)

@@ -5,11 +5,12 @@ models describe them, and tests/test_models.py proves the two agree on the migra
 (columns, types, nullability, primary keys), so a migration without its model, or a model edited
 without its migration, fails the suite.
 
-Where they are used: the tenant store (infra/directory/tenants.py) creates, reads and changes
-tenants, the admin API's /admin/tenants, through the ``Tenant`` model, with statements built from
-it and run on the asyncpg pool (query.py). Hot paths stay on asyncpg with hand-written SQL: the
-webhook group commit, relay claims, LISTEN/NOTIFY, the routing view, gateway idempotency, breaker
-locks and vector search, where one statement or a lock's exact shape is the point.
+Where they are used: the admin API's tenants (infra/directory/tenants.py) and identity links
+(infra/directory/projects.py) are created, read, changed and removed through the ``Tenant`` and
+``IdentityLink`` models, with statements built from them and run on the asyncpg pool (query.py).
+Hot paths stay on asyncpg with hand-written SQL: the webhook group commit, relay claims,
+LISTEN/NOTIFY, the routing view, gateway idempotency, breaker locks and vector search, where one
+statement or a lock's exact shape is the point.
 """
 
 from __future__ import annotations

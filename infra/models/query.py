@@ -39,3 +39,10 @@ async def row(pool: asyncpg.Pool, statement: ClauseElement, model: type[M]) -> M
     sql, args = compiled(statement)
     found = await pool.fetchrow(sql, *args)
     return model.model_validate(dict(found)) if found is not None else None
+
+
+async def execute(pool: asyncpg.Pool, statement: ClauseElement) -> str:
+    """Run a statement that returns no rows; PostgreSQL's status (``"DELETE 1"``)."""
+    sql, args = compiled(statement)
+    status: str = await pool.execute(sql, *args)
+    return status
