@@ -65,8 +65,10 @@ def configure(settings: TracingSettings, service: str,
     """Install this process's tracer provider if tracing is on (or ``exporter`` is given).
 
     Returns whether tracing is on. A second call keeps the first provider. The OTLP exporter
-    (http/protobuf) reads its endpoint, headers and timeouts from the ``OTEL_EXPORTER_OTLP_*``
-    variables itself; spans are exported in batches off the request path.
+    (http/protobuf) sends to the settings' endpoint (``<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces``
+    unless the traces endpoint is given) and reads headers, timeouts and compression from the
+    other ``OTEL_EXPORTER_OTLP_*`` variables itself; spans are exported in batches off the
+    request path.
     """
     global _provider
     if _provider is not None:
@@ -83,7 +85,10 @@ def configure(settings: TracingSettings, service: str,
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        endpoint = settings.exporter_otlp_traces_endpoint or (
+            f"{settings.exporter_otlp_endpoint.rstrip('/')}/v1/traces"
+            if settings.exporter_otlp_endpoint else None)
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     _provider = provider
     return True
 

@@ -70,12 +70,13 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def dispatching_stack(client: Client, db_url: str, agent_id: str,
-                            think: Callable[..., Any], **http_options: Any
-                            ) -> AsyncIterator[Stack]:
-    """The stack, with ``think`` as agent ``agent_id``'s think activity on its own queue."""
+                            think: Callable[..., Any], *, api_env: dict[str, str] | None = None,
+                            **http_options: Any) -> AsyncIterator[Stack]:
+    """The stack, with ``think`` as agent ``agent_id``'s think activity on its own queue
+    (``api_env``: more environment for the API process)."""
     queue = f"bench-platform-{uuid.uuid4().hex[:8]}"
     senv = server_env(db_url) | {"TEMPORAL_ADDRESS": client.service_client.config.target_host,
-                                 "TEMPORAL_TASK_QUEUE": queue}
+                                 "TEMPORAL_TASK_QUEUE": queue} | (api_env or {})
     tenant = f"bench-{uuid.uuid4().hex[:10]}"
     pool = await database.create_pool(db_url)
     try:
