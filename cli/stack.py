@@ -32,9 +32,12 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.http_protocol import HttpProtocol
+    from infra import readiness
 
     configure_logging()
     settings = Settings()
+    if settings.database.url is not None:  # started beside PostgreSQL (compose): wait, bounded
+        asyncio.run(readiness.wait_for_postgres(settings.database.url))
     app = create_app(settings)
     uvicorn.run(
         app, host=args.host or settings.api.host, port=args.port or settings.api.port,
