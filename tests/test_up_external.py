@@ -27,6 +27,7 @@ import pytest
 
 from infra import readiness
 from infra.embedded import database_url, temporal_binary, temporal_dev_args, wait_for_port
+from infra.settings import TemporalSettings
 from tests import corpus
 from tests.harness import free_port
 from tests.test_up import SWITCHBOARD, Up, _clean_env, _poll
@@ -145,31 +146,33 @@ def test_up_serves_a_webhook_on_external_postgres_and_temporal(
     print(f"up on external services: banner after {ready:.1f}s")
 
 
-def test_up_names_the_service_that_does_not_answer(
-        tmp_path: Path, pg_url: str, external_temporal: str) -> None:
+def test_up_names_the_database_that_does_not_answer(tmp_path: Path, external_temporal: str
+                                                    ) -> None:
     closed = free_port()
     password = f"pw-{uuid.uuid4().hex}"
-    cases = {
-        "postgres": ({"DATABASE_URL": f"postgresql://sb:{password}@127.0.0.1:{closed}/sb",
-                      "TEMPORAL_ADDRESS": external_temporal},
-                     f"PostgreSQL at 127.0.0.1:{closed}/sb did not accept connections within 1s"),
-        "temporal": ({"DATABASE_URL": database_url(pg_url, f"up_nt_{uuid.uuid4().hex[:8]}"),
-                      "TEMPORAL_ADDRESS": f"127.0.0.1:{closed}"},
-                     f"Temporal at 127.0.0.1:{closed} did not accept connections within 1s"),
-    }
-    runs = {name: ExternalUp(tmp_path / name, free_port(), env, wait=1)
-            for name, (env, _) in cases.items()}
+    env = {"DATABASE_URL": f"postgresql://sb:{password}@127.0.0.1:{closed}/sb",
+           "TEMPORAL_ADDRESS": external_temporal}
+    up = ExternalUp(tmp_path / "data", free_port(), env, wait=1)
     try:
-        for name, up in runs.items():
-            code = up.proc.wait(60)
-            up._reader.join(5)
-            assert code == 1, up.why(f"{name}: exit code {code}")
-            assert f"switchboard | error: {cases[name][1]}" in up.output(), up.why(name)
-            assert password not in up.output(), up.why("the password was printed")
+        code = up.proc.wait(60)
+        up._reader.join(5)
+        assert code == 1, up.why(f"exit code {code}")
+        assert ("switchboard | error: PostgreSQL at 127.0.0.1:"
+                f"{closed}/sb did not accept connections within 1s") in up.output(), up.why("")
+        assert password not in up.output(), up.why("the password was printed")
     finally:
-        for up in runs.values():
-            if up.proc.poll() is None:
-                up.kill()
+        if up.proc.poll() is None:
+            up.kill()
+
+
+async def test_readiness_names_the_temporal_that_does_not_answer() -> None:
+    closed = free_port()
+    started = time.monotonic()
+    with pytest.raises(readiness.ServiceUnavailable) as err:
+        await readiness.wait_for_temporal(TemporalSettings(address=f"127.0.0.1:{closed}"), 1)
+    assert str(err.value).startswith(
+        f"Temporal at 127.0.0.1:{closed} did not accept connections within 1s (last error: ")
+    assert time.monotonic() - started < 15
 
 
 async def test_readiness_waits_for_a_server_that_comes_up_late(pg_url: str) -> None:
