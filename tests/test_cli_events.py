@@ -9,6 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from tests.api.test_replay import ISSUE, _deliver, _unreadable_delivery
@@ -35,10 +36,11 @@ async def _cli(config: Path, *args: str, admin_token: str | None = None, stdin: 
 
 
 async def test_a_failed_event_is_listed_counted_and_replayed_once_from_the_terminal(
-    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory, tmp_path: Path,
+    http: httpx.AsyncClient, pool: asyncpg.Pool, admin: dict[str, str],
+    make_tenant: TenantFactory, tmp_path: Path,
 ) -> None:
     tenant = await make_tenant()
-    failed = await _deliver(http, tenant, *_unreadable_delivery())
+    failed = await _unreadable_delivery(pool, tenant)
     ignored = await _deliver(http, tenant, *live_request(ISSUE))
     for event in (failed, ignored):
         await wait_status(http, admin, tenant, event, DONE)

@@ -5,10 +5,10 @@ crash; a redelivery (same dedup key) is answered 200 and stored nothing. Normali
 everything after it run later in Temporal, started by the relay.
 
 What cannot be stored or processed is refused here with a 4xx, before it reaches a group-commit
-batch: a tenant id the admin API would not have created (404), JSON nested deeper than
-``MAX_JSON_DEPTH`` (400), a dedup key or event name holding NUL, which PostgreSQL text cannot
-hold (400). The raw body itself is stored as bytes; NUL inside its other text is left to the
-normalizers, which strip it.
+batch: a tenant id the admin API would not have created (404), JSON the pipeline could not read
+(too deep, an integer too long: api/json_check.py, 400), a dedup key or event name holding NUL,
+which PostgreSQL text cannot hold (400). The raw body itself is stored as bytes; NUL inside its
+other text is left to the normalizers, which strip it.
 
 Slack also posts forms (``application/x-www-form-urlencoded``): slash commands and interactions
 (api/slack_forms.py), signed the same way. They are checked and stored like any delivery and
@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from itertools import accumulate
 from typing import Any
 
 import asyncpg
@@ -32,6 +31,7 @@ from fastapi.responses import Response
 from api import slack_forms
 from api.deps import AppState, get_state
 from api.errors import ApiError
+from api.json_check import parse_json
 from api.routes.admin_tenants import TENANT_ID
 from infra.observability import log_context
 from workflows.ids import event_workflow_id
@@ -56,46 +56,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-# Real deliveries nest 8 levels at most (the corpus); 256 leaves room and keeps every parser
-# after the door (json.loads in the pipeline, ~1,000 Python frames) far from its own limit.
-MAX_JSON_DEPTH = 256
 _TENANT = re.compile(TENANT_ID)
-_NOT_OPENING = bytes(b for b in range(256) if b not in b"[{")
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
-_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
-
-
-def _too_deep() -> ApiError:
-    return ApiError(400, "too_deep", f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
-
-
-def _check_depth(body: bytes) -> None:
-    """Refuse valid JSON nested deeper than MAX_JSON_DEPTH (call after it parsed)."""
-    if len(body.translate(None, _NOT_OPENING)) <= MAX_JSON_DEPTH:
-        return  # fewer brackets than the limit, strings included: ~7 us for 13.5 KB
-    # Exact: drop escaped backslashes, then escaped quotes; what is left between quotes is
-    # strings, whose brackets do not count. Only bodies with many brackets get here.
-    text = body.replace(b"\\\\", b"").replace(b'\\"', b"")
-    brackets = b"".join(text.split(b'"')[::2]).translate(None, _NOT_BRACKET)
-    if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > MAX_JSON_DEPTH:
-        raise _too_deep()
-
-
-def _parse_json(body: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
-    """Check that the body is one valid JSON object; build only the fields the door reads."""
-    try:
-        body.decode()  # msgspec does not check the UTF-8 of strings it only skips over
-        payload = decoder.decode(body)
-    except UnicodeDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"body is not valid UTF-8: {exc}") from None
-    except msgspec.ValidationError:
-        raise ApiError(400, "malformed_json", "body must be a JSON object") from None
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
-    except RecursionError:  # msgspec gives up near Python's recursion limit (~1,000 levels)
-        raise _too_deep() from None
-    _check_depth(body)
-    return payload
 
 
 def _storable(what: str, value: str | None) -> None:
@@ -145,7 +106,7 @@ async def receive_webhook(provider: str, tenant: str, request: Request) -> Respo
     rules.verify(request.headers, body, secret, time.time())  # before a byte is parsed
     if form:
         return await _slack_form(state, tenant, body)
-    payload = _parse_json(body, rules.decoder)
+    payload = parse_json(body, rules.decoder)
     handshake = rules.handshake(request.headers, payload)
     if handshake is not None:
         return _json(handshake.body, handshake.status)
@@ -180,7 +141,7 @@ async def _slack_form(state: AppState, tenant: str, body: bytes) -> Response:
     if "payload" in fields:
         raw = fields["payload"].encode()
         event_name, dedup_key = slack_forms.interaction(
-            _parse_json(raw, slack_forms.INTERACTION_DECODER), raw)
+            parse_json(raw, slack_forms.INTERACTION_DECODER), raw)
         await _store(state, tenant, "slack", dedup_key, event_name, body)
         return Response(status_code=200)  # Slack reads nothing more from an interaction's answer
     raise ApiError(400, "unknown_form", "a Slack form carries command (a slash command) or "

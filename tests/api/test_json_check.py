@@ -1,4 +1,4 @@
-"""The webhook door's JSON check accepts exactly what a strict parser accepts.
+"""The webhook door's JSON check accepts exactly what a strict parser and the pipeline accept.
 
 The door builds only the few fields it reads (api/providers.py) and skips over the rest; these
 tests make sure that skipping still rejects every malformed body. Thousands of corrupted corpus
@@ -8,14 +8,15 @@ a strict RFC 8259 parser; both must agree on each one.
 
 from __future__ import annotations
 
+import json
 import random
 
 import orjson
 import pytest
 
 from api.errors import ApiError
+from api.json_check import MAX_INT_DIGITS, parse_json
 from api.providers import rules_by_provider
-from api.routes.webhooks import _parse_json
 from tests import corpus
 
 JUNK = [b"", b",", b"]", b"}", b"{", b"[", b'"', b"\\", b":", b"\xff", b"\xed\xa0\x80", b"\xc3",
@@ -43,7 +44,7 @@ def _corrupted(seed: int, count: int) -> list[tuple[str, bytes]]:
 
 def _door_accepts(provider: str, raw: bytes) -> bool:
     try:
-        _parse_json(raw, rules_by_provider(300)[provider].decoder)
+        parse_json(raw, rules_by_provider(300)[provider].decoder)
     except ApiError as err:
         assert err.status == 400
         return False
@@ -71,3 +72,31 @@ def test_corrupted_bodies_are_judged_as_a_strict_parser_judges_them(seed: int) -
 
 def test_every_corpus_body_passes() -> None:
     assert all(_door_accepts(e["provider"], corpus.body(e)) for e in corpus.entries())
+
+
+_LONG = b"1" + b"0" * MAX_INT_DIGITS  # one digit more than json.loads reads as an integer
+
+
+@pytest.mark.parametrize(("where", "number"), [
+    ("zen", _LONG), ("issue", _LONG), ("issue", b"-" + _LONG),  # a field built, one skipped
+    ("issue", b"[1, " + _LONG + b"]"), ("issue", b"{\"a\": {\"b\":" + _LONG + b"}}"),
+    ("issue", b"1" + b"0" * (MAX_INT_DIGITS - 1)), ("issue", b"-" + b"9" * MAX_INT_DIGITS),
+    ("issue", _LONG + b".5"), ("issue", b"0." + _LONG), ("issue", _LONG + b"e3"),
+    ("issue", b"1e" + _LONG), ("issue", b"1E-" + _LONG), ("issue", b"1e+" + _LONG),
+    ("issue", b'"' + _LONG + b'"'), ("issue", b'"a\\\\" , "b": "\\"' + _LONG + b'"'),
+])
+def test_the_door_refuses_exactly_the_integers_the_pipeline_refuses(
+    where: str, number: bytes
+) -> None:
+    raw = b'{"' + where.encode() + b'": ' + number + b"}"
+    try:
+        json.loads(raw)  # what the pipeline's normalize step does with the stored body
+        pipeline_reads = True
+    except ValueError:
+        pipeline_reads = False
+    assert _door_accepts("github", raw) == pipeline_reads
+    if not pipeline_reads:
+        with pytest.raises(ApiError) as err:
+            parse_json(raw, rules_by_provider(300)["github"].decoder)
+        assert err.value.code == "integer_too_long"
+        assert f"{MAX_INT_DIGITS + 1:,} digits" in err.value.detail

@@ -9,9 +9,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 from temporalio.client import Client
 
+from infra.inbox.relay import CHANNEL
+from infra.inbox.store import insert_delivery
 from tests import corpus
 from tests.conftest import TenantFactory
 from tests.harness import RecordingAgent, running
@@ -23,13 +26,16 @@ ISSUE = corpus.entry("github.issues.opened")
 _DONE = {"dispatched", "ignored", "failed"}
 
 
-def _unreadable_delivery() -> tuple[bytes, dict[str, str]]:
-    """A signed GitHub delivery the door stores but the pipeline cannot read: an integer of
-    5,000 digits is valid JSON, yet Python's json refuses it (over 4,300 digits)."""
+async def _unreadable_delivery(pool: asyncpg.Pool, tenant: str) -> int:
+    """A GitHub delivery the pipeline cannot read, in the inbox as the door stored it before it
+    refused integers over 4,300 digits (valid JSON, which Python's json refuses): an inbox row
+    that predates the check, written by the inbox's own insert and announced to the relay as
+    the door announces one. The door itself now answers such a body 400."""
     raw = corpus.body(ISSUE).rstrip()[:-1] + b', "size": 1' + b"0" * 5000 + b"}"
-    headers = {**ISSUE["headers"], "X-GitHub-Delivery": str(uuid.uuid4()),
-               **corpus.github_sign(raw, corpus.secret("github"))}
-    return raw, headers
+    inbox_id = await insert_delivery(pool, tenant, "github", str(uuid.uuid4()), "issues", raw)
+    assert inbox_id is not None
+    await pool.execute(f"NOTIFY {CHANNEL}")
+    return inbox_id
 
 
 async def _deliver(http: httpx.AsyncClient, tenant: str, raw: bytes,
@@ -49,12 +55,12 @@ async def _events(http: httpx.AsyncClient, admin: dict[str, str], tenant: str
 
 
 async def test_a_failed_event_is_counted_then_replayed_by_filter_once(
-    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
-    temporal_client: Client,
+    http: httpx.AsyncClient, pool: asyncpg.Pool, admin: dict[str, str],
+    make_tenant: TenantFactory, temporal_client: Client,
 ) -> None:
     tenant = await make_tenant()
     base = f"/admin/tenants/{tenant}/events"
-    failed = await _deliver(http, tenant, *_unreadable_delivery())
+    failed = await _unreadable_delivery(pool, tenant)
     event = await wait_status(http, admin, tenant, failed, _DONE)
     assert event["status"] == "failed" and "cannot normalize" in event["reason"]
     ignored = await _deliver(http, tenant, *corpus.live_request(ISSUE))  # no agent: ignored
@@ -97,8 +103,8 @@ async def test_a_failed_event_is_counted_then_replayed_by_filter_once(
 
 
 async def test_replaying_one_event_reaches_the_agent_again_once(
-    http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
-    temporal_client: Client,
+    http: httpx.AsyncClient, pool: asyncpg.Pool, admin: dict[str, str],
+    make_tenant: TenantFactory, temporal_client: Client,
 ) -> None:
     agent_id = f"agent-{uuid.uuid4().hex[:8]}"
     tenant = await make_tenant(agents=(agent_id,), default_agents=(agent_id,))
@@ -129,7 +135,7 @@ async def test_replaying_one_event_reaches_the_agent_again_once(
     shown = (await http.get(f"/admin/tenants/{tenant}/events/{original}", headers=admin)).json()
     assert shown["replays"] == [first["replay_id"], other.json()["replay_id"]]
     # A key that replayed one event does not replay another one.
-    second = await _deliver(http, tenant, *_unreadable_delivery())
+    second = await _unreadable_delivery(pool, tenant)
     r = await http.post(f"/admin/tenants/{tenant}/events/{second}/replay",
                         headers={**admin, "Idempotency-Key": key})
     assert r.status_code == 409 and r.json()["error"] == "idempotency_key_reused"

@@ -128,6 +128,19 @@ async def test_deep_but_reasonable_nesting_is_accepted(
     assert r.status_code == 202, r.text
 
 
+@pytest.mark.parametrize("where", ["zen", "issue"])  # a field the door builds; one it skips
+async def test_an_integer_longer_than_the_pipeline_reads_is_400(
+    http: httpx.AsyncClient, pool: asyncpg.Pool, make_tenant: TenantFactory, where: str,
+) -> None:
+    tenant = await make_tenant()
+    raw = corpus.body(GITHUB_ISSUE).rstrip()[:-1] + b', "' + where.encode() + b'": -1' \
+        + b"0" * 5000 + b"}"  # valid JSON; json.loads in the pipeline refuses over 4,300 digits
+    r = await post(http, "github", tenant, raw, _github_headers(raw, f"long-int-{where}"))
+    assert (r.status_code, r.json()["error"]) == (400, "integer_too_long"), r.text
+    assert "5,001 digits" in r.json()["detail"]
+    assert await inbox_rows(pool, tenant) == 0
+
+
 async def test_absurd_content_length_is_a_json_413(api_url: str, make_tenant: TenantFactory
                                                    ) -> None:
     tenant = await make_tenant()
