@@ -12,7 +12,10 @@ another task or another API process, so no context can be handed over in memory.
 it from the event's workflow id instead (``delivery_context``): the webhook's span gets that
 trace id and span id, and the relay's ``StartWorkflow`` span (made by Temporal's tracing
 interceptor, which then carries the context in workflow and activity headers) is its child.
-Attributes hold ids, names, counts and outcomes, never a body, prompt, answer or credential.
+Sampling is the SDK's, from ``OTEL_TRACES_SAMPLER`` (e.g. ``parentbased_traceidratio`` with
+``OTEL_TRACES_SAMPLER_ARG=0.1``): a delivery's spans share its trace id, so they are kept or
+dropped together. Attributes hold ids, names, counts and outcomes, never a body, prompt, answer
+or credential.
 """
 
 from __future__ import annotations
@@ -34,12 +37,14 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
 )
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import Decision
 from temporalio import client as temporal_client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from infra.settings import TracingSettings
 
 _NAME = "switchboard"
+_SAMPLED = (Decision.RECORD_AND_SAMPLE,)
 _provider: TracerProvider | None = None
 _forced: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
     "switchboard_forced_ids", default=None)
@@ -148,8 +153,10 @@ def delivery_ids(workflow_id: str) -> tuple[int, int]:
 def delivery_context(workflow_id: str) -> otel_context.Context:
     """A context whose parent is the delivery's webhook span (for the relay, a redelivery)."""
     trace_id, span_id = delivery_ids(workflow_id)
-    parent = trace.SpanContext(trace_id, span_id, is_remote=True,
-                               trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED))
+    sampled = _provider is not None and _provider.sampler.should_sample(
+        None, trace_id, "delivery").decision in _SAMPLED  # as the webhook's root span was
+    parent = trace.SpanContext(trace_id, span_id, is_remote=True, trace_flags=trace.TraceFlags(
+        trace.TraceFlags.SAMPLED if sampled else trace.TraceFlags.DEFAULT))
     return trace.set_span_in_context(trace.NonRecordingSpan(parent))
 
 
