@@ -203,7 +203,7 @@ class SessionWorkflow(SessionIntake):
                 tenant_id=self.inp.tenant_id, agent_id=self.inp.agent_id, thread=self.inp.thread,
                 carried=SessionState(session_id="ses_" + workflow.uuid4().hex[:16],
                                      pending=self.late, seen=state.seen,
-                                     settings=state.settings)))
+                                     settings=self.late[-1].settings)))
         return state.session_id
 
     status = ""
