@@ -8,11 +8,14 @@ import contextlib
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
@@ -188,6 +191,22 @@ async def test_without_a_credential_the_bare_event_goes_at_once_with_a_note(
     assert task_reads(remotes, task) == []
 
 
+def _payloads(message: Message) -> Iterator[Payload]:
+    """Every Payload inside a history event (fields, lists and maps of them, at any depth)."""
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            values = list(value.values())
+        else:
+            values = [value] if isinstance(value, Message) else list(value)
+        for item in values:
+            if isinstance(item, Payload):
+                yield item
+            elif isinstance(item, Message):
+                yield from _payloads(item)
+
+
 async def test_the_credential_never_reaches_workflow_history(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     temporal_client: Client, remotes: Remotes,
@@ -204,9 +223,13 @@ async def test_the_credential_never_reaches_workflow_history(
     await temporal_client.get_workflow_handle(workflow_id).result()
     histories = [await temporal_client.get_workflow_handle(wid).fetch_history()
                  for wid in (workflow_id, f"run/{workflow_id.removeprefix('event/')}/{agent}")]
-    data = b"".join(e.SerializeToString() for h in histories for e in h.events)
-    assert b"a description only the fake knows" in data  # the payloads are searched as stored
-    assert GATEWAY_TOKEN.encode() not in data
+    stored = b"".join(e.SerializeToString() for h in histories for e in h.events)
+    codec = temporal_client.data_converter.payload_codec
+    assert codec is not None  # the history's payloads are sealed: search them opened too
+    opened = b"".join(p.SerializeToString() for p in await codec.decode(
+        [p for h in histories for e in h.events for p in _payloads(e)]))
+    assert b"a description only the fake knows" in opened  # the search does find payloads
+    assert GATEWAY_TOKEN.encode() not in stored + opened
     assert [h["authorization"] for h in task_reads(remotes, task)] == [GATEWAY_TOKEN]
 
 
