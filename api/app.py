@@ -46,6 +46,7 @@ from api.routes import codec as codec_routes
 from api.signing_secrets import SigningSecrets
 from api.webhook_spans import WebhookSpans
 from infra import database, temporal, tracing
+from infra.gateway.clients import aclose_clients
 from infra.inbox.relay import Doorbell, Relay
 from infra.inbox.writer import InboxWriter
 from infra.services import build_keys, build_services
@@ -119,6 +120,7 @@ def create_app(settings: Settings, *, run_relay: bool = True) -> FastAPI:
                     await relay_task
             try:
                 await channel.stop()
+                await aclose_clients()  # the gateway's long-lived provider clients
             finally:  # a connection still held must not hang shutdown: close() then terminates
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(pool.close(), 10)

@@ -52,6 +52,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run the platform worker (workflows, pipeline and gateway activities)."""
     from infra import database, readiness, temporal, tracing
     from infra.context.schedule import ensure_summary_schedule
+    from infra.gateway.clients import aclose_clients
     from infra.governance import kill_switch
     from infra.governance.control import ensure_control
     from infra.retention.schedule import ensure_retention_schedule
@@ -88,6 +89,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         try:
             await asyncio.gather(*(w.run() for w in workers))
         finally:
+            await aclose_clients()  # the gateway's long-lived provider clients
             await pool.close()
 
     asyncio.run(main())

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from infra.enrichment.base import Found, Reach, Target
-from infra.gateway.base import GatewayError, retry_after, retryable_status
+from infra.gateway.clients import CLICKUP, clickup_request
 
 
 def _str(value: Any) -> str | None:
@@ -19,19 +17,10 @@ def _obj(value: Any) -> dict[str, Any]:
 
 
 async def fetch_task(target: Target, credential: str, reach: Reach) -> Found:
-    """GET /task/{id}, as the gateway's ClickUp executor calls the API (one attempt)."""
-    try:
-        response = await reach.clickup().get(f"/task/{target.item}",
-                                             headers={"Authorization": credential})
-    except httpx.TransportError as exc:
-        raise GatewayError(f"ClickUp unreachable: {type(exc).__name__}",
-                           retryable=True) from None
-    if not response.is_success:
-        retryable = retryable_status(response.status_code)
-        raise GatewayError(f"ClickUp answered {response.status_code}", retryable=retryable,
-                           status=response.status_code,
-                           retry_after=retry_after(response.headers) if retryable else None)
-    task: dict[str, Any] = response.json()
+    """GET /task/{id} through the process's ClickUp client, as the gateway's executors call it
+    (one attempt)."""
+    client = CLICKUP.get(reach.clickup_api_url, reach.timeout_seconds)  # the gateway's client
+    task = await clickup_request(client, "GET", f"/task/{target.item}", credential)
     name = _str(task.get("name")) or f"ClickUp task {target.item}"
     description = _str(task.get("description")) or _str(task.get("text_content"))
     status = _str(_obj(task.get("status")).get("status"))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import requests
-from github import Auth, Github, GithubException, RateLimitExceededException
+from github import GithubException, RateLimitExceededException
 
 from infra.enrichment.base import Found, Reach, Target
 from infra.gateway.base import GatewayError, retry_after
+from infra.gateway.clients import github_client
 
 
 def _api_error(exc: GithubException) -> GatewayError:
@@ -21,11 +22,7 @@ def _api_error(exc: GithubException) -> GatewayError:
 
 
 def _read(target: Target, credential: str, reach: Reach) -> Found:
-    # Temporal owns retries (retry=None); lazy objects make each read one request.
-    gh = Github(auth=Auth.Token(credential), base_url=reach.github_api_url,
-                timeout=max(1, round(reach.timeout_seconds)), retry=None, lazy=True,
-                per_page=reach.limit, seconds_between_requests=None,
-                seconds_between_writes=None)
+    gh = github_client(credential, reach.github_api_url, reach.timeout_seconds, reach.limit)
     try:
         issue = gh.get_repo(target.container).get_issue(int(target.item))
         title, body, state, count = issue.title, issue.body or "", issue.state, issue.comments

@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from infra.enrichment.base import Found, Reach, Target
-from infra.gateway.base import GatewayError, retry_after, retryable_status
-from infra.gateway.slack import RETRYABLE_CODES
-
-
-def _api_error(exc: SlackApiError) -> GatewayError:
-    response: Any = exc.response
-    status = int(getattr(response, "status_code", 0) or getattr(response, "status", 0))
-    data = getattr(response, "data", None)
-    code = data.get("error") if isinstance(data, dict) else None
-    headers: Mapping[str, str] = getattr(response, "headers", None) or {}
-    retryable = retryable_status(status) or code in RETRYABLE_CODES
-    return GatewayError(f"Slack answered {status}: {code or 'no error code'}",
-                        retryable=retryable, status=status,
-                        retry_after=retry_after(headers) if retryable else None)
+from infra.gateway.clients import slack_client, slack_errors
 
 
 def _line(message: dict[str, Any]) -> str:
@@ -34,17 +15,10 @@ def _line(message: dict[str, Any]) -> str:
 
 async def fetch_thread(target: Target, credential: str, reach: Reach) -> Found:
     """The thread's first ``reach.limit`` messages, root first (one attempt, no SDK retries)."""
-    client = AsyncWebClient(token=credential, base_url=reach.slack_api_url,
-                            timeout=math.ceil(reach.timeout_seconds), retry_handlers=[])
-    try:
+    client = slack_client(credential, reach.slack_api_url, reach.timeout_seconds)
+    with slack_errors():  # the gateway's client and error mapping (infra/gateway/clients)
         response = await client.conversations_replies(channel=target.container, ts=target.item,
                                                       limit=reach.limit)
-    except SlackApiError as exc:
-        raise _api_error(exc) from None
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise GatewayError(f"Slack unreachable: {type(exc).__name__}", retryable=True) from None
-    except SlackClientError as exc:
-        raise GatewayError(f"Slack client error: {exc}", retryable=False) from None
     messages = [m for m in response.get("messages") or [] if isinstance(m, dict)]
     more = bool(response.get("has_more"))
     lines = [_line(m) for m in messages]

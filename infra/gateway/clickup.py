@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import httpx
 from pydantic import BaseModel, Field
 
-from infra.gateway.base import (
-    ExecutionContext,
-    GatewayError,
-    Intent,
-    Result,
-    retry_after,
-    retryable_status,
-)
+from infra.gateway.base import ExecutionContext, Intent, Result
+from infra.gateway.clients import CLICKUP, clickup_request
 
 # Ids go into URL paths: letters, digits, "-" and "_" only, so no "../" can change the route.
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -38,30 +31,11 @@ class CommentArgs(BaseModel):
     text: str = Field(min_length=1, max_length=100000, description="Comment text (plain text)")
 
 
-
-
 async def _post(ctx: ExecutionContext, path: str, body: dict[str, Any]) -> dict[str, Any]:
     """POST to the ClickUp API and return its JSON, mapping failures to GatewayError."""
-    async with httpx.AsyncClient(base_url=ctx.settings.clickup_api_url,
-                                 timeout=ctx.settings.timeout_seconds,
-                                 headers={"Authorization": ctx.credential}) as client:
-        try:
-            response = await client.post(path, json=body)
-        except httpx.TransportError as exc:
-            raise GatewayError(f"ClickUp unreachable: {type(exc).__name__}",
-                               retryable=True) from None
-    if response.is_success:
-        data: dict[str, Any] = response.json()
-        return data
-    try:
-        detail = response.json()
-        reason = f"{detail.get('err')} ({detail.get('ECODE')})"
-    except ValueError:
-        reason = response.reason_phrase
-    retryable = retryable_status(response.status_code)
-    raise GatewayError(f"ClickUp answered {response.status_code}: {reason}",
-                       retryable=retryable, status=response.status_code,
-                       retry_after=retry_after(response.headers) if retryable else None)
+    # One long-lived client, not one per call: building one costs ~134 ms (infra/gateway/clients)
+    client = CLICKUP.get(ctx.settings.clickup_api_url, ctx.settings.timeout_seconds)
+    return await clickup_request(client, "POST", path, ctx.credential, body)
 
 
 async def create_task(args: CreateTaskArgs, ctx: ExecutionContext) -> Result:

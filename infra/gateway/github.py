@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import requests
-from github import Auth, Github, GithubException, RateLimitExceededException
+from github import Github, GithubException, RateLimitExceededException
 from pydantic import AfterValidator, BaseModel, Field
 
 from infra.child_env import base_env
@@ -29,6 +29,7 @@ from infra.gateway.base import (
     Result,
     retry_after,
 )
+from infra.gateway.clients import github_client
 
 SECONDARY_LIMIT_WAIT = timedelta(seconds=60)  # GitHub: wait at least a minute when no header says
 NETWORK_ERRORS = ("could not resolve host", "failed to connect", "connection refused",
@@ -75,13 +76,9 @@ class CreateIssueArgs(BaseModel):
 
 
 def _client(ctx: ExecutionContext) -> Github:
-    # Temporal owns retries (retry=None); a client lives for one call, so there is nothing
-    # for PyGithub's request spacing to space; lazy objects make each action one request.
-    return Github(auth=Auth.Token(ctx.credential), base_url=ctx.settings.github_api_url,
-                  timeout=max(1, round(ctx.settings.timeout_seconds)), retry=None, lazy=True,
-                  seconds_between_requests=None, seconds_between_writes=None)
-
-
+    # A client lives for one call (infra/gateway/clients: no retries, no request spacing).
+    return github_client(ctx.credential, ctx.settings.github_api_url,
+                         ctx.settings.timeout_seconds)
 
 
 def _api_error(exc: GithubException) -> GatewayError:

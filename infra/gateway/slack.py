@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from typing import Annotated, Any
 
-import aiohttp
 from pydantic import BaseModel, Field
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
 
-from infra.gateway.base import (
-    ExecutionContext,
-    GatewayError,
-    Intent,
-    Result,
-    retry_after,
-    retryable_status,
-)
-
-# Slack's own "try again later" codes, sometimes sent with HTTP 200.
-RETRYABLE_CODES = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
-                   "request_timeout"}
+from infra.gateway.base import ExecutionContext, Intent, Result
+from infra.gateway.clients import slack_api_error, slack_client, slack_errors
 
 Channel = Annotated[str, Field(pattern=r"^[A-Za-z0-9]+$", max_length=40,
                                description='Channel id, e.g. "C0123456789" (not the #name)')]
@@ -45,35 +30,16 @@ class ReplyArgs(BaseModel):
     text: str = Field(min_length=1, max_length=40000, description="Reply text (Slack mrkdwn)")
 
 
-
-
-def _api_error(exc: SlackApiError) -> GatewayError:
-    response: Any = exc.response
-    # A SlackResponse has status_code; on an unreadable body slack-sdk attaches aiohttp's response.
-    status = int(getattr(response, "status_code", 0) or getattr(response, "status", 0))
-    data = getattr(response, "data", None)
-    code = data.get("error") if isinstance(data, dict) else None
-    headers: Mapping[str, str] = getattr(response, "headers", None) or {}
-    retryable = retryable_status(status) or code in RETRYABLE_CODES
-    message = f"Slack answered {status}: {code or 'no error code'}"
-    return GatewayError(message, retryable=retryable, status=status,
-                        retry_after=retry_after(headers) if retryable else None)
+# What infra/approvals/slack.py maps its Slack errors with (one mapping: infra/gateway/clients).
+_api_error = slack_api_error
 
 
 async def _post(ctx: ExecutionContext, channel: str, text: str,
                 thread_ts: str | None = None) -> Result:
     """Call chat.postMessage and map its failures."""
-    # Temporal owns retries: no retry handlers, one attempt per activity try.
-    client = AsyncWebClient(token=ctx.credential, base_url=ctx.settings.slack_api_url,
-                            timeout=math.ceil(ctx.settings.timeout_seconds), retry_handlers=[])
-    try:
+    client = slack_client(ctx.credential, ctx.settings.slack_api_url, ctx.settings.timeout_seconds)
+    with slack_errors():
         response = await client.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts)
-    except SlackApiError as exc:
-        raise _api_error(exc) from None
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise GatewayError(f"Slack unreachable: {type(exc).__name__}", retryable=True) from None
-    except SlackClientError as exc:
-        raise GatewayError(f"Slack client error: {exc}", retryable=False) from None
     return {"channel": response["channel"], "ts": response["ts"]}
 
 
