@@ -277,27 +277,46 @@ async def test_idle_session_closes_and_leaves_an_episode_in_the_agents_memory(
     temporal_client: Client, pool: asyncpg.Pool,
 ) -> None:
     tenant, agent = await make_agent(http, admin, make_tenant, session_idle_seconds=1)
-    async with running(agent_worker(temporal_client, tenant, agent)):
+    other = await make_tenant(agents=(agent,), default_agents=(agent,))  # same agent id
+    r = await http.patch(f"/admin/tenants/{other}/agents/{agent}", headers=admin,
+                         json={"session_debounce_ms": 100})
+    assert r.status_code == 200, r.text
+    brain, stranger = HeldAgent(agent), HeldAgent(agent)
+    async with running(agent_worker(temporal_client, tenant, agent, brain.think)), \
+            running(agent_worker(temporal_client, other, agent, stranger.think)):
         first = await post_slack(http, tenant, "rotate the staging keys", ROOT)
         await wait_status(http, admin, tenant, first, {"dispatched"}, 1)
-        async with asyncio.timeout(20):
-            while (await sessions_of(pool, tenant))[0]["status"] != "closed":
+        async with asyncio.timeout(20):  # closed, and its episode written (just after)
+            while not (episodes := await episodic(http, admin, tenant, agent)):
                 await asyncio.sleep(0.1)
         again = await post_slack(http, tenant, "done?", "1700000020.1", ROOT)
-        after = await wait_status(http, admin, tenant, again, {"dispatched"}, 1)
+        await wait_status(http, admin, tenant, again, {"dispatched"}, 1)
+        theirs = await post_slack(http, other, "rotate the staging keys?", "1700000021.1", ROOT)
+        await wait_status(http, admin, other, theirs, {"dispatched"}, 1)
     closed, fresh = await sessions_of(pool, tenant)
-    assert closed["closed_at"] is not None and closed["turns"] == 1
+    assert closed["status"] == "closed" and closed["closed_at"] is not None
+    assert closed["turns"] == 1
     assert fresh["id"] != closed["id"] and fresh["thread"] == closed["thread"]
-    assert "This is turn 1 of our conversation" in after["outcomes"][0]["final"]
+    [episode] = [m for m in episodes if m.get("session_id") == closed["id"]]
+    assert "rotate the staging keys" in episode["value"]
+    # the next session's first think remembers the closed one
+    nxt = brain.seen[1]
+    assert nxt.conversation is not None and nxt.conversation.turn == 1
+    assert [m.text for m in nxt.memory if m.type == "episodic"] == [episode["value"]]
+    # the same agent id in another tenant: not in its memory API, not in its think
+    assert await episodic(http, admin, other, agent) == []
+    [their_think] = stranger.seen
+    assert their_think.memory == []
+
+
+async def episodic(http: httpx.AsyncClient, admin: dict[str, str], tenant: str, agent: str
+                   ) -> list[dict[str, Any]]:
+    """The agent's episodic memory through the admin API."""
     r = await http.get(f"/admin/tenants/{tenant}/agents/{agent}/memory",
                        params={"type": "episodic"}, headers=admin)
     assert r.status_code == 200, r.text
-    [episode] = [m for m in r.json() if m.get("session_id") == closed["id"]]
-    assert "rotate the staging keys" in str(episode)
-    other = await make_tenant(agents=(agent,))
-    r = await http.get(f"/admin/tenants/{other}/agents/{agent}/memory",
-                       params={"type": "episodic"}, headers=admin)
-    assert r.json() == []
+    items: list[dict[str, Any]] = r.json()
+    return items
 
 
 async def test_agent_worker_killed_mid_session_loses_and_repeats_no_turn(
