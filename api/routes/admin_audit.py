@@ -1,14 +1,16 @@
-"""Admin: the audit, a tenant's (gateway calls and who did what) and the global one."""
+"""Admin: the audit, a tenant's (gateway calls and who did what) and the global one.
+
+Rows are answered as infra/audit keeps them (``AuditRecord``: its fields are listed there, once).
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BeforeValidator
 
 from api.deps import AdminDep, PoolDep
 from api.errors import ApiError
@@ -29,36 +31,6 @@ def _rfc3339(value: object) -> object:
 
 
 Instant = Annotated[datetime, BeforeValidator(_rfc3339)]
-
-
-class AuditRow(BaseModel):
-    """A row of either log: ``gateway`` (an agent's tool call) or ``admin`` (who did what).
-
-    Gateway rows keep their own fields (agent_id, intent, resource, decision, duration_ms,
-    idempotency_key, source: the door the call came through); on admin rows those are null but
-    for ``agent_id`` when an agent acted. Neither ever holds a secret.
-    """
-
-    log: Literal["gateway", "admin"]
-    id: int = Field(description="Unique within its log")
-    created_at: datetime
-    tenant_id: str | None = Field(description="null: a global action (kill switch, tenants)")
-    actor: str = Field(description="bootstrap-admin, a user's email, agent:<tenant>/<agent>, "
-                                   "anonymous, control-workflow")
-    role: str | None
-    action: str = Field(description="e.g. agent.pause, secret.set, oauth.token, "
-                                    "kill_switch.stop_all, gateway.<intent>")
-    target: str | None
-    outcome: str = Field(description="ok, refused:<status>, error:<status>; gateway: ok, "
-                                     "error, replayed, refused")
-    detail: str | dict[str, Any] | None
-    agent_id: str | None
-    intent: str | None
-    resource: str | None
-    decision: str | None
-    duration_ms: int | None
-    idempotency_key: str | None
-    source: str | None
 
 
 def _filter(log: audit.Log, actor: str | None, action: str | None, outcome: str | None,
@@ -87,11 +59,11 @@ async def tenant_audit(
     agent_id: str | None = None, intent: str | None = None,
     decision: Literal["allowed", "denied"] | None = None,
     before_id: int | None = _BEFORE_ID, limit: int = Query(default=100, ge=1, le=1000),
-) -> list[AuditRow]:
+) -> list[audit.AuditRecord]:
     """Only this tenant's rows; filter by actor, action, outcome, time, agent, intent, decision."""
     f = _filter(log, actor, action, outcome, since, before, before_id, limit,
                 agent_id=agent_id, intent=intent, decision=decision)
-    return [AuditRow(**asdict(r)) for r in await audit.list_tenant(pool, tenant_id, f)]
+    return await audit.list_tenant(pool, tenant_id, f)
 
 
 @router.get("/audit", summary="Who did what, every tenant and the global actions")
@@ -103,9 +75,8 @@ async def global_audit(
     since: Instant | None = None, before: Instant | None = None,
     agent_id: str | None = None, before_id: int | None = _BEFORE_ID,
     limit: int = Query(default=100, ge=1, le=1000),
-) -> list[AuditRow]:
+) -> list[audit.AuditRecord]:
     """The bootstrap super-admin's view of the activity log (gateway calls stay per tenant)."""
     f = _filter("admin", actor, action, outcome, since, before, before_id, limit,
                 agent_id=agent_id)
-    rows = await audit.list_all(pool, f, tenant_id=tenant_id, global_only=global_only)
-    return [AuditRow(**asdict(r)) for r in rows]
+    return await audit.list_all(pool, f, tenant_id=tenant_id, global_only=global_only)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict, Field
 
 from infra.database import delete_in_batches
 
@@ -56,19 +57,29 @@ class AuditFilter:
     limit: int = 100
 
 
-@dataclass(frozen=True)
-class AuditRecord:
-    """A row of either log; the gateway's own fields are None on activity rows."""
+class AuditRecord(BaseModel):
+    """A row of either log: ``gateway`` (an agent's tool call) or ``admin`` (who did what).
 
-    log: str
-    id: int
+    Gateway rows keep their own fields (agent_id, intent, resource, decision, duration_ms,
+    idempotency_key, source: the door the call came through); on admin rows those are null but
+    for ``agent_id`` when an agent acted. Neither ever holds a secret. The admin API answers
+    these rows as they are (api/routes/admin_audit.py).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    log: Literal["gateway", "admin"]
+    id: int = Field(description="Unique within its log")
     created_at: datetime
-    tenant_id: str | None
-    actor: str
+    tenant_id: str | None = Field(description="null: a global action (kill switch, tenants)")
+    actor: str = Field(description="bootstrap-admin, a user's email, agent:<tenant>/<agent>, "
+                                   "anonymous, control-workflow")
     role: str | None
-    action: str
+    action: str = Field(description="e.g. agent.pause, secret.set, oauth.token, "
+                                    "kill_switch.stop_all, gateway.<intent>")
     target: str | None
-    outcome: str
+    outcome: str = Field(description="ok, refused:<status>, error:<status>; gateway: ok, "
+                                     "error, replayed, refused")
     detail: str | dict[str, Any] | None
     agent_id: str | None
     intent: str | None
