@@ -25,6 +25,7 @@ from tests import corpus
 from tests.admin import store_secret
 from tests.conftest import GATEWAY_TOKEN, Remotes, TenantFactory
 from tests.harness import RecordingAgent, running
+from tests.solo_tenant import solo_tenant
 from tests.test_pipeline import wait_status
 from workers.agent import agent_worker
 from workflows.contracts import EventKind, Provider, StandardEvent, ThinkInput
@@ -82,9 +83,7 @@ async def test_clickup_task_created_reaches_the_agent_with_the_tasks_name_and_de
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     temporal_client: Client, remotes: Remotes,
 ) -> None:
-    [agent] = ids(1)
-    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
-    await store_secret(http, admin, tenant, "clickup_token")
+    tenant, agent = await solo_tenant(make_tenant, http, admin, "clickup_token")
     task = task_id()
     remotes.clickup.add_task(task, "Checkout fails on Safari",
                              "Steps: open /checkout in Safari 17, press Pay. Nothing happens.",
@@ -111,9 +110,7 @@ async def test_a_clickup_comment_keeps_its_text_and_gets_the_task_with_its_descr
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     temporal_client: Client, remotes: Remotes,
 ) -> None:
-    [agent] = ids(1)
-    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
-    await store_secret(http, admin, tenant, "clickup_token")
+    tenant, agent = await solo_tenant(make_tenant, http, admin, "clickup_token")
     task = task_id()
     remotes.clickup.add_task(task, "Invoice PDF is blank", "Only for invoices over 10 pages.")
     raw, headers = clickup_delivery(task, "taskCommentPosted")
@@ -153,9 +150,7 @@ async def test_clickup_down_dispatches_the_bare_event_with_a_note(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     temporal_client: Client, remotes: Remotes,
 ) -> None:
-    [agent] = ids(1)
-    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
-    await store_secret(http, admin, tenant, "clickup_token")
+    tenant, agent = await solo_tenant(make_tenant, http, admin, "clickup_token")
     task = task_id()
     remotes.clickup.add_task(task, "Never read", "unreachable")
     remotes.clickup.fail_next(503, "Service unavailable", times=20)
@@ -179,8 +174,7 @@ async def test_without_a_credential_the_bare_event_goes_at_once_with_a_note(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     temporal_client: Client, remotes: Remotes,
 ) -> None:
-    [agent] = ids(1)
-    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
+    tenant, agent = await solo_tenant(make_tenant, http, admin)
     task = task_id()
     remotes.clickup.add_task(task, "Secretless", "")
     raw, headers = clickup_delivery(task)
@@ -211,9 +205,7 @@ async def test_the_credential_never_reaches_workflow_history(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     temporal_client: Client, remotes: Remotes,
 ) -> None:
-    [agent] = ids(1)
-    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
-    await store_secret(http, admin, tenant, "clickup_token")
+    tenant, agent = await solo_tenant(make_tenant, http, admin, "clickup_token")
     task = task_id()
     remotes.clickup.add_task(task, "History check", "a description only the fake knows")
     raw, headers = clickup_delivery(task)
@@ -237,9 +229,7 @@ async def test_a_second_event_on_the_task_within_seconds_reads_it_once(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     temporal_client: Client, remotes: Remotes,
 ) -> None:
-    [agent] = ids(1)
-    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
-    await store_secret(http, admin, tenant, "clickup_token")
+    tenant, agent = await solo_tenant(make_tenant, http, admin, "clickup_token")
     task = task_id()
     remotes.clickup.add_task(task, "Cached", "read once")
     notes = []
@@ -298,9 +288,7 @@ async def test_a_slack_reply_carries_its_thread(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     temporal_client: Client, remotes: Remotes,
 ) -> None:
-    [agent] = ids(1)
-    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
-    await store_secret(http, admin, tenant, "slack_bot_token")
+    tenant, agent = await solo_tenant(make_tenant, http, admin, "slack_bot_token")
     channel, root = f"C{uuid.uuid4().hex[:8].upper()}", "1700000000.000100"
     remotes.slack.add_thread(channel, root, [
         ("U_ANA", "the nightly export is empty since Monday"),
@@ -341,9 +329,7 @@ async def test_a_github_comment_carries_its_pull_request(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     temporal_client: Client, remotes: Remotes,
 ) -> None:
-    [agent] = ids(1)
-    tenant = await make_tenant(agents=(agent,), default_agents=(agent,))
-    await store_secret(http, admin, tenant, "github_token")
+    tenant, agent = await solo_tenant(make_tenant, http, admin, "github_token")
     repo = f"acme/svc-{uuid.uuid4().hex[:6]}"
     remotes.github.repos.add(repo)
     remotes.github.add_issue(repo, 1, "Retry the upload", "Uploads fail on flaky Wi-Fi.",

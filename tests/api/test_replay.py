@@ -18,6 +18,7 @@ from infra.inbox.store import insert_delivery
 from tests import corpus
 from tests.conftest import TenantFactory
 from tests.harness import RecordingAgent, running
+from tests.solo_tenant import solo_tenant
 from tests.test_pipeline import wait_status
 from workers.agent import agent_worker
 from workflows.contracts import EventResult, EventStatus
@@ -106,8 +107,7 @@ async def test_replaying_one_event_reaches_the_agent_again_once(
     http: httpx.AsyncClient, pool: asyncpg.Pool, admin: dict[str, str],
     make_tenant: TenantFactory, temporal_client: Client,
 ) -> None:
-    agent_id = f"agent-{uuid.uuid4().hex[:8]}"
-    tenant = await make_tenant(agents=(agent_id,), default_agents=(agent_id,))
+    tenant, agent_id = await solo_tenant(make_tenant, http, admin)
     agent = RecordingAgent(agent_id)
     key = f"k-{uuid.uuid4().hex}"
     async with running(agent_worker(temporal_client, tenant, agent_id, agent.think)):
