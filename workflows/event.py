@@ -54,6 +54,7 @@ from workflows.gate import hold_while_stopped
 
 ENRICH_PATCH = "enrich-before-dispatch"
 SESSIONS_PATCH = "sessions"
+SUBMIT_LOCAL_PATCH = "session-submit-local"  # the submit to a session as a local activity
 MIRROR_PATCH = "mirror"
 
 
@@ -214,12 +215,16 @@ class EventWorkflow:
         """Each agent's session on the thread takes the event (README, "Sessions"); its turn's
         outcome comes back by signal."""
         resolved = plan.resolved
-        # An activity, not a local one: submitting waits for the session's workflow task to take
-        # the update, and a local activity would hold this workflow task and a local-activity
-        # slot meanwhile, the ones the session's own first task needs (300 events in flight
-        # stalled every session that way).
+        # A local activity: the submit is a signal-with-start, done once the server stored the
+        # signal (it no longer waits for the session's workflow task to take an update, which
+        # held this task and a local-activity slot the session's own first task needed: 300
+        # events in flight stalled every session that way). Local, it runs inside this workflow
+        # task, saving a round trip through the server per event on the way to the think.
+        # Histories begun before ran the regular activity, kept so they replay.
+        execute = (workflow.execute_local_activity_method if workflow.patched(SUBMIT_LOCAL_PATCH)
+                   else workflow.execute_activity_method)
         results: list[SubmitResult] = await asyncio.gather(*(
-            workflow.execute_activity_method(
+            execute(
                 SessionActivities.submit_to_session,
                 DispatchToSession(thread=thread, task_queue=workflow.info().task_queue,
                                   submit=SessionSubmit(
