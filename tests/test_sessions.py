@@ -25,6 +25,7 @@ from tests.test_pipeline import wait_status
 from workers.agent import agent_worker
 from workers.runtime.messages import conversation
 from workers.runtime.scripted_llm import ScriptedLLM
+from workflows import search
 from workflows.agent_run import AgentRunWorkflow
 from workflows.contracts import (
     Actor,
@@ -147,6 +148,12 @@ async def test_second_message_in_a_thread_sees_the_first_and_the_answer(
     assert session["turns"] == 2 and session["status"] == "waiting"
     assert [(t["turn"], t["status"]) for t in session["turn_rows"]] == [(1, "done"), (2, "done")]
     assert session["turn_rows"][1]["messages"][0]["event_id"] == second
+    # a turn's run is filterable in the Temporal UI as a direct run is, and by its session
+    turn = await temporal_client.get_workflow_handle(one["outcomes"][0]["run_id"]).describe()
+    attrs = turn.typed_search_attributes
+    assert [attrs.get(k) for k in (search.TENANT, search.AGENT, search.EVENT_KIND,
+                                   search.STATUS, search.SESSION)] == [
+        tenant, agent, EventKind.NEW_WORK_ITEM.value, "answered", session["id"]]
     # the session's and the events' histories replay with the current code (determinism)
     replayer = Replayer(workflows=[SessionWorkflow, EventWorkflow, AgentRunWorkflow],
                         data_converter=temporal_client.data_converter)

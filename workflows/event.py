@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -269,15 +269,7 @@ class EventWorkflow:
     @staticmethod
     def _run_attributes(event: StandardEvent, agent_id: str, project_id: str | None
                         ) -> TypedSearchAttributes:
-        pairs = [
-            SearchAttributePair(search.TENANT, event.tenant_id),
-            SearchAttributePair(search.AGENT, agent_id),
-            SearchAttributePair(search.EVENT_KIND, event.kind.value),
-            SearchAttributePair(search.STATUS, "running"),
-        ]
-        if project_id is not None:
-            pairs.append(SearchAttributePair(search.PROJECT, project_id))
-        return TypedSearchAttributes(pairs)
+        return search.run_attributes(event.tenant_id, agent_id, event.kind.value, project_id)
 
     @staticmethod
     async def _outcome(handle: workflow.ChildWorkflowHandle[AgentRunWorkflow, AgentOutcome]

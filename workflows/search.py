@@ -6,7 +6,7 @@ platform worker at start (``infra.temporal.ensure_search_attributes``).
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 TENANT = SearchAttributeKey.for_keyword("SwitchboardTenant")
 AGENT = SearchAttributeKey.for_keyword("SwitchboardAgent")
@@ -19,3 +19,16 @@ THREAD = SearchAttributeKey.for_keyword("SwitchboardThread")  # a session's thre
 TRIGGER = SearchAttributeKey.for_keyword("SwitchboardTrigger")
 
 ALL = (TENANT, AGENT, PROJECT, EVENT_KIND, STATUS, SESSION, THREAD, TRIGGER)
+
+
+def run_attributes(tenant_id: str, agent_id: str, event_kind: str, project_id: str | None,
+                   session_id: str | None = None) -> TypedSearchAttributes:
+    """An AgentRunWorkflow's attributes at its start (a session's turn also names its session)."""
+    pairs: list[SearchAttributePair[str]] = [
+        SearchAttributePair(TENANT, tenant_id), SearchAttributePair(AGENT, agent_id),
+        SearchAttributePair(EVENT_KIND, event_kind), SearchAttributePair(STATUS, "running")]
+    if project_id is not None:
+        pairs.append(SearchAttributePair(PROJECT, project_id))
+    if session_id is not None:
+        pairs.append(SearchAttributePair(SESSION, session_id))
+    return TypedSearchAttributes(pairs)

@@ -47,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.session_steps import record_session, record_turn, tell, write_episode
 
 EPISODES_PATCH = "session-episodes"  # an episodic summary every N turns, not only at close
+# a turn's run carries the attributes of a direct run, and its session's id
+TURN_ATTRIBUTES_PATCH = "session-turn-attributes"
 CONTINUE_EVERY = 50  # turns per run before continuing as new
 
 
@@ -161,12 +163,17 @@ class SessionWorkflow(SessionIntake):
         run_id = session_run_id(batch[0].reply_to, self.inp.agent_id, attempt)
         conversation = Conversation(session_id=self.state.session_id, turn=n,
                                     summary=self.state.summary, turns=list(self.state.recent))
+        event = turn_event(batch)
+        attributes = (search.run_attributes(
+            self.inp.tenant_id, self.inp.agent_id, event.kind.value, last.project_id,
+            self.state.session_id) if workflow.patched(TURN_ATTRIBUTES_PATCH) else None)
         child = await workflow.start_child_workflow(
             AgentRunWorkflow.run,
-            AgentRunInput(run_id=run_id, target=last.target, event=turn_event(batch),
+            AgentRunInput(run_id=run_id, target=last.target, event=event,
                           project_id=last.project_id, gateway_queue=last.gateway_queue,
                           context=last.context, conversation=conversation),
-            id=run_id, static_summary=f"turn {n} of {self.state.session_id}")
+            id=run_id, static_summary=f"turn {n} of {self.state.session_id}",
+            search_attributes=attributes)
         mark = self.arrived
         await workflow.wait_condition(lambda: child.done() or (
             self.state.settings.policy == "interrupt" and self.arrived > mark))

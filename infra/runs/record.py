@@ -3,10 +3,10 @@
 Every run of every trigger is an ``AgentRunWorkflow`` named ``run/<tenant>/...``, so Temporal's
 visibility already lists a tenant's runs (``WorkflowId STARTS_WITH 'run/<tenant>/'``) and a run's
 history holds each think's decision and each tool's result: no table repeats them. Search
-attributes narrow the listing; runs started before them (and session turns, which carry only
-their outcome's ``SwitchboardStatus``) are placed by their id: the agent is its last segment, the
-trigger ``webhook`` unless ``SwitchboardTrigger`` says otherwise (``delegation`` for a
-``.../delegate/<agent>`` id).
+attributes narrow the listing and name each run's agent (a session's turn carries them too);
+runs started before they did (and session turns begun before patch "session-turn-attributes")
+are placed by their id: the agent is its last segment, the trigger ``webhook`` unless
+``SwitchboardTrigger`` says otherwise (``delegation`` for a ``.../delegate/<agent>`` id).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def quote(value: str) -> str:
 
 def listing_query(tenant_id: str, match: RunFilter) -> str:
     """The visibility query that narrows a tenant's runs to ``match`` (rows are then checked
-    exactly: the query cannot tell a session turn's agent or a webhook run's trigger)."""
+    exactly: the query cannot tell an older run's agent or a webhook run's trigger)."""
     agent, trigger = search.AGENT.name, search.TRIGGER.name
     parts = ["WorkflowType = 'AgentRunWorkflow'",
              f"WorkflowId STARTS_WITH {quote(f'run/{tenant_id}/')}"]
@@ -97,7 +97,8 @@ def listing_query(tenant_id: str, match: RunFilter) -> str:
 
 
 def agent_of(run_id: str, attributes: TypedSearchAttributes) -> str:
-    """The run's agent: its attribute, else its id's last segment (``.2`` retries stripped)."""
+    """The run's agent: its attribute; a run started without one (older runs and session
+    turns) by its id's last segment, an interrupted turn's ``.2`` restart suffix stripped."""
     agent = attributes.get(search.AGENT)
     if agent:
         return agent
