@@ -1,17 +1,19 @@
 """The whole OpenAPI surface fuzzed by schemathesis against the real API: as the bootstrap
-super-admin, as an agent and as a user of each role (owner, admin, operator, viewer).
+super-admin, as an agent and as users of the owner and viewer roles.
 
 Every answer is checked: no 5xx (a 503 would mean the database is down, and it is not), a
 documented status code, a body, content type and headers that validate against the document,
 a 405 that names the path's methods in ``Allow``, schema-invalid input refused with a 4xx.
 
 Bounded so that the suite stays fast: deterministic generation (the same cases every run), one
-worker, at most 10 cases per operation and phase (coverage, fuzzing, stateful); about 1,800 cases
-as admin and 450 as agent, under a minute together on a 2-core machine. Each role's run is
-pinned to its own tenant (and its agent) so that it reaches the handlers instead of the 404 of an
-unknown tenant, fuzzing and stateful phases only, at most ROLE_EXAMPLES cases per operation:
-about 190 cases, 10-15 s, a role. (With the coverage phase too it is about 2,050 cases and a minute
-a role; run so once for each role, it found no failure.) Left out, and why:
+worker, at most MAX_EXAMPLES cases per operation and phase (coverage, fuzzing, stateful) as admin
+and as agent. Users are fuzzed as owner (allowed every tenant operation) and viewer (refused
+most): the handlers are the same for every role, and admin and operator sit between the two
+(``api/authz.py``); all four are checked by ``test_no_role_reaches_...`` below. Each role's run
+is pinned to its own tenant (and its agent) so that it reaches the handlers instead of the 404
+of an unknown tenant, fuzzing and stateful phases only, at most ROLE_EXAMPLES cases per
+operation. (Run once for each of the four roles with the coverage phase too, it found no
+failure.) Left out, and why:
 
 * ``POST /admin/kill-switch``: ``stop_all`` would stop every other test's agents.
 * ``POST /oauth/revoke`` as agent: it revokes the token the run fuzzes with (it is fuzzed in the
@@ -43,10 +45,11 @@ from tests.conftest import TenantFactory
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance",
           "negative_data_rejection", "unsupported_method")
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 6
 ROLE_EXAMPLES = 4
 ROLE_PHASES = "fuzzing,stateful"
 ROLES = ("owner", "admin", "operator", "viewer")
+FUZZED_ROLES = ("owner", "viewer")  # the role allowed everything and the one refused most
 PASSWORD = "correct horse battery"
 
 
@@ -65,6 +68,9 @@ async def fuzz(api_url: str, token: str, folder: Path, *filters: str,
         sys.executable, "-m", "schemathesis.cli", "run", f"{api_url}/openapi.json",
         "--header", f"Authorization: Bearer {token}", "--generation-deterministic",
         "--max-examples", str(max_examples), "--workers", "1", "--checks", ",".join(CHECKS),
+        # a path parameter that takes slashes ({run_id:path}) has most generated values filtered
+        # out; what is generated is still sent and checked
+        "--suppress-health-check", "filter_too_much",
         "--no-color", "--report", "json", "--report-json-path", str(report), *filters,
         cwd=folder, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:  # the API runs on this event loop: wait without blocking it
@@ -133,7 +139,7 @@ async def _members(http: httpx.AsyncClient, admin: dict[str, str], make_tenant: 
     return tenant, agent, tokens
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", FUZZED_ROLES)
 async def test_fuzz_as_user(
     role: str, http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     tmp_path: Path
