@@ -41,7 +41,8 @@ def temporal_binary() -> Path:
 
 
 def temporal_dev_args(
-    db_file: Path | None, *, ip: str, port: int, ui_port: int | None, log_level: str = "warn"
+    db_file: Path | None, *, ip: str, port: int, ui_port: int | None, log_level: str = "warn",
+    codec_endpoint: str | None = None,
 ) -> list[str]:
     """Arguments of ``temporal server start-dev`` with the pragmas and dynamic config we need."""
     args = ["server", "start-dev", "--ip", ip, "--port", str(port), "--log-level", log_level]
@@ -57,6 +58,8 @@ def temporal_dev_args(
         args.append("--headless")
     else:
         args += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+        if codec_endpoint is not None:  # the UI decodes payloads there (api/routes/codec.py)
+            args += ["--ui-codec-endpoint", codec_endpoint]
     return args
 
 

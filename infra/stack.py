@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -144,7 +145,7 @@ class Stack:
             _say("starting Temporal dev server (embedded, SQLite with WAL) ...")
             args = embedded.temporal_dev_args(
                 self.data_dir / "temporal.db", ip=host, port=self.temporal_port,
-                ui_port=self.ui_port,
+                ui_port=self.ui_port, codec_endpoint=f"http://{host}:{self.api_port}/codec",
             )
             self.temporal = Child("temporal", [str(embedded.temporal_binary()), *args],
                                   self.data_dir / "logs" / "temporal.log",
@@ -159,6 +160,9 @@ class Stack:
         me = [sys.executable, "-m", "cli"]
         logs = self.data_dir / "logs"
         platform = {**os.environ, **self.temporal_env}
+        if self.temporal is not None:  # the embedded UI's origins may call /codec (its decode)
+            platform.setdefault("SWITCHBOARD_PAYLOAD_UI_ORIGINS", json.dumps(
+                [f"http://{name}:{self.ui_port}" for name in ("127.0.0.1", "localhost")]))
         self.children = [
             Child("api", [*me, "api", "--port", str(self.api_port)], logs / "api.log",
                   child_env.platform_env(platform, self.secrets, admin=True)),
