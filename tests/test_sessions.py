@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Replayer
 
@@ -447,3 +448,23 @@ async def test_a_scripted_think_sees_earlier_turns_and_replays_its_script_per_tu
     assert "turn 0: hello -> hi" in text and messages[-1]["content"].endswith("and the tests?")
     llm = ScriptedLLM([{"content": "first reply"}, {"content": "second reply"}])
     assert (await llm.complete(messages, [])).content == "first reply"  # this turn's first step
+
+
+async def test_histories_before_the_local_submit_and_the_turn_attributes_still_replay(
+    temporal_client: Client,
+) -> None:
+    """Recorded with e87606f (this file's first test, payloads decoded): an event whose submit
+    ran as a regular activity, and a two-turn session whose turns started without attributes."""
+    replayer = Replayer(workflows=[SessionWorkflow, EventWorkflow],
+                        data_converter=temporal_client.data_converter)
+    for name, workflow_id, command in (
+        ("event_session_submit_activity", "event/t-48f2ea2e19ae/slack/Eve6f23766f9",
+         "activity_task_scheduled_event_attributes"),
+        ("session_turns_without_attributes",
+         "session/t-48f2ea2e19ae/ses-518ea5/slack:C1:1700000000.000100",
+         "start_child_workflow_execution_initiated_event_attributes"),
+    ):
+        path = Path(__file__).parent / "fixtures" / "histories" / f"{name}.json"
+        recorded = WorkflowHistory.from_json(workflow_id, await asyncio.to_thread(path.read_text))
+        assert any(e.HasField(command) for e in recorded.events)  # the old command is there
+        await replayer.replay_workflow(recorded)
