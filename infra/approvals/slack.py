@@ -6,11 +6,8 @@ kill switch) as system calls: they are not in the agents' registry, so no grant 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from infra.approvals.blocks import (
@@ -21,28 +18,20 @@ from infra.approvals.blocks import (
     request_blocks,
     summary,
 )
-from infra.gateway.base import ExecutionContext, GatewayError, Intent, Result
-from infra.gateway.slack import _api_error
+from infra.gateway.base import ExecutionContext, Intent, Result
+from infra.gateway.clients import slack_client, slack_errors
 
 POST = "approval_post"
 UPDATE = "approval_update"
 
 
 def _client(ctx: ExecutionContext) -> AsyncWebClient:
-    # Temporal owns retries: no retry handlers, one attempt per activity try.
-    return AsyncWebClient(token=ctx.credential, base_url=ctx.settings.slack_api_url,
-                          timeout=math.ceil(ctx.settings.timeout_seconds), retry_handlers=[])
+    return slack_client(ctx.credential, ctx.settings.slack_api_url, ctx.settings.timeout_seconds)
 
 
 async def _call(method: Any, **kwargs: Any) -> Any:
-    try:
+    with slack_errors():
         return await method(**kwargs)
-    except SlackApiError as exc:
-        raise _api_error(exc) from None
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise GatewayError(f"Slack unreachable: {type(exc).__name__}", retryable=True) from None
-    except SlackClientError as exc:
-        raise GatewayError(f"Slack client error: {exc}", retryable=False) from None
 
 
 async def post_request(args: ApprovalMessage, ctx: ExecutionContext) -> Result:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from infra.gateway.base import ExecutionContext, Intent, Result
-from infra.gateway.clients import slack_api_error, slack_client, slack_errors
+from infra.gateway.clients import slack_client, slack_errors
 
 Channel = Annotated[str, Field(pattern=r"^[A-Za-z0-9]+$", max_length=40,
                                description='Channel id, e.g. "C0123456789" (not the #name)')]
@@ -28,10 +28,6 @@ class ReplyArgs(BaseModel):
                            description='The "ts" of the thread\'s first message, e.g. '
                                        '"1700000000.000100"')
     text: str = Field(min_length=1, max_length=40000, description="Reply text (Slack mrkdwn)")
-
-
-# What infra/approvals/slack.py maps its Slack errors with (one mapping: infra/gateway/clients).
-_api_error = slack_api_error
 
 
 async def _post(ctx: ExecutionContext, channel: str, text: str,
