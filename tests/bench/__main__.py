@@ -33,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
                                           "gateway", "pipeline", "enrichment", "sessions",
                                           "approvals", "runs"),
                      help="run one benchmark")
-    cli.add_argument("--events", type=int, default=200, help="latency: events measured")
+    cli.add_argument("--events", type=int, default=200, help="latency, pipeline: events measured")
     cli.add_argument("--seconds", type=float, default=4.0,
                      help="ingest: seconds per timed run (9 rounds x 2 servers)")
     return cli
@@ -69,7 +69,8 @@ async def run(args: argparse.Namespace) -> list[bool]:
             if args.only in (None, "gateway"):  # figures only
                 await bench_gateway(await migrated_database(url, "bench_gateway"))
             if args.only in (None, "pipeline"):  # figures only
-                await bench_pipeline(await migrated_database(url, "bench_pipeline"))
+                await bench_pipeline(await migrated_database(url, "bench_pipeline"),
+                                     args.events)
             if args.only in (None, "enrichment"):  # figures only
                 await bench_enrichment(await migrated_database(url, "bench_enrichment"))
             if args.only in (None, "sessions"):  # figures only

@@ -1,13 +1,20 @@
 """Throughput of the whole pipeline with one agent worker: webhooks in, thinks done, per second.
 
-The real stack (tests/bench/stack.py): a Temporal dev server, the API with its relay in its
-own process, the platform worker in this one, and ONE agent worker whose think answers at once.
-``EVENTS`` signed GitHub ``issues.opened`` deliveries (each a new issue, so its own thread and
-session; the bench agent is the tenant's default agent, with ``session_debounce_ms`` 0 so that
-the figure is the pipeline's pace, not the window's) are posted by a few concurrent senders;
-the clock runs from the first POST to the last think completed. The think activity's dispatch
+The real stack (tests/bench/stack.py): a Temporal dev server, the API with its relay and the
+platform worker (``switchboard worker``) each in its own process, and ONE agent worker whose
+think answers at once, in this one. ``EVENTS`` (``--events``) signed GitHub ``issues.opened``
+deliveries (each a new issue, so its own thread and session; the bench agent is the tenant's
+default agent, with ``session_debounce_ms`` 0 so that the figure is the pipeline's pace, not
+the window's) are posted by a few concurrent senders; the clock runs from the first POST to the
+last think completed. The think activity's dispatch
 latency (scheduled -> started) is read from ``activity.info()`` for every run and from the
 histories of a sample.
+
+What an event costs (issue #17, item 1): the CPU each process used over that clock, per event,
+and the Temporal work read back from every event's histories (tests/bench/costs.py). Then, in
+the same run, the no-op ceiling (tests/bench/ceiling.py): the cheapest workflow that starts,
+schedules one activity and completes, driven at the same concurrency through the same server.
+The last line: ``RESULT pipeline events_per_s=<x> ceiling_per_s=<y> ratio=<x/y>``.
 
 Figures only; nothing here is a target or an assertion.
 """
@@ -15,25 +22,26 @@ Figures only; nothing here is a target or an assertion.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 import uuid
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from infra import database
+from tests.bench.ceiling import ceiling
+from tests.bench.costs import CpuMeter, cost_table, event_costs, postmaster_pid, temporal_pid
 from tests.bench.stack import Stack, bench_agent_id, dispatching_stack, temporal
 from tests.bench.stats import heading, ms, percentile
 from workflows.contracts import ThinkInput, ThinkOutput, Usage
 from workflows.ids import event_workflow_id, run_workflow_id
 from workflows.names import THINK_ACTIVITY
 
-EVENTS = 300
+EVENTS = 200  # python -m tests.bench --only pipeline --events N for more
 CONCURRENCY = 8
 WARMUP_EVENTS = 10
 HISTORY_SAMPLE = 30
@@ -74,42 +82,18 @@ class CountingAgent:
                                                      output_tokens=len(answer.split())))
 
 
-def _children(pid: int) -> list[int]:
-    """Every process below ``pid`` (from /proc)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        for child in map(int, task.read_text().split()):
-            found += [child, *_children(child)]
-    return found
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """CPU time (user + system) these processes used so far."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _temporal_pids() -> list[int]:
-    """The Temporal dev server's processes (children of this one named ``temporal``)."""
-    return [pid for pid in _children(os.getpid())
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "temporal"]
-
-
 def _line(name: str, values: list[float]) -> str:
     return (f"  {name:<46} p50 {ms(percentile(values, 50))}  p90 {ms(percentile(values, 90))}"
             f"  p99 {ms(percentile(values, 99))}  max {ms(max(values))}")
 
 
-async def bench_pipeline(db_url: str) -> None:
-    """Post EVENTS webhooks a few at a time; print events/s and the think dispatch latency."""
+async def bench_pipeline(db_url: str, events: int = EVENTS) -> None:
+    """Post ``events`` webhooks a few at a time; print events/s, the think dispatch latency,
+    what an event costs, the no-op ceiling and the RESULT line."""
     heading("Pipeline: events/s, webhook -> think completed, one agent worker")
     env = await temporal()
     try:
-        await _measure(env.client, db_url)
+        await _measure(env.client, db_url, events)
     finally:
         await env.shutdown()
 
@@ -145,47 +129,68 @@ async def _through(stack: Stack, agent: CountingAgent, count: int
     return deliveries, started, acked, max(agent.finished.values())
 
 
-async def _measure(client: Client, db_url: str) -> None:
+async def _measure(client: Client, db_url: str, count: int) -> None:
     agent = CountingAgent(bench_agent_id())
-    async with dispatching_stack(client, db_url, agent.agent_id, agent.think,
+    pool = await database.create_pool(db_url, min_size=1, max_size=1)
+    backend = int(await pool.fetchval("SELECT pg_backend_pid()"))
+    async with dispatching_stack(client, db_url, agent.agent_id, agent.think, worker_process=True,
                                  limits=httpx.Limits(max_connections=CONCURRENCY)) as stack:
         default_ms = await stack.debounce(0)
-        print(f"  API in its own process (relay on); one platform worker and ONE bench agent"
-              f" worker (think answers at once) in this one; {EVENTS} events, each a new issue"
-              f" (its own session; agent session_debounce_ms 0, default {default_ms}), posted by"
-              f" {CONCURRENCY} concurrent senders after {WARMUP_EVENTS} warm-up", flush=True)
+        print(f"  API (relay on) and platform worker (switchboard worker) each in its own process;"
+              f" ONE bench agent worker (think answers at once) in this one; {count} events, each"
+              f" a new issue (its own session; agent session_debounce_ms 0, default"
+              f" {default_ms}), posted by {CONCURRENCY} concurrent senders after"
+              f" {WARMUP_EVENTS} warm-up", flush=True)
         await _through(stack, agent, WARMUP_EVENTS)
+        assert stack.worker_pid is not None
+        own = "agent worker + senders (bench)"
+        cpu = CpuMeter({"API": stack.api.pid, "platform worker": stack.worker_pid,
+                        own: os.getpid(), "Temporal server": temporal_pid(),
+                        "PostgreSQL": postmaster_pid(backend)}, own=own)
         started_wall = time.time()
-        temporal_pids = _temporal_pids()
-        api_cpu, own_cpu = stack.api.cpu_seconds(), time.process_time()
-        temporal_cpu = _cpu_seconds(temporal_pids)
-        deliveries, started, acked, last = await _through(stack, agent, EVENTS)
+        cpu.start()
+        deliveries, started, acked, last = await _through(stack, agent, count)
+        used = cpu.stop()
         events = [event_workflow_id(stack.tenant, "github", d) for d in deliveries]
-        api_cpu = stack.api.cpu_seconds() - api_cpu
-        own_cpu = time.process_time() - own_cpu
-        temporal_cpu = _cpu_seconds(temporal_pids) - temporal_cpu
+        runs = [run_workflow_id(e, agent.agent_id) for e in events]
         begun, closed = await _times(client, events)
         sample = await asyncio.gather(*(
-            _think_dispatch(client, run_workflow_id(e, agent.agent_id))
-            for e in events[:: max(1, len(events) // HISTORY_SAMPLE)][:HISTORY_SAMPLE]))
+            _think_dispatch(client, r)
+            for r in runs[:: max(1, len(runs) // HISTORY_SAMPLE)][:HISTORY_SAMPLE]))
+        per_type, samples = await event_costs(client, events, runs)
+        print(f"  no-op ceiling: {count} BenchNoopWorkflow (start, one activity, complete), same"
+              f" server and client, {CONCURRENCY} concurrent starters ...", flush=True)
+        ceiling_per_s, noop_cpu, noop = await ceiling(client, count, CONCURRENCY, cpu)
+    await pool.close()
 
     elapsed = last - started
     print(f"  first POST -> last 202:                     {acked - started:7.2f} s"
-          f"  ({EVENTS / (acked - started):7.1f} webhooks/s accepted)")
+          f"  ({count / (acked - started):7.1f} webhooks/s accepted)")
     print(f"  first POST -> last EventWorkflow started:   {begun - started_wall:7.2f} s"
           f"  (the relay's pace)")
     print(f"  first POST -> last think completed:         {elapsed:7.2f} s"
-          f"  ({EVENTS / elapsed:7.1f} events/s)")
+          f"  ({count / elapsed:7.1f} events/s)")
     print(f"  first POST -> last EventWorkflow closed:    {closed - started_wall:7.2f} s"
-          f"  ({EVENTS / (closed - started_wall):7.1f} events/s, outcome recorded)")
-    print(f"  CPU over first POST -> last think, in cores ({os.cpu_count()} here): Temporal dev"
-          f" server {temporal_cpu / elapsed:.2f}, this process (platform + agent workers,"
-          f" senders) {own_cpu / elapsed:.2f}, API process {api_cpu / elapsed:.2f};"
-          f" load average {os.getloadavg()[0]:.2f}")
+          f"  ({count / (closed - started_wall):7.1f} events/s, outcome recorded)")
+    print(f"  CPU over first POST -> last think ({os.cpu_count()} cores here; load average"
+          f" {os.getloadavg()[0]:.2f}):  cores     ms/event")
+    for name, seconds in [*used.items(), ("all", sum(used.values()))]:
+        print(f"    {name:<40} {seconds / elapsed:6.2f}  {seconds / count * 1000:10.2f}")
+    print("  Temporal, per event (read from the histories: EventWorkflow, its session's share,"
+          " its run, a mirror if any):")
+    print("\n".join(cost_table(per_type, count)))
+    for name, history in sorted(samples.items()):
+        print(f"    one {name}: {history}")
+    print(f"  no-op ceiling: {ceiling_per_s:.1f} workflows/s; one holds "
+          + ", ".join(f"{v:g} {k}" for k, v in noop.items() if v) + "; CPU ms per workflow: "
+          + ", ".join(f"{k} {v / count * 1000:.1f}" for k, v in noop_cpu.items()))
     print("  think/1 dispatch (ActivityTaskScheduled -> started):")
     print(_line("  activity.info(), server clock, all runs", list(agent.dispatch.values())))
     print(_line("  scheduled -> running in the agent worker", list(agent.received.values())))
     print(_line(f"  from history, {len(sample)} sampled runs", sample))
+    rate = count / elapsed
+    print(f"RESULT pipeline events_per_s={rate:.1f} ceiling_per_s={ceiling_per_s:.1f}"
+          f" ratio={rate / ceiling_per_s:.2f}", flush=True)
 
 
 async def _times(client: Client, workflow_ids: list[str]) -> tuple[float, float]:

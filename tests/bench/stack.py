@@ -4,7 +4,11 @@ default agent it is. Every delivery posted is a new GitHub issue (its own thread
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -19,7 +23,7 @@ from infra import codec, database, tracing
 from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
 from infra.settings import GatewaySettings, PayloadSettings, TracingSettings
 from tests.bench.fixtures import NewIssues, create_tenant, server_env, set_debounce
-from tests.bench.serve import Served, served
+from tests.bench.serve import Served, served, stop
 from tests.harness import free_port, running
 from workers.platform import platform_worker
 from workflows import search
@@ -61,6 +65,7 @@ class Stack:
     path: str
     issues: NewIssues
     admin_token: str
+    worker_pid: int | None = None  # the platform worker's process, when not this one
 
     async def debounce(self, debounce_ms: int) -> int:
         """Set the agent's ``session_debounce_ms`` (admin API); the value it had."""
@@ -71,9 +76,11 @@ class Stack:
 @contextlib.asynccontextmanager
 async def dispatching_stack(client: Client, db_url: str, agent_id: str,
                             think: Callable[..., Any], *, api_env: dict[str, str] | None = None,
-                            **http_options: Any) -> AsyncIterator[Stack]:
+                            worker_process: bool = False, **http_options: Any
+                            ) -> AsyncIterator[Stack]:
     """The stack, with ``think`` as agent ``agent_id``'s think activity on its own queue
-    (``api_env``: more environment for the API process)."""
+    (``api_env``: more environment for the API process; ``worker_process``: the platform
+    worker runs as ``switchboard worker`` in its own process instead of in this one)."""
     queue = f"bench-platform-{uuid.uuid4().hex[:8]}"
     senv = server_env(db_url) | {"TEMPORAL_ADDRESS": client.service_client.config.target_host,
                                  "TEMPORAL_TASK_QUEUE": queue} | (api_env or {})
@@ -82,8 +89,8 @@ async def dispatching_stack(client: Client, db_url: str, agent_id: str,
     try:
         async with (
             served("app", free_port(), senv, relay=True) as api,
-            running(platform_worker(client, pool, queue,
-                                    gateway_queue=GatewaySettings().task_queue)),
+            (platform_process(senv) if worker_process else running(platform_worker(
+                client, pool, queue, gateway_queue=GatewaySettings().task_queue))) as worker,
             running(Worker(client, task_queue=agent_task_queue(tenant, agent_id),
                            activities=[think])),
             httpx.AsyncClient(base_url=api.url, timeout=30, **http_options) as http,
@@ -91,6 +98,24 @@ async def dispatching_stack(client: Client, db_url: str, agent_id: str,
             await create_tenant(api.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
                                 agents=[agent_id], default=True, tenant=tenant)
             yield Stack(api, http, tenant, agent_id, f"/webhooks/github/{tenant}", NewIssues(),
-                        senv["SWITCHBOARD_ADMIN_TOKEN"])
+                        senv["SWITCHBOARD_ADMIN_TOKEN"],
+                        worker if isinstance(worker, int) else None)
     finally:
         await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def platform_process(env: dict[str, str]) -> AsyncIterator[int]:
+    """``switchboard worker`` (platform, gateway and control workers) in its own process, as a
+    deployment runs it; yields its pid. Its output goes to a temporary file, named on failure."""
+    with tempfile.NamedTemporaryFile(prefix="bench-platform-worker-", suffix=".log",
+                                     delete=False) as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cli", "worker", env={**os.environ, **env},
+            stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        yield proc.pid
+    finally:
+        if proc.returncode is not None:
+            print(f"  platform worker exited with {proc.returncode}; its output: {log.name}")
+        await stop(proc)
