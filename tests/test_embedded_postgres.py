@@ -83,7 +83,8 @@ async def test_an_older_up_data_dir_is_upgraded_with_its_data(tmp_path: Path) ->
     finally:
         await asyncio.to_thread(pg.stop)
     assert version >= 180000 and vector == "0.8.5"
-    assert count == 500 and nearest == [40, 39, 41]
+    # 39 and 41 are equally near (a tie the index may order either way)
+    assert count == 500 and nearest[0] == 40 and sorted(nearest[1:]) == [39, 41]
     assert "items_hnsw" in plan
     assert (pgdata / "PG_VERSION").read_text().strip() == "18"
     assert pg.pending_upgrade() is None

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,6 +38,17 @@ from workflows.contracts import (
 
 SWITCHBOARD = Path(sys.executable).parent / "switchboard"
 SECRET = "sk-cli-secret-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """``agent run`` sets up the process's logging, as a long-running command does (its handler
+    writes to the stderr of the moment): the other tests of this process get theirs back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
