@@ -107,7 +107,8 @@ async def dispatching_stack(client: Client, db_url: str, agent_id: str,
 @contextlib.asynccontextmanager
 async def platform_process(env: dict[str, str]) -> AsyncIterator[int]:
     """``switchboard worker`` (platform, gateway and control workers) in its own process, as a
-    deployment runs it; yields its pid. Its output goes to a temporary file, named on failure."""
+    deployment runs it; yields its pid. Its output goes to a temporary file, kept (and named)
+    only if the worker exited before the stack was done."""
     with tempfile.NamedTemporaryFile(prefix="bench-platform-worker-", suffix=".log",
                                      delete=False) as log:
         proc = await asyncio.create_subprocess_exec(
@@ -116,6 +117,9 @@ async def platform_process(env: dict[str, str]) -> AsyncIterator[int]:
     try:
         yield proc.pid
     finally:
-        if proc.returncode is not None:
+        early = proc.returncode is not None
+        if early:
             print(f"  platform worker exited with {proc.returncode}; its output: {log.name}")
         await stop(proc)
+        if not early:
+            os.unlink(log.name)
