@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -74,11 +74,5 @@ async def _run(child: AgentRunInput, attributes: TypedSearchAttributes) -> Agent
 
 
 def _attributes(inp: AgentRunInput, agent_id: str) -> TypedSearchAttributes:
-    pairs = [SearchAttributePair(search.TENANT, inp.event.tenant_id),
-             SearchAttributePair(search.AGENT, agent_id),
-             SearchAttributePair(search.EVENT_KIND, inp.event.kind.value),
-             SearchAttributePair(search.STATUS, "running"),
-             SearchAttributePair(search.TRIGGER, TRIGGER)]
-    if inp.project_id is not None:
-        pairs.append(SearchAttributePair(search.PROJECT, inp.project_id))
-    return TypedSearchAttributes(pairs)
+    return search.run_attributes(inp.event.tenant_id, agent_id, inp.event.kind.value,
+                                 inp.project_id, trigger=TRIGGER)

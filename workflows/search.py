@@ -22,11 +22,15 @@ ALL = (TENANT, AGENT, PROJECT, EVENT_KIND, STATUS, SESSION, THREAD, TRIGGER)
 
 
 def run_attributes(tenant_id: str, agent_id: str, event_kind: str, project_id: str | None,
-                   session_id: str | None = None) -> TypedSearchAttributes:
-    """An AgentRunWorkflow's attributes at its start (a session's turn also names its session)."""
+                   session_id: str | None = None, trigger: str | None = None
+                   ) -> TypedSearchAttributes:
+    """An AgentRunWorkflow's attributes at its start (a session's turn also names its session;
+    a run not started by a webhook, its trigger)."""
     pairs: list[SearchAttributePair[str]] = [
         SearchAttributePair(TENANT, tenant_id), SearchAttributePair(AGENT, agent_id),
         SearchAttributePair(EVENT_KIND, event_kind), SearchAttributePair(STATUS, "running")]
+    if trigger is not None:
+        pairs.append(SearchAttributePair(TRIGGER, trigger))
     if project_id is not None:
         pairs.append(SearchAttributePair(PROJECT, project_id))
     if session_id is not None:

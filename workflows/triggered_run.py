@@ -12,7 +12,6 @@ Temporal's ``-<scheduled time>`` suffix on its key), its run
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -69,13 +68,6 @@ class TriggeredRunWorkflow:
             return failed(inp, run_id, f"agent {inp.agent_id} cannot run now: {resolved.reason}")
         if plan.gate.held:
             await hold_while_stopped()
-        pairs = [SearchAttributePair(search.TENANT, event.tenant_id),
-                 SearchAttributePair(search.AGENT, inp.agent_id),
-                 SearchAttributePair(search.TRIGGER, inp.trigger),
-                 SearchAttributePair(search.EVENT_KIND, event.kind.value),
-                 SearchAttributePair(search.STATUS, "running")]
-        if resolved.project_id is not None:
-            pairs.append(SearchAttributePair(search.PROJECT, resolved.project_id))
         try:
             return await workflow.execute_child_workflow(
                 AgentRunWorkflow.run,
@@ -84,7 +76,10 @@ class TriggeredRunWorkflow:
                               gateway_queue=resolved.gateway_queue,
                               context=within_budget(plan.context.items,
                                                     target.context_token_budget)),
-                id=run_id, search_attributes=TypedSearchAttributes(pairs),
+                id=run_id,
+                search_attributes=search.run_attributes(
+                    event.tenant_id, inp.agent_id, event.kind.value, resolved.project_id,
+                    trigger=inp.trigger),
                 static_summary=f"{inp.trigger} run of {inp.agent_id}")
         except ChildWorkflowError as err:
             return failed(inp, run_id, str(err.cause or err))
