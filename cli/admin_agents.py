@@ -14,7 +14,7 @@ from typing import Any
 
 from cli import agents as agent_runs
 from cli.admin_output import json_flag, output
-from cli.api_client import Api, CliError, handler, tenant_options
+from cli.api_client import Api, CliError, command_adder, tenant_options
 
 _COLUMNS = (("ID", lambda a: a["id"]), ("NAME", lambda a: a["name"]),
             ("STATUS", lambda a: a["status"]), ("OWNER", lambda a: a.get("owner")),
@@ -89,10 +89,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     agents = sub.add_parser("agents", help="a tenant's agents: list, show, create, pause, resume")
     agents_sub = agents.add_subparsers(dest="agents_command", required=True)
 
-    def command(name: str, run: Command, text: str) -> argparse.ArgumentParser:
-        p = agents_sub.add_parser(name, parents=[common], help=text)
-        p.set_defaults(func=handler("agents", run, Api))
-        return p
+    command = command_adder(agents_sub, "agents", common, Api)
 
     ls = command("list", cmd_list, "the tenant's agents, as a table")
     ls.add_argument("--status", choices=("active", "paused", "offline"))
@@ -110,10 +107,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
     aliases = sub.add_parser("aliases", help="a tenant's aliases: list, set")
     aliases_sub = aliases.add_subparsers(dest="aliases_command", required=True)
-    ls = aliases_sub.add_parser("list", parents=[common], help="the aliases, as a table")
-    json_flag(ls)
-    ls.set_defaults(func=handler("aliases", cmd_aliases, Api))
-    put = aliases_sub.add_parser("set", parents=[common], help="create or replace an alias")
+    alias_command = command_adder(aliases_sub, "aliases", common, Api)
+    json_flag(alias_command("list", cmd_aliases, "the aliases, as a table"))
+    put = alias_command("set", cmd_alias_set, "create or replace an alias")
     put.add_argument("name", help="the alias (with or without @)")
     put.add_argument("members", nargs="+", help="agent ids, or @alias for a nested one")
-    put.set_defaults(func=handler("aliases", cmd_alias_set, Api))

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from cli.admin_output import json_flag, output, progress
-from cli.api_client import Api, CliError, handler, tenant_options
+from cli.api_client import Api, CliError, command_adder, tenant_options
 
 _PROVIDERS = ("github", "slack", "clickup")
 _COLUMNS = (("ID", lambda p: p["id"]), ("NAME", lambda p: p["name"]),
             ("DEFAULT_AGENTS", lambda p: p["default_agents"]),
             ("MAPPINGS", lambda p: [f"{m['provider']}:{m['external_id']}" for m in p["mappings"]]))
-Command = Callable[[argparse.Namespace, Api], int]
 
 
 def _path(api: Api, tail: str = "") -> str:
@@ -102,10 +100,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                                                "import")
     projects_sub = projects.add_subparsers(dest="projects_command", required=True)
 
-    def command(name: str, run: Command, text: str) -> argparse.ArgumentParser:
-        p = projects_sub.add_parser(name, parents=[common], help=text)
-        p.set_defaults(func=handler("projects", run, Api))
-        return p
+    command = command_adder(projects_sub, "projects", common, Api)
 
     json_flag(command("list", cmd_list, "the tenant's projects, as a table"))
     command("show", cmd_show, "one project (JSON)").add_argument("id")

@@ -10,17 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 
 from cli.admin_output import AnyTenantApi, json_flag, output
-from cli.api_client import CliError, handler
+from cli.api_client import CliError, command_adder
 
 _COLUMNS = (("ID", lambda t: t["id"]), ("NAME", lambda t: t["name"]),
             ("DEFAULT_AGENTS", lambda t: t["default_agents"]),
             ("ADMIN_CHANNEL", lambda t: t.get("admin_channel")),
             ("CREATED", lambda t: t["created_at"][:19]))
 _PROVIDERS = ("github", "slack", "clickup")
-Command = Callable[[argparse.Namespace, AnyTenantApi], int]
 
 
 def cmd_list(args: argparse.Namespace, api: AnyTenantApi) -> int:
@@ -81,10 +79,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     tenants = sub.add_parser("tenants", help="tenants: list, show, create, update, secrets")
     tenants_sub = tenants.add_subparsers(dest="tenants_command", required=True)
 
-    def command(name: str, run: Command, text: str) -> argparse.ArgumentParser:
-        p = tenants_sub.add_parser(name, parents=[common], help=text)
-        p.set_defaults(func=handler("tenants", run, AnyTenantApi))
-        return p
+    command = command_adder(tenants_sub, "tenants", common, AnyTenantApi)
 
     json_flag(command("list", cmd_list, "every tenant, as a table"))
     command("show", cmd_show, "one tenant, its providers and quota (JSON)").add_argument("id")

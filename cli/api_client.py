@@ -102,3 +102,17 @@ def handler(group: str, command: Callable[[argparse.Namespace, A], int],
                   file=sys.stderr)
             return 1
     return run
+
+
+def command_adder(sub: argparse._SubParsersAction[argparse.ArgumentParser], group: str,
+                  common: argparse.ArgumentParser, api: Callable[[argparse.Namespace], A]
+                  ) -> Callable[[str, Callable[[argparse.Namespace, A], int], str],
+                                argparse.ArgumentParser]:
+    """A function adding ``switchboard <group> <name>`` subcommands: the ``common`` options,
+    and ``run`` as its handler (:func:`handler`)."""
+    def add(name: str, run: Callable[[argparse.Namespace, A], int], text: str
+            ) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, parents=[common], help=text)
+        parser.set_defaults(func=handler(group, run, api))
+        return parser
+    return add
