@@ -185,20 +185,7 @@ class EventWorkflow:
         thread = thread_of(event)
         if thread is not None and workflow.patched(SESSIONS_PATCH):
             return await self._to_sessions(inp, event, plan, thread)
-        children = [
-            await workflow.start_child_workflow(
-                AgentRunWorkflow.run,
-                AgentRunInput(run_id=run_id, target=target, event=event,
-                              project_id=resolved.project_id,
-                              gateway_queue=resolved.gateway_queue,
-                              context=within_budget(plan.context.items,
-                                                     target.context_token_budget)),
-                id=run_id,
-                search_attributes=self._run_attributes(event, target.agent_id, resolved.project_id),
-            )
-            for target in resolved.agents
-            for run_id in [run_workflow_id(workflow.info().workflow_id, target.agent_id)]
-        ]
+        children = [await self._start_run(event, plan, target) for target in resolved.agents]
         agent_ids = [t.agent_id for t in resolved.agents]
         await self._record(
             inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason, agent_ids=agent_ids,
@@ -255,7 +242,7 @@ class EventWorkflow:
 
     def _start_run(self, event: StandardEvent, plan: DispatchPlan, target: AgentTarget
                    ) -> Awaitable[workflow.ChildWorkflowHandle[AgentRunWorkflow, AgentOutcome]]:
-        """Start one agent's run on the event (the path without sessions)."""
+        """Start one agent's run on the event (the path without a session)."""
         resolved = plan.resolved
         run_id = run_workflow_id(workflow.info().workflow_id, target.agent_id)
         return workflow.start_child_workflow(
