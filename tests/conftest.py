@@ -156,8 +156,10 @@ async def api_url(settings: Settings, platform: Platform) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of the API."""
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+    """An HTTP client of the API. It drops an idle connection after 2 s, before uvicorn closes
+    it (5 s): with both at 5 s, a request sent as the server closes it got a ReadError."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=30,
+                                 limits=httpx.Limits(keepalive_expiry=2)) as client:
         yield client
 
 
