@@ -1,5 +1,6 @@
 """``python -m tests.bench [--only ingest|latency|governance|sockets|context|gateway|pipeline|
-enrichment|sessions|approvals|runs] [--events N] [--seconds S]``: the figures."""
+enrichment|sessions|approvals|runs|scaleout|spike] [--events N] [--seconds S] [--rate R]``:
+the figures."""
 
 from __future__ import annotations
 
@@ -21,8 +22,11 @@ from tests.bench.ingest import bench_ingest
 from tests.bench.latency import bench_latency
 from tests.bench.pipeline import bench_pipeline
 from tests.bench.runs import bench_runs
+from tests.bench.scaleout import bench_scaleout
 from tests.bench.sessions import bench_sessions
 from tests.bench.sockets import bench_sockets
+from tests.bench.spike import EVENTS as SPIKE_EVENTS
+from tests.bench.spike import bench_spike
 from tests.harness import migrated_database, start_postgres
 
 
@@ -31,9 +35,13 @@ def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     cli.add_argument("--only", choices=("ingest", "latency", "governance", "sockets", "context",
                                           "gateway", "pipeline", "enrichment", "sessions",
-                                          "approvals", "runs"),
+                                          "approvals", "runs", "scaleout", "spike"),
                      help="run one benchmark")
-    cli.add_argument("--events", type=int, default=200, help="latency, pipeline: events measured")
+    cli.add_argument("--events", type=int, default=None,
+                     help=f"latency, pipeline: events measured (default 200); spike: webhooks"
+                          f" sent (default {SPIKE_EVENTS})")
+    cli.add_argument("--rate", type=float, default=2000.0,
+                     help="spike: webhooks sent a second, open loop")
     cli.add_argument("--seconds", type=float, default=4.0,
                      help="ingest: seconds per timed run (9 rounds x 2 servers)")
     return cli
@@ -52,6 +60,8 @@ def cpu_speed() -> float:
 async def run(args: argparse.Namespace) -> list[bool]:
     """Start one PostgreSQL, give each benchmark its own database, run them in turn."""
     results: list[bool] = []
+    if args.events is None:
+        args.events = SPIKE_EVENTS if args.only == "spike" else 200
     with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as folder:
         pg, url = await start_postgres(Path(folder), "bench_ingest")
         try:
@@ -79,6 +89,11 @@ async def run(args: argparse.Namespace) -> list[bool]:
                 await bench_approvals(await migrated_database(url, "bench_approvals"))
             if args.only in (None, "runs"):  # figures only
                 await bench_runs(await migrated_database(url, "bench_runs"))
+            if args.only == "spike":  # figures only; 20,000 events drain for a long while
+                await bench_spike(await migrated_database(url, "bench_spike"),
+                                  args.events, args.rate)
+            if args.only == "scaleout":  # figures only; 2 x 2 on 2 cores (issue #17, item 4)
+                await bench_scaleout(await migrated_database(url, "bench_scaleout"), args.events)
         finally:
             await asyncio.to_thread(pg.stop)
     return results

@@ -22,9 +22,12 @@ Figures only; nothing here is a target or an assertion.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
@@ -46,6 +49,7 @@ CONCURRENCY = 8
 WARMUP_EVENTS = 10
 HISTORY_SAMPLE = 30
 DONE_WITHIN = 120.0
+OWN = "agent worker + senders (bench)"
 
 
 class CountingAgent:
@@ -99,16 +103,18 @@ async def bench_pipeline(db_url: str, events: int = EVENTS) -> None:
 
 
 async def _post_all(stack: Stack, requests: list[tuple[dict[str, str], bytes]]) -> float:
-    """POST every request with CONCURRENCY senders; return when the last 202 came back."""
+    """POST every request with CONCURRENCY senders, spread round-robin over the stack's APIs;
+    return when the last 202 came back."""
     pending = iter(requests)
+    clients = stack.clients or (stack.http,)
 
-    async def sender() -> None:
+    async def sender(http: httpx.AsyncClient) -> None:
         for headers, body in pending:
-            r = await stack.http.post(stack.path, content=body, headers=headers)
+            r = await http.post(stack.path, content=body, headers=headers)
             if r.status_code != 202:
                 raise RuntimeError(f"webhook answered {r.status_code}: {r.text}")
 
-    await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
+    await asyncio.gather(*(sender(clients[i % len(clients)]) for i in range(CONCURRENCY)))
     return time.perf_counter()
 
 
@@ -129,29 +135,72 @@ async def _through(stack: Stack, agent: CountingAgent, count: int
     return deliveries, started, acked, max(agent.finished.values())
 
 
-async def _measure(client: Client, db_url: str, count: int) -> None:
+@dataclass
+class Measured:
+    """One timed run through a stack (``measured``): its clocks, in perf_counter seconds but
+    ``started_wall`` (unix), and the CPU seconds each process used over it."""
+
+    stack: Stack
+    agent: CountingAgent
+    cpu: CpuMeter
+    deliveries: list[str]
+    started: float
+    started_wall: float
+    acked: float
+    last: float
+    used: dict[str, float]
+
+    @property
+    def elapsed(self) -> float:
+        """First POST -> last think completed."""
+        return self.last - self.started
+
+
+@contextlib.asynccontextmanager
+async def measured(client: Client, db_url: str, count: int, *, apis: int = 1, workers: int = 1
+                   ) -> AsyncIterator[Measured]:
+    """A fresh stack (``apis`` API processes with their relays, ``workers`` platform worker
+    processes, one bench agent worker here), warmed up and then driven with ``count`` events;
+    yields the figures with the stack still up. CPU names: "API" and "platform worker", or
+    "API <i>" and "platform worker <i>" when there are several; OWN; "Temporal server";
+    "PostgreSQL"."""
     agent = CountingAgent(bench_agent_id())
     pool = await database.create_pool(db_url, min_size=1, max_size=1)
     backend = int(await pool.fetchval("SELECT pg_backend_pid()"))
-    async with dispatching_stack(client, db_url, agent.agent_id, agent.think, worker_process=True,
-                                 limits=httpx.Limits(max_connections=CONCURRENCY)) as stack:
-        default_ms = await stack.debounce(0)
-        print(f"  API (relay on) and platform worker (switchboard worker) each in its own process;"
-              f" ONE bench agent worker (think answers at once) in this one; {count} events, each"
-              f" a new issue (its own session; agent session_debounce_ms 0, default"
-              f" {default_ms}), posted by {CONCURRENCY} concurrent senders after"
-              f" {WARMUP_EVENTS} warm-up", flush=True)
-        await _through(stack, agent, WARMUP_EVENTS)
-        assert stack.worker_pid is not None
-        own = "agent worker + senders (bench)"
-        cpu = CpuMeter({"API": stack.api.pid, "platform worker": stack.worker_pid,
-                        own: os.getpid(), "Temporal server": temporal_pid(),
-                        "PostgreSQL": postmaster_pid(backend)}, own=own)
-        started_wall = time.time()
-        cpu.start()
-        deliveries, started, acked, last = await _through(stack, agent, count)
-        used = cpu.stop()
-        events = [event_workflow_id(stack.tenant, "github", d) for d in deliveries]
+    try:
+        async with dispatching_stack(client, db_url, agent.agent_id, agent.think,
+                                     worker_process=True, apis=apis, workers=workers,
+                                     limits=httpx.Limits(max_connections=CONCURRENCY)) as stack:
+            default_ms = await stack.debounce(0)
+            shape = ("API (relay on) and platform worker (switchboard worker) each"
+                     if apis == workers == 1 else f"{apis} APIs (each with its relay; senders"
+                     f" spread round-robin over them) and {workers} platform workers (switchboard"
+                     " worker, one queue), each")
+            print(f"  {shape} in its own process; ONE bench agent worker (think answers at once)"
+                  f" in this one; {count} events, each a new issue (its own session; agent"
+                  f" session_debounce_ms 0, default {default_ms}), posted by {CONCURRENCY}"
+                  f" concurrent senders after {WARMUP_EVENTS} warm-up", flush=True)
+            await _through(stack, agent, WARMUP_EVENTS)
+            roles = {(f"API {i}" if apis > 1 else "API"): api.pid
+                     for i, api in enumerate(stack.apis, 1)}
+            roles |= {(f"platform worker {i}" if workers > 1 else "platform worker"): pid
+                      for i, pid in enumerate(stack.worker_pids, 1)}
+            cpu = CpuMeter(roles | {OWN: os.getpid(), "Temporal server": temporal_pid(),
+                                    "PostgreSQL": postmaster_pid(backend)}, own=OWN)
+            started_wall = time.time()
+            cpu.start()
+            deliveries, started, acked, last = await _through(stack, agent, count)
+            yield Measured(stack, agent, cpu, deliveries, started, started_wall, acked, last,
+                           cpu.stop())
+    finally:
+        await pool.close()
+
+
+async def _measure(client: Client, db_url: str, count: int) -> None:
+    async with measured(client, db_url, count) as run:
+        stack, agent, cpu, used = run.stack, run.agent, run.cpu, run.used
+        started, started_wall, acked = run.started, run.started_wall, run.acked
+        events = [event_workflow_id(stack.tenant, "github", d) for d in run.deliveries]
         runs = [run_workflow_id(e, agent.agent_id) for e in events]
         begun, closed = await _times(client, events)
         sample = await asyncio.gather(*(
@@ -161,9 +210,8 @@ async def _measure(client: Client, db_url: str, count: int) -> None:
         print(f"  no-op ceiling: {count} BenchNoopWorkflow (start, one activity, complete), same"
               f" server and client, {CONCURRENCY} concurrent starters ...", flush=True)
         ceiling_per_s, noop_cpu, noop = await ceiling(client, count, CONCURRENCY, cpu)
-    await pool.close()
 
-    elapsed = last - started
+    elapsed = run.elapsed
     print(f"  first POST -> last 202:                     {acked - started:7.2f} s"
           f"  ({count / (acked - started):7.1f} webhooks/s accepted)")
     print(f"  first POST -> last EventWorkflow started:   {begun - started_wall:7.2f} s"

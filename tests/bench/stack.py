@@ -1,6 +1,9 @@
 """The stack the pipeline benchmarks drive: a Temporal dev server, the API with its relay in its
 own process, the platform worker and one bench agent's worker in this one, and a tenant whose
-default agent it is. Every delivery posted is a new GitHub issue (its own thread and session)."""
+default agent it is. Every delivery posted is a new GitHub issue (its own thread and session).
+
+Scaled out (issue #17, item 4): several API processes, each with its relay, and several
+platform worker processes on the same queue, against the same Temporal server and database."""
 
 from __future__ import annotations
 
@@ -15,6 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -66,6 +72,9 @@ class Stack:
     issues: NewIssues
     admin_token: str
     worker_pid: int | None = None  # the platform worker's process, when not this one
+    apis: tuple[Served, ...] = ()  # every API process (the first is ``api``)
+    clients: tuple[httpx.AsyncClient, ...] = ()  # one per API, in that order (``http`` first)
+    worker_pids: tuple[int, ...] = ()  # every platform worker process, when not this one
 
     async def debounce(self, debounce_ms: int) -> int:
         """Set the agent's ``session_debounce_ms`` (admin API); the value it had."""
@@ -76,32 +85,69 @@ class Stack:
 @contextlib.asynccontextmanager
 async def dispatching_stack(client: Client, db_url: str, agent_id: str,
                             think: Callable[..., Any], *, api_env: dict[str, str] | None = None,
-                            worker_process: bool = False, **http_options: Any
-                            ) -> AsyncIterator[Stack]:
+                            worker_process: bool = False, apis: int = 1, workers: int = 1,
+                            **http_options: Any) -> AsyncIterator[Stack]:
     """The stack, with ``think`` as agent ``agent_id``'s think activity on its own queue
     (``api_env``: more environment for the API process; ``worker_process``: the platform
-    worker runs as ``switchboard worker`` in its own process instead of in this one)."""
+    worker runs as ``switchboard worker`` in its own process instead of in this one).
+
+    ``apis`` API processes (each with its relay, started one after the other so that one
+    applies the migrations) and ``workers`` platform worker processes (``worker_process``
+    only), all on the same platform queue; with workers in their own processes, the stack is
+    handed over once each of them polls that queue.
+    """
+    if workers > 1 and not worker_process:
+        raise ValueError("several platform workers run only in their own processes")
     queue = f"bench-platform-{uuid.uuid4().hex[:8]}"
     senv = server_env(db_url) | {"TEMPORAL_ADDRESS": client.service_client.config.target_host,
                                  "TEMPORAL_TASK_QUEUE": queue} | (api_env or {})
     tenant = f"bench-{uuid.uuid4().hex[:10]}"
     pool = await database.create_pool(db_url)
     try:
-        async with (
-            served("app", free_port(), senv, relay=True) as api,
-            (platform_process(senv) if worker_process else running(platform_worker(
-                client, pool, queue, gateway_queue=GatewaySettings().task_queue))) as worker,
-            running(Worker(client, task_queue=agent_task_queue(tenant, agent_id),
-                           activities=[think])),
-            httpx.AsyncClient(base_url=api.url, timeout=30, **http_options) as http,
-        ):
-            await create_tenant(api.url, senv["SWITCHBOARD_ADMIN_TOKEN"],
+        async with contextlib.AsyncExitStack() as stack:
+            servers = [await stack.enter_async_context(
+                served("app", free_port(), senv, relay=True)) for _ in range(apis)]
+            if worker_process:
+                pids = [await stack.enter_async_context(platform_process(senv))
+                        for _ in range(workers)]
+                await polled(client, queue, pids)
+            else:
+                pids = []
+                await stack.enter_async_context(running(platform_worker(
+                    client, pool, queue, gateway_queue=GatewaySettings().task_queue)))
+            await stack.enter_async_context(running(Worker(
+                client, task_queue=agent_task_queue(tenant, agent_id), activities=[think])))
+            clients = [await stack.enter_async_context(httpx.AsyncClient(
+                base_url=api.url, timeout=30, **http_options)) for api in servers]
+            await create_tenant(servers[0].url, senv["SWITCHBOARD_ADMIN_TOKEN"],
                                 agents=[agent_id], default=True, tenant=tenant)
-            yield Stack(api, http, tenant, agent_id, f"/webhooks/github/{tenant}", NewIssues(),
-                        senv["SWITCHBOARD_ADMIN_TOKEN"],
-                        worker if isinstance(worker, int) else None)
+            yield Stack(servers[0], clients[0], tenant, agent_id, f"/webhooks/github/{tenant}",
+                        NewIssues(), senv["SWITCHBOARD_ADMIN_TOKEN"],
+                        pids[0] if pids else None, tuple(servers), tuple(clients), tuple(pids))
     finally:
         await pool.close()
+
+
+async def polled(client: Client, queue: str, pids: list[int], within: float = 60.0) -> None:
+    """Wait until each of these processes polls ``queue`` for workflow and activity tasks (a
+    worker's identity is ``pid@host``), so that a measurement starts with all of them."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    wanted = {str(pid) for pid in pids}
+    kinds = (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
+    while True:
+        seen = []
+        for kind in kinds:
+            answer = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+                namespace=client.namespace, task_queue=TaskQueue(name=queue),
+                task_queue_type=kind))
+            seen.append({p.identity.split("@", 1)[0] for p in answer.pollers})
+        if all(wanted <= s for s in seen):
+            return
+        if loop.time() > deadline:
+            raise RuntimeError(f"platform workers {sorted(wanted)} not all polling {queue}"
+                               f" within {within:g} s (seen: {seen})")
+        await asyncio.sleep(0.1)
 
 
 @contextlib.asynccontextmanager
