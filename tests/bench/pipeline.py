@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
+import psutil
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -149,6 +150,7 @@ class Measured:
     acked: float
     last: float
     used: dict[str, float]
+    machine: float  # CPU seconds the whole machine was busy (every process, ours or not)
 
     @property
     def elapsed(self) -> float:
@@ -187,13 +189,20 @@ async def measured(client: Client, db_url: str, count: int, *, apis: int = 1, wo
                       for i, pid in enumerate(stack.worker_pids, 1)}
             cpu = CpuMeter(roles | {OWN: os.getpid(), "Temporal server": temporal_pid(),
                                     "PostgreSQL": postmaster_pid(backend)}, own=OWN)
-            started_wall = time.time()
+            started_wall, busy = time.time(), _busy()
             cpu.start()
             deliveries, started, acked, last = await _through(stack, agent, count)
+            used, machine = cpu.stop(), _busy() - busy
             yield Measured(stack, agent, cpu, deliveries, started, started_wall, acked, last,
-                           cpu.stop())
+                           used, machine)
     finally:
         await pool.close()
+
+
+def _busy() -> float:
+    """CPU seconds the machine has been busy (all cores, all processes) since boot."""
+    t = psutil.cpu_times()
+    return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
 
 
 async def _measure(client: Client, db_url: str, count: int) -> None:

@@ -40,6 +40,7 @@ class Shape:
     elapsed: float
     cores: dict[str, float]  # ROWS name -> CPU seconds / elapsed
     dispatch: list[float]  # think scheduled -> started, seconds
+    machine: float  # cores the whole machine was busy (every process, the stack's or not)
     load: float  # 1-minute load average when it ended
 
     @property
@@ -70,7 +71,8 @@ async def _shape(client: Client, db_url: str, count: int, n: int) -> Shape:
         cores = {single.get(name, name): seconds / run.elapsed
                  for name, seconds in run.used.items()}
         dispatch = list(run.agent.dispatch.values())
-    return Shape(f"{n} x {n}", count, run.elapsed, cores, dispatch, os.getloadavg()[0])
+    return Shape(f"{n} x {n}", count, run.elapsed, cores, dispatch, run.machine / run.elapsed,
+                 os.getloadavg()[0])
 
 
 def _report(one: Shape, two: Shape) -> None:
@@ -92,6 +94,8 @@ def _report(one: Shape, two: Shape) -> None:
             cells += (f"{'-':>14}{'-':>14}" if cores is None else
                       f"{cores:>14.2f}{cores * s.elapsed / s.events * 1000:>14.2f}")
         print(f"    {row:<38}{cells}")
+    print(f"    {'the machine (every process, ours or not)':<38}"
+          + "".join(f"{s.machine:>14.2f}{'':>14}" for s in shapes))
     for s in shapes:
         print(f"  verdict {s.name}: {_verdict(s)}")
 
@@ -100,13 +104,14 @@ def _verdict(shape: Shape) -> str:
     """Which process is nearest to a full core, and whether the machine itself is full."""
     busiest = max(shape.cores, key=shape.cores.__getitem__)
     cores = shape.cores[busiest]
-    total = sum(shape.cores.values())
-    machine = os.cpu_count() or 1
-    full = f"the machine is full ({total:.2f} of {machine} cores in use)" \
-        if total >= 0.9 * machine else f"{total:.2f} of {machine} cores in use"
+    ours, machine = sum(shape.cores.values()), os.cpu_count() or 1
+    full = shape.machine >= 0.9 * machine
+    where = (f"the machine is full ({shape.machine:.2f} of {machine} cores busy, {ours:.2f} of"
+             f" them this stack's)" if full else
+             f"{shape.machine:.2f} of {machine} cores busy, {ours:.2f} of them this stack's")
     if cores >= FULL:
-        return f"{busiest} ({cores:.2f} cores) is the bottleneck; {full}"
-    if total >= 0.9 * machine:
-        return (f"{full}: no one process is near a full core (busiest: {busiest},"
-                f" {cores:.2f}); the processes compete for the cores")
-    return f"no process near a full core (busiest: {busiest}, {cores:.2f}); {full}"
+        return f"{busiest} ({cores:.2f} cores) is the bottleneck; {where}"
+    if full:
+        return (f"{where}: no one process is near a full core (busiest: {busiest},"
+                f" {cores:.2f}); the processes wait for the cores")
+    return f"no process near a full core (busiest: {busiest}, {cores:.2f}); {where}"
