@@ -7,7 +7,8 @@ signed GitHub ``issues.opened`` deliveries, each a new issue, are signed and ser
 HTTP/1.1 before the clock starts, then sent OPEN-LOOP at ``RATE`` (``--rate``) a second over
 ``CONNECTIONS`` keep-alive connections (tests/bench/load.py ``open_loop``): acknowledgement
 latency runs from each request's scheduled time to its response, so a door that falls behind
-shows in it. Printed: the send rate really reached, acknowledgement p50/p99/max and statuses.
+shows in it. Printed: the send rate really reached, acknowledgement p50/p99/max, statuses, how
+many answers came later than GitHub's 10 s, and each process' CPU while sending.
 
 While sending and while the backlog drains, every 0.5 s: the API process' resident memory, and
 the latency of an admin read that touches the database (``GET /admin/tenants/{t}/events``).
@@ -52,6 +53,7 @@ RATE = 2_000.0  # --rate, deliveries a second
 CONNECTIONS = 128
 WARMUP_EVENTS = 10
 PROGRESS_EVERY = 10.0
+GITHUB_TIMEOUT = 10.0  # s: GitHub counts a delivery not answered within this as failed
 
 
 class OnceAgent(CountingAgent):
@@ -91,7 +93,10 @@ async def _warm_up(stack: Stack, agent: OnceAgent) -> None:
     for d in deliveries:
         headers, body = stack.issues.signed(d)
         (await stack.http.post(stack.path, content=body, headers=headers)).raise_for_status()
-    await asyncio.wait_for(agent.all_done.wait(), 120)
+    started = time.perf_counter()
+    await asyncio.wait_for(agent.all_done.wait(), 300)
+    print(f"  warm-up: {WARMUP_EVENTS} events thought in {time.perf_counter() - started:.1f} s",
+          flush=True)
 
 
 def _run(stack: Stack, delivery: str) -> str:
@@ -124,15 +129,23 @@ async def _executions(client: Client, workflow_type: str, tenant: str) -> tuple[
     return counted, Counter([w.id async for w in client.list_workflows(query)])
 
 
-def _print_send(sent: OpenLoopResult, rate: float) -> list[float]:
-    """Print what the sender reached and the acknowledgements; their latencies."""
+def _print_send(sent: OpenLoopResult, rate: float, used: dict[str, float]) -> list[float]:
+    """Print what the sender reached, the acknowledgements and the CPU while sending; the
+    acknowledgement latencies."""
     lag = [s - d for s, d in zip(sent.sent, sent.scheduled, strict=True)]
     acks = [x for x in sent.latencies if not math.isnan(x)]
     statuses = Counter(sent.statuses)
+    answered = max(d + x for d, x in zip(sent.scheduled, sent.latencies, strict=True)
+                   if not math.isnan(x)) - min(sent.sent) if acks else math.nan
     print(f"  sent {len(sent.sent)} at {sent.send_rate:.0f}/s (asked {rate:g}/s) over"
-          f" {CONNECTIONS} connections; client CPU {sent.client_cpu:.0%} of a core")
+          f" {CONNECTIONS} connections; client CPU {sent.client_cpu:.0%} of a core; first send"
+          f" -> last answer {answered:.2f} s ({len(acks) / answered:.0f} answers/s)")
     print(summary("send behind schedule", lag))
     print(summary("acknowledgement (scheduled -> response)", acks))
+    print(f"  answered after more than {GITHUB_TIMEOUT:g} s (GitHub would count them failed):"
+          f" {sum(x > GITHUB_TIMEOUT for x in acks)}")
+    print("  CPU while sending, cores: " + ", ".join(f"{k} {v / answered:.2f}"
+                                                   for k, v in used.items()))
     print("  statuses: " + ", ".join(f"{s or 'connection error'}: {n}"
                                      for s, n in sorted(statuses.items()))
           + "".join(f"; {k} x{n}" for k, n in sent.errors.items()))
@@ -193,7 +206,7 @@ async def _measure(client: Client, db_url: str, count: int, rate: float) -> None
         watch.phase = "drain"
         first = min(sent.sent)
         acked = [d for d, s in zip(deliveries, sent.statuses, strict=True) if s == 202]
-        acks = _print_send(sent, rate)
+        acks = _print_send(sent, rate, cpu.stop())
         timeout = 60 + count / 2
         print(f"  draining (timeout {timeout:.0f} s) ...", flush=True)
         drained = await _drain(stack, agent, pool, {runs[d] for d in acked}, first, timeout)
