@@ -12,19 +12,29 @@ for long (Python's GIL; the Temporal dev server is one Go process, which can), a
 has only ``os.cpu_count()`` cores shared by every process: the verdict says when the machine,
 not one process, is what is full.
 
+Two relays side by side are safe: each claims inbox rows with ``FOR UPDATE SKIP LOCKED`` in a
+transaction held over its starts and marks them relayed before committing (infra/inbox), so a
+row is started by one relay; only a start whose commit was lost (a crash, a timed-out RPC that
+did start) is started again, which the event's workflow id turns into a no-op (one more start
+RPC, nothing in the history). The table says how many events each relay started.
+
 The last line: ``RESULT scaleout one_per_s=<x> two_per_s=<y> ratio=<y/x>``. Figures only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections import Counter
 from dataclasses import dataclass
 
 from temporalio.client import Client
 
 from tests.bench.pipeline import EVENTS, OWN, measured
+from tests.bench.serve import Served
 from tests.bench.stack import temporal
 from tests.bench.stats import heading, percentile
+from workflows.ids import event_workflow_id
 
 ROWS = ("API 1", "API 2", "platform worker 1", "platform worker 2", "Temporal server",
         "PostgreSQL", OWN)
@@ -41,6 +51,7 @@ class Shape:
     cores: dict[str, float]  # ROWS name -> CPU seconds / elapsed
     dispatch: list[float]  # think scheduled -> started, seconds
     machine: float  # cores the whole machine was busy (every process, the stack's or not)
+    relays: Counter[str]  # which API process's relay started each EventWorkflow
     load: float  # 1-minute load average when it ended
 
     @property
@@ -71,8 +82,27 @@ async def _shape(client: Client, db_url: str, count: int, n: int) -> Shape:
         cores = {single.get(name, name): seconds / run.elapsed
                  for name, seconds in run.used.items()}
         dispatch = list(run.agent.dispatch.values())
+        load = os.getloadavg()[0]
+        relays = await _relays(client, [event_workflow_id(run.stack.tenant, "github", d)
+                                        for d in run.deliveries], run.stack.apis)
     return Shape(f"{n} x {n}", count, run.elapsed, cores, dispatch, run.machine / run.elapsed,
-                 os.getloadavg()[0])
+                 relays, load)
+
+
+async def _relays(client: Client, event_ids: list[str], apis: tuple[Served, ...]
+                  ) -> Counter[str]:
+    """Which API's relay started each EventWorkflow: the identity (``pid@host``) its
+    WorkflowExecutionStarted event records."""
+    names = {str(api.pid): f"API {i}" for i, api in enumerate(apis, 1)}
+    gate = asyncio.Semaphore(16)
+
+    async def starter(workflow_id: str) -> str:
+        async with gate:
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+        identity = history.events[0].workflow_execution_started_event_attributes.identity
+        return names.get(identity.split("@", 1)[0], identity)
+
+    return Counter(await asyncio.gather(*map(starter, event_ids)))
 
 
 def _report(one: Shape, two: Shape) -> None:
@@ -96,6 +126,8 @@ def _report(one: Shape, two: Shape) -> None:
         print(f"    {row:<38}{cells}")
     print(f"    {'the machine (every process, ours or not)':<38}"
           + "".join(f"{s.machine:>14.2f}{'':>14}" for s in shapes))
+    print(f"  {'EventWorkflows started by each relay':<40}" + "".join(
+        f"{', '.join(f'{k} {v}' for k, v in sorted(s.relays.items())):>28}" for s in shapes))
     for s in shapes:
         print(f"  verdict {s.name}: {_verdict(s)}")
 
