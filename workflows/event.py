@@ -56,6 +56,10 @@ ENRICH_PATCH = "enrich-before-dispatch"
 SESSIONS_PATCH = "sessions"
 SUBMIT_LOCAL_PATCH = "session-submit-local"  # the submit to a session as a local activity
 MIRROR_PATCH = "mirror"
+# Every change above at once. A patch costs each new history a marker and an upsert of
+# TemporalChangeVersion (a visibility write); new histories record this one instead of one per
+# change (issue #17). Histories begun before it replay the older markers one by one.
+CURRENT_PATCH = "event-2026-12"
 
 
 @workflow.defn(name="EventWorkflow")
@@ -65,6 +69,12 @@ class EventWorkflow:
     def __init__(self) -> None:
         """No turn finished yet (sessions tell them by signal)."""
         self._finished: dict[str, AgentOutcome] = {}
+        self._current = False
+
+    def _patched(self, patch: str) -> bool:
+        """Whether this history takes the change ``patch``: every new one does (one marker,
+        CURRENT_PATCH); one begun before it, if its own marker says so."""
+        return self._current or workflow.patched(patch)
 
     @workflow.signal(name="turn_finished")
     def turn_finished(self, told: TurnFinished) -> None:
@@ -76,7 +86,8 @@ class EventWorkflow:
         """Process one inbox row."""
         # Histories begun before enrichment replay the old commands: no enrich, plan or early
         # remember (README, "Enrichment").
-        enriching = workflow.patched(ENRICH_PATCH)
+        self._current = workflow.patched(CURRENT_PATCH)
+        enriching = self._patched(ENRICH_PATCH)
         # Every step here is a quick database read or write: local activities run them inside
         # the workflow task (recorded as markers, retried by the worker) instead of a round trip
         # through the server each. Normalizing and planning the dispatch (agents, kill switch,
@@ -112,11 +123,11 @@ class EventWorkflow:
                 return await self._record(
                     inp, EventStatus.IGNORED, event=event, reason=event.ignore_reason
                 )
-            if event.kind is EventKind.INTERACTION and workflow.patched(APPROVAL_CLICKS_PATCH):
+            if event.kind is EventKind.INTERACTION and self._patched(APPROVAL_CLICKS_PATCH):
                 await approval_click(event)
             # The mirror starts beside the dispatch: the agents never wait for it.
             mirroring = (asyncio.create_task(self._mirror(event))
-                         if mirrorable(event, plan) and workflow.patched(MIRROR_PATCH) else None)
+                         if mirrorable(event, plan) and self._patched(MIRROR_PATCH) else None)
             try:
                 return await self._dispatch(inp, event, plan)
             finally:
@@ -183,7 +194,7 @@ class EventWorkflow:
         if plan.gate.held:
             await hold_while_stopped()
         thread = thread_of(event)
-        if thread is not None and workflow.patched(SESSIONS_PATCH):
+        if thread is not None and self._patched(SESSIONS_PATCH):
             return await self._to_sessions(inp, event, plan, thread)
         children = [await self._start_run(event, plan, target) for target in resolved.agents]
         agent_ids = [t.agent_id for t in resolved.agents]
@@ -208,7 +219,7 @@ class EventWorkflow:
         # events in flight stalled every session that way). Local, it runs inside this workflow
         # task, saving a round trip through the server per event on the way to the think.
         # Histories begun before ran the regular activity, kept so they replay.
-        execute = (workflow.execute_local_activity_method if workflow.patched(SUBMIT_LOCAL_PATCH)
+        execute = (workflow.execute_local_activity_method if self._patched(SUBMIT_LOCAL_PATCH)
                    else workflow.execute_activity_method)
         results: list[SubmitResult] = await asyncio.gather(*(
             execute(
