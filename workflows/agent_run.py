@@ -38,6 +38,9 @@ from workflows.run_delegation import delegate
 # ``delegate`` an unknown intent.
 APPROVALS_PATCH = "approvals"
 DELEGATION_PATCH = "delegation"
+# A think's usage is written by a local activity, inside the workflow task that took the think's
+# result, instead of an activity task and one more workflow task per think (issue #17).
+USAGE_LOCAL_PATCH = "usage-local"
 
 
 @workflow.defn(name="AgentRunWorkflow")
@@ -156,17 +159,20 @@ class AgentRunWorkflow:
         if decision.usage is None:
             return
         elapsed = workflow.now() - started
+        record = UsageRecord(tenant_id=inp.event.tenant_id, agent_id=inp.target.agent_id,
+                             run_id=inp.run_id, turn=turn, model=decision.usage.model,
+                             input_tokens=decision.usage.input_tokens,
+                             output_tokens=decision.usage.output_tokens,
+                             tool_calls=len(decision.tool_calls),
+                             duration_ms=int(elapsed.total_seconds() * 1000))
+        if workflow.patched(USAGE_LOCAL_PATCH):
+            await workflow.execute_local_activity_method(
+                GovernanceActivities.record_usage, record,
+                start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+            return
         await workflow.execute_activity_method(
-            GovernanceActivities.record_usage,
-            UsageRecord(tenant_id=inp.event.tenant_id, agent_id=inp.target.agent_id,
-                        run_id=inp.run_id, turn=turn, model=decision.usage.model,
-                        input_tokens=decision.usage.input_tokens,
-                        output_tokens=decision.usage.output_tokens,
-                        tool_calls=len(decision.tool_calls),
-                        duration_ms=int(elapsed.total_seconds() * 1000)),
-            activity_id=f"usage/{turn}",
-            start_to_close_timeout=policies.DB_STEP_TIMEOUT,
-            retry_policy=policies.DB_STEP,
+            GovernanceActivities.record_usage, record, activity_id=f"usage/{turn}",
+            start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP,
         )
 
     async def _failed(self, inp: AgentRunInput, err: ActivityError, turns: int, calls: int
