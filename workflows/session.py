@@ -49,6 +49,11 @@ with workflow.unsafe.imports_passed_through():
 EPISODES_PATCH = "session-episodes"  # an episodic summary every N turns, not only at close
 # a turn's run carries the attributes of a direct run, and its session's id
 TURN_ATTRIBUTES_PATCH = "session-turn-attributes"
+# Both changes above, and (new here) a run that begins with messages waiting goes straight to
+# its turn, its session id set with its first status in one upsert. A patch costs each new run a
+# marker and an upsert of TemporalChangeVersion: one for all (issue #17); runs begun before it
+# replay the older markers.
+CURRENT_PATCH = "session-2026-12"
 CONTINUE_EVERY = 50  # turns per run before continuing as new
 
 
@@ -67,11 +72,19 @@ class SessionWorkflow(SessionIntake):
         self.closing = False
         self.turns_this_run = 0
         self.late: list[SessionSubmit] = []  # messages that came while closing
+        self.current = False
+        self.unlabelled = False  # the session id is still to be set with the first status
+
+    def _patched(self, patch: str) -> bool:
+        """Whether this run takes the change ``patch``: every new one does (CURRENT_PATCH)."""
+        return self.current or workflow.patched(patch)
 
     @workflow.run
     async def run(self, inp: SessionInput) -> str:
         """Wait for messages, answer them turn by turn, close when idle or asked."""
-        workflow.upsert_search_attributes([search.SESSION.value_set(self.state.session_id)])
+        self.current = self.unlabelled = workflow.patched(CURRENT_PATCH)
+        if not self.current:
+            workflow.upsert_search_attributes([search.SESSION.value_set(self.state.session_id)])
         workflow.set_current_details(f"{inp.agent_id} on {inp.thread}")
         try:
             return await self._converse(inp)
@@ -81,7 +94,8 @@ class SessionWorkflow(SessionIntake):
 
     async def _converse(self, inp: SessionInput) -> str:
         while not self.close_requested:
-            await self._status("paused" if self.state.paused else "waiting")
+            if not (self.current and self.state.pending and not self.state.paused):
+                await self._status("paused" if self.state.paused else "waiting")
             idle = timedelta(seconds=self.state.settings.idle_seconds)
             try:
                 await workflow.wait_condition(
@@ -133,8 +147,12 @@ class SessionWorkflow(SessionIntake):
             attempt += 1
             messages = [message_of(s, workflow.now().isoformat()) for s in batch]
             turn = ConversationTurn(turn=n, messages=messages, status="running")
-            await self._record_turn(turn)
-            await self._status("running")
+            if self.current:  # the session's row first: a run that began with messages waiting
+                await self._status("running")  # has not written it yet (turns reference it)
+                await self._record_turn(turn)
+            else:
+                await self._record_turn(turn)
+                await self._status("running")
             outcome = await self._think(batch, n, attempt)
             if outcome is None:  # interrupted: the think restarts with every message so far
                 batch, state.pending = in_order([*batch, *state.pending]), []
@@ -151,7 +169,7 @@ class SessionWorkflow(SessionIntake):
                             session_id=state.session_id, turn=n)
         await asyncio.gather(*(tell(s.reply_to, told) for s in batch))
         every = state.settings.summary_every
-        if every and n - state.episodes_upto >= every and workflow.patched(EPISODES_PATCH):
+        if every and n - state.episodes_upto >= every and self._patched(EPISODES_PATCH):
             await write_episode(self.inp, state.session_id, episode_part(
                 state.summary, state.recent, self.inp.thread, state.episodes_upto + 1, n))
             state.episodes_upto = n
@@ -166,7 +184,7 @@ class SessionWorkflow(SessionIntake):
         event = turn_event(batch)
         attributes = (search.run_attributes(
             self.inp.tenant_id, self.inp.agent_id, event.kind.value, last.project_id,
-            self.state.session_id) if workflow.patched(TURN_ATTRIBUTES_PATCH) else None)
+            self.state.session_id) if self._patched(TURN_ATTRIBUTES_PATCH) else None)
         child = await workflow.start_child_workflow(
             AgentRunWorkflow.run,
             AgentRunInput(run_id=run_id, target=last.target, event=event,
@@ -221,7 +239,11 @@ class SessionWorkflow(SessionIntake):
         count changed."""
         if status != self.status:
             self.status = status
-            workflow.upsert_search_attributes([search.STATUS.value_set(status)])
+            updates = [search.STATUS.value_set(status)]
+            if self.unlabelled:
+                self.unlabelled = False
+                updates.append(search.SESSION.value_set(self.state.session_id))
+            workflow.upsert_search_attributes(updates)
         if self.recorded == (status, self.state.turns):
             return
         self.recorded = (status, self.state.turns)
