@@ -5,8 +5,9 @@ A workflow cannot signal-with-start another workflow, so EventWorkflow asks this
 It is a signal, not an update: an update waits for the session's worker to run a workflow task
 and take it, which under a burst (300 new events in flight on the dev server) took 14-19 s per
 call and held the pipeline to 3.8 events/s; a signal is durable in the session's history once
-the call returns. What became of the message reaches the event by signal "turn_finished" (the
-turn's outcome, or a refusal under ``reject``). A retried activity sends the same message again:
+the call returns. What became of the message (the turn's outcome, or a refusal under
+``reject``) the session writes to the event's row (``record_event_outcome``); an event begun
+before that waits for it by signal "turn_finished". A retried activity sends the same message again:
 SessionWorkflow applies a message once per key (event workflow id and agent), keys it carries
 across continue-as-new.
 """
@@ -18,12 +19,14 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
+from infra.inbox.store import record_agent_outcome
 from infra.memory import UnknownAgent, add_episodic
 from infra.sessions import store
 from workflows import search
 from workflows.contracts.sessions import (
     DispatchToSession,
     EpisodeInput,
+    OutcomeRecord,
     SessionInput,
     SessionRecord,
     SubmitResult,
@@ -78,6 +81,11 @@ class SessionActivities:
     async def record_turn(self, rec: TurnRecord) -> None:
         """Write one turn's row."""
         await store.record_turn(self.pool, rec.session_id, rec.turn)
+
+    @activity.defn
+    async def record_event_outcome(self, rec: OutcomeRecord) -> None:
+        """Put a turn's outcome on its event's row (the agent's entry; idempotent)."""
+        await record_agent_outcome(self.pool, rec.event_id, rec.outcome.model_dump(mode="json"))
 
     @activity.defn
     async def write_episode(self, inp: EpisodeInput) -> None:

@@ -67,7 +67,8 @@ class EventWorkflow:
     """Normalize, resolve the agents, dispatch one AgentRunWorkflow each, record the outcome."""
 
     def __init__(self) -> None:
-        """No turn finished yet (sessions tell them by signal)."""
+        """No turn finished yet (the sessions of events begun before CURRENT_PATCH tell them by
+        signal; newer ones write them to the event's row)."""
         self._finished: dict[str, AgentOutcome] = {}
         self._current = False
 
@@ -228,7 +229,7 @@ class EventWorkflow:
                                   submit=SessionSubmit(
                     reply_to=workflow.info().workflow_id, event=event, event_id=inp.inbox_id,
                     target=target, project_id=resolved.project_id,
-                    gateway_queue=resolved.gateway_queue,
+                    gateway_queue=resolved.gateway_queue, outcome_to_row=self._current,
                     context=within_budget(plan.context.items, target.context_token_budget))),
                 start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
             for target in resolved.agents))
@@ -246,6 +247,17 @@ class EventWorkflow:
                     error=result.reason)
         for outcome in await asyncio.gather(*(self._outcome(h) for h in direct)):
             self._finished[outcome.agent_id] = outcome
+        if self._current:
+            # The sessions put their turns' outcomes on the row themselves: this workflow ends
+            # here instead of waiting for them (a signal, a workflow task and a row write fewer
+            # per event; the turn is in its session's and its run's histories).
+            known = [self._finished[a] for a in agent_ids if a in self._finished]
+            if not known:
+                return EventResult(status=EventStatus.DISPATCHED, kind=event.kind,
+                                   reason=resolved.reason)
+            return await self._record(
+                inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason,
+                agent_ids=agent_ids, outcomes=known)
         await workflow.wait_condition(lambda: all(a in self._finished for a in agent_ids))
         return await self._record(
             inp, EventStatus.DISPATCHED, event=event, reason=resolved.reason,

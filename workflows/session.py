@@ -167,7 +167,7 @@ class SessionWorkflow(SessionIntake):
         state.summary, state.recent = fold(state.summary, [*state.recent, done], budget)
         told = TurnFinished(outcome=outcome.model_copy(update={"tool_log": []}),
                             session_id=state.session_id, turn=n)
-        await asyncio.gather(*(tell(s.reply_to, told) for s in batch))
+        await asyncio.gather(*(tell(s, told) for s in batch))
         every = state.settings.summary_every
         if every and n - state.episodes_upto >= every and self._patched(EPISODES_PATCH):
             await write_episode(self.inp, state.session_id, episode_part(
@@ -221,7 +221,7 @@ class SessionWorkflow(SessionIntake):
         await workflow.wait_condition(workflow.all_handlers_finished)
         refused = AgentOutcome(agent_id=self.inp.agent_id, run_id=state.session_id,
                                status="rejected", error="the session closed before this message")
-        await asyncio.gather(*(tell(s.reply_to, TurnFinished(
+        await asyncio.gather(*(tell(s, TurnFinished(
             outcome=refused, session_id=state.session_id, turn=0)) for s in state.pending))
         if self.late:  # messages that came as it closed open the next session, on this id
             workflow.continue_as_new(SessionInput(

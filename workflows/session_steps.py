@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts.conversation import ConversationTurn
     from workflows.contracts.sessions import (
         EpisodeInput,
+        OutcomeRecord,
         SessionInput,
         SessionRecord,
         SessionSubmit,
@@ -46,13 +47,20 @@ async def record_turn(session_id: str, turn: ConversationTurn) -> None:
         start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
 
 
-async def tell(event_workflow_id: str, told: TurnFinished) -> None:
-    """Signal an EventWorkflow its agent's outcome (nothing if it is gone)."""
+async def tell(sub: SessionSubmit, told: TurnFinished) -> None:
+    """Give a message's event its agent's outcome: on the event's row (a local activity) when
+    its EventWorkflow did not wait for it, else by signal to that workflow (nothing if it is
+    gone). Which one is in the submit, so a history replays the same way."""
+    if sub.outcome_to_row and sub.event_id is not None:
+        await workflow.execute_local_activity_method(
+            SessionActivities.record_event_outcome,
+            OutcomeRecord(event_id=sub.event_id, outcome=told.outcome),
+            start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+        return
     try:
-        await workflow.get_external_workflow_handle(event_workflow_id).signal(
-            TURN_FINISHED, told)
+        await workflow.get_external_workflow_handle(sub.reply_to).signal(TURN_FINISHED, told)
     except Exception:  # a finished or unknown event workflow: no one to tell
-        workflow.logger.info("no event workflow %s to tell", event_workflow_id)
+        workflow.logger.info("no event workflow %s to tell", sub.reply_to)
 
 
 async def write_episode(inp: SessionInput, session_id: str, text: str) -> None:
@@ -72,7 +80,7 @@ async def refuse(sub: SessionSubmit, session_id: str, reason: str) -> None:
     """Refuse a message under reject: its event is told at once, its sender in the thread."""
     refused = AgentOutcome(agent_id=sub.target.agent_id, run_id=session_id, status="rejected",
                            error=reason)
-    await tell(sub.reply_to, TurnFinished(outcome=refused, session_id=session_id, turn=0))
+    await tell(sub, TurnFinished(outcome=refused, session_id=session_id, turn=0))
     await busy_reply(sub, BUSY)
 
 

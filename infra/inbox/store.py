@@ -119,7 +119,10 @@ async def record_event(
     agent_ids: list[str],
     outcomes: list[dict[str, Any]],
 ) -> None:
-    """Upsert what the pipeline made of an inbox row (idempotent: retries write the same)."""
+    """Upsert what the pipeline made of an inbox row (idempotent: retries write the same).
+
+    ``outcomes`` are merged by agent: one given replaces that agent's, the others stay (a
+    session writes its agent's outcome to the row on its own: ``record_agent_outcome``)."""
     await pool.execute(
         "INSERT INTO events (inbox_id, tenant_id, status, kind, reason, event, agent_ids, outcomes)"
         " SELECT id, tenant_id, $2, $3, $4, $5, $6, $7 FROM inbox WHERE id = $1"
@@ -127,8 +130,29 @@ async def record_event(
         " kind = COALESCE(EXCLUDED.kind, events.kind),"
         " reason = COALESCE(EXCLUDED.reason, events.reason),"
         " event = COALESCE(EXCLUDED.event, events.event),"
-        " agent_ids = EXCLUDED.agent_ids, outcomes = EXCLUDED.outcomes, updated_at = now()",
+        f" agent_ids = EXCLUDED.agent_ids, outcomes = {_MERGED}, updated_at = now()",
         inbox_id, status.value, kind, reason, event, agent_ids, outcomes,
+    )
+
+
+# The row's outcomes of other agents, then the new ones (EXCLUDED: the row the insert proposed).
+_MERGED = (
+    "(SELECT COALESCE(jsonb_agg(o), '[]'::jsonb) FROM jsonb_array_elements(events.outcomes) o"
+    " WHERE o->>'agent_id' NOT IN (SELECT x->>'agent_id'"
+    " FROM jsonb_array_elements(EXCLUDED.outcomes) x)) || EXCLUDED.outcomes"
+)
+
+
+async def record_agent_outcome(pool: asyncpg.Pool, inbox_id: int, outcome: dict[str, Any]
+                               ) -> None:
+    """Put one agent's outcome on an event's row (its other agents' stay; idempotent). The row
+    is made, as dispatched, if the event's own record of the dispatch has not landed yet."""
+    await pool.execute(
+        "INSERT INTO events (inbox_id, tenant_id, status, outcomes)"
+        " SELECT id, tenant_id, 'dispatched', jsonb_build_array($2::jsonb) FROM inbox"
+        " WHERE id = $1"
+        f" ON CONFLICT (inbox_id) DO UPDATE SET outcomes = {_MERGED}, updated_at = now()",
+        inbox_id, outcome,
     )
 
 

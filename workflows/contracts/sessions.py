@@ -40,6 +40,9 @@ class SessionSubmit(BaseModel):
     gateway_queue: str | None = None
     context: list[ContextItem] = Field(default_factory=list)
     settings: SessionSettings = Field(default_factory=SessionSettings)
+    outcome_to_row: bool = Field(default=False, description=(
+        "The session writes the turn's outcome to the event's row itself; the EventWorkflow has"
+        " ended (False: it waits for signal turn_finished, as events begun before this did)"))
 
 
 class SubmitResult(BaseModel):
@@ -93,6 +96,14 @@ class TurnFinished(BaseModel):
     outcome: AgentOutcome
     session_id: str
     turn: int
+
+
+class OutcomeRecord(BaseModel):
+    """Input of the record_event_outcome local activity: a turn's outcome for one event's row
+    (the EventWorkflow of a submit with ``outcome_to_row`` no longer waits for it)."""
+
+    event_id: int
+    outcome: AgentOutcome
 
 
 class SessionRecord(BaseModel):
