@@ -368,10 +368,15 @@ async def test_an_ignored_deletion_still_reaches_memory(
     assert event["event"]["facts"]["memory"] == "delete"
     handle = temporal_client.get_workflow_handle(r.json()["workflow_id"])
     await handle.result()
+    events = (await handle.fetch_history()).events
     scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name
-                 for e in (await handle.fetch_history()).events
-                 if e.HasField("activity_task_scheduled_event_attributes")]
-    assert scheduled == ["remember_event"]
+                 for e in events if e.HasField("activity_task_scheduled_event_attributes")]
+    assert scheduled == []  # remembering a message is a local activity: a marker, not a task
+    local = [json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)
+             for e in events if e.HasField("marker_recorded_event_attributes")
+             and "data" in e.marker_recorded_event_attributes.details]
+    assert sorted(m["activity_type"] for m in local) == ["prepare_event", "record_outcome",
+                                                         "remember_event"]
 
 
 HISTORIES = sorted((Path(__file__).parent / "fixtures" / "histories").glob(

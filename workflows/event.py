@@ -138,9 +138,16 @@ class EventWorkflow:
             if remembered is not None:
                 await remembered
 
-    @staticmethod
-    def _remember(event: StandardEvent) -> workflow.ActivityHandle[None]:
-        # Remembering the message (re-embedding its thread) is off the path to the agents.
+    def _remember(self, event: StandardEvent) -> workflow.ActivityHandle[None]:
+        # Remembering the message (re-embedding its thread) is off the path to the agents: it
+        # runs beside the dispatch. A message's is a local activity (a database write and an
+        # embedding, in this worker: no activity task, and no workflow task after it, so a new
+        # event ends in its first workflow task); a README fetch, which calls GitHub, stays an
+        # activity, as every remember of events begun before CURRENT_PATCH.
+        if self._current and event.facts.get("memory") != "readme":
+            return workflow.start_local_activity_method(
+                ContextActivities.remember_event, event,
+                start_to_close_timeout=policies.SUMMARY_TIMEOUT, retry_policy=policies.DB_STEP)
         return workflow.start_activity_method(
             ContextActivities.remember_event, event,
             start_to_close_timeout=policies.SUMMARY_TIMEOUT, retry_policy=policies.DB_STEP,
