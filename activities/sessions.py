@@ -23,6 +23,7 @@ from infra.inbox.store import record_agent_outcome
 from infra.memory import UnknownAgent, add_episodic
 from infra.sessions import store
 from workflows import search
+from workflows.contracts.agents import SESSION_VERSION
 from workflows.contracts.sessions import (
     DispatchToSession,
     EpisodeInput,
@@ -57,7 +58,8 @@ class SessionActivities:
         sub = sub.model_copy(update={"settings": settings})
         workflow_id = session_workflow_id(tenant, agent, inp.thread)
         await self.client.start_workflow(
-            SESSION_WORKFLOW, SessionInput(tenant_id=tenant, agent_id=agent, thread=inp.thread),
+            SESSION_WORKFLOW, SessionInput(tenant_id=tenant, agent_id=agent, thread=inp.thread,
+                                           version=SESSION_VERSION),
             id=workflow_id, task_queue=inp.task_queue, start_signal=MESSAGE_SIGNAL,
             start_signal_args=[sub], id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=TypedSearchAttributes([

@@ -39,7 +39,9 @@ from workflows.run_delegation import delegate
 APPROVALS_PATCH = "approvals"
 DELEGATION_PATCH = "delegation"
 # A think's usage is written by a local activity, inside the workflow task that took the think's
-# result, instead of an activity task and one more workflow task per think (issue #17).
+# result, instead of an activity task and one more workflow task per think (issue #17). Runs
+# started with ``AgentRunInput.version`` 1 (RUN_VERSION) do so without this marker (and its
+# TemporalChangeVersion upsert); it stands for the change in runs begun before versions.
 USAGE_LOCAL_PATCH = "usage-local"
 
 
@@ -115,7 +117,7 @@ class AgentRunWorkflow:
                 return ToolResult(call_id=call.id, name=call.name, is_error=True,
                                   content="tool failed: this run was given no gateway queue")
             if (call.target == "gateway" and call.name == DELEGATE_INTENT
-                    and workflow.patched(DELEGATION_PATCH)):
+                    and (inp.version >= 1 or workflow.patched(DELEGATION_PATCH))):
                 return await delegate(inp, call, step, self._delegated)
             if call.target == "gateway":
                 # Credentials stay in the gateway: the agent's worker never sees them. The key
@@ -132,7 +134,8 @@ class AgentRunWorkflow:
                     heartbeat_timeout=policies.GATEWAY_HEARTBEAT_TIMEOUT,
                     retry_policy=policies.GATEWAY,
                 )
-                if gateway_result.approval is not None and workflow.patched(APPROVALS_PATCH):
+                if gateway_result.approval is not None and (
+                        inp.version >= 1 or workflow.patched(APPROVALS_PATCH)):
                     return await wait_for_approval(inp, call, step, gateway_result.approval,
                                                    self._decided)
                 return gateway_result
@@ -165,7 +168,7 @@ class AgentRunWorkflow:
                              output_tokens=decision.usage.output_tokens,
                              tool_calls=len(decision.tool_calls),
                              duration_ms=int(elapsed.total_seconds() * 1000))
-        if workflow.patched(USAGE_LOCAL_PATCH):
+        if inp.version >= 1 or workflow.patched(USAGE_LOCAL_PATCH):
             await workflow.execute_local_activity_method(
                 GovernanceActivities.record_usage, record,
                 start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)

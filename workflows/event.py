@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
     from workflows.contracts import (
+        RUN_VERSION,
         AgentOutcome,
         AgentRunInput,
         AgentTarget,
@@ -56,9 +57,11 @@ ENRICH_PATCH = "enrich-before-dispatch"
 SESSIONS_PATCH = "sessions"
 SUBMIT_LOCAL_PATCH = "session-submit-local"  # the submit to a session as a local activity
 MIRROR_PATCH = "mirror"
-# Every change above at once. A patch costs each new history a marker and an upsert of
-# TemporalChangeVersion (a visibility write); new histories record this one instead of one per
-# change (issue #17). Histories begun before it replay the older markers one by one.
+# Every change above at once, and: the run ends once its sessions took the event (they write the
+# outcomes to its row), and a message is remembered by a local activity. A patch costs each new
+# history a marker and an upsert of TemporalChangeVersion (a visibility write): runs started with
+# ``EventInput.version`` 1 (the relay's, EVENT_VERSION) take all this without one; this marker
+# stands for it in histories begun between the two (issue #17); older ones replay their own.
 CURRENT_PATCH = "event-2026-12"
 
 
@@ -87,7 +90,7 @@ class EventWorkflow:
         """Process one inbox row."""
         # Histories begun before enrichment replay the old commands: no enrich, plan or early
         # remember (README, "Enrichment").
-        self._current = workflow.patched(CURRENT_PATCH)
+        self._current = inp.version >= 1 or workflow.patched(CURRENT_PATCH)
         enriching = self._patched(ENRICH_PATCH)
         # Every step here is a quick database read or write: local activities run them inside
         # the workflow task (recorded as markers, retried by the worker) instead of a round trip
@@ -279,7 +282,8 @@ class EventWorkflow:
             AgentRunWorkflow.run,
             AgentRunInput(run_id=run_id, target=target, event=event,
                           project_id=resolved.project_id, gateway_queue=resolved.gateway_queue,
-                          context=within_budget(plan.context.items, target.context_token_budget)),
+                          context=within_budget(plan.context.items, target.context_token_budget),
+                          version=RUN_VERSION if self._current else 0),
             id=run_id,
             search_attributes=self._run_attributes(event, target.agent_id, resolved.project_id))
 

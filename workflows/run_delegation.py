@@ -17,7 +17,14 @@ from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import policies, search
-    from workflows.contracts import AgentOutcome, AgentRunInput, GatewayCall, ToolCall, ToolResult
+    from workflows.contracts import (
+        RUN_VERSION,
+        AgentOutcome,
+        AgentRunInput,
+        GatewayCall,
+        ToolCall,
+        ToolResult,
+    )
     from workflows.contracts.approvals import DelegatedRun, DelegationPlan, DelegationResults
     from workflows.ids import delegate_run_id
     from workflows.names import DELEGATION_PLAN_ACTIVITY
@@ -51,7 +58,8 @@ async def delegate(inp: AgentRunInput, call: ToolCall, step: str, delegated: lis
         child_id = delegate_run_id(inp.run_id, target.agent_id, nth)
         delegated.append(child_id)
         child = AgentRunInput(run_id=child_id, target=target, event=event,
-                              project_id=inp.project_id, gateway_queue=inp.gateway_queue)
+                              project_id=inp.project_id, gateway_queue=inp.gateway_queue,
+                              version=RUN_VERSION)
         runs.append(_run(child, _attributes(inp, target.agent_id)))
     outcomes = await asyncio.gather(*runs)
     results = DelegationResults(results=[

@@ -24,7 +24,7 @@ from temporalio.exceptions import ChildWorkflowError, FailureError
 with workflow.unsafe.imports_passed_through():
     from workflows import search
     from workflows.agent_run import AgentRunWorkflow
-    from workflows.contracts.agents import AgentOutcome, AgentRunInput
+    from workflows.contracts.agents import RUN_VERSION, AgentOutcome, AgentRunInput
     from workflows.contracts.conversation import Conversation, ConversationTurn
     from workflows.contracts.sessions import (
         SessionInput,
@@ -51,8 +51,9 @@ EPISODES_PATCH = "session-episodes"  # an episodic summary every N turns, not on
 TURN_ATTRIBUTES_PATCH = "session-turn-attributes"
 # Both changes above, and (new here) a run that begins with messages waiting goes straight to
 # its turn, its session id set with its first status in one upsert. A patch costs each new run a
-# marker and an upsert of TemporalChangeVersion: one for all (issue #17); runs begun before it
-# replay the older markers.
+# marker and an upsert of TemporalChangeVersion: runs started with ``SessionInput.version`` 1
+# (submit_to_session's, SESSION_VERSION; a continued run keeps its version) take all this
+# without one; this marker stands for it in runs begun between the two (issue #17).
 CURRENT_PATCH = "session-2026-12"
 CONTINUE_EVERY = 50  # turns per run before continuing as new
 
@@ -82,7 +83,7 @@ class SessionWorkflow(SessionIntake):
     @workflow.run
     async def run(self, inp: SessionInput) -> str:
         """Wait for messages, answer them turn by turn, close when idle or asked."""
-        self.current = self.unlabelled = workflow.patched(CURRENT_PATCH)
+        self.current = self.unlabelled = inp.version >= 1 or workflow.patched(CURRENT_PATCH)
         if not self.current:
             workflow.upsert_search_attributes([search.SESSION.value_set(self.state.session_id)])
         workflow.set_current_details(f"{inp.agent_id} on {inp.thread}")
@@ -113,6 +114,7 @@ class SessionWorkflow(SessionIntake):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(SessionInput(
                     tenant_id=inp.tenant_id, agent_id=inp.agent_id, thread=inp.thread,
+                    version=inp.version,
                     carried=self.state.model_copy(update={"close": self.close_requested})))
         return await self._close()
 
@@ -189,7 +191,8 @@ class SessionWorkflow(SessionIntake):
             AgentRunWorkflow.run,
             AgentRunInput(run_id=run_id, target=last.target, event=event,
                           project_id=last.project_id, gateway_queue=last.gateway_queue,
-                          context=last.context, conversation=conversation),
+                          context=last.context, conversation=conversation,
+                          version=RUN_VERSION if self.current else 0),
             id=run_id, static_summary=f"turn {n} of {self.state.session_id}",
             search_attributes=attributes)
         mark = self.arrived
@@ -226,6 +229,7 @@ class SessionWorkflow(SessionIntake):
         if self.late:  # messages that came as it closed open the next session, on this id
             workflow.continue_as_new(SessionInput(
                 tenant_id=self.inp.tenant_id, agent_id=self.inp.agent_id, thread=self.inp.thread,
+                version=self.inp.version,
                 carried=SessionState(session_id="ses_" + workflow.uuid4().hex[:16],
                                      pending=self.late, seen=state.seen,
                                      settings=self.late[-1].settings)))

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.events import EventActivities
     from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
-    from workflows.contracts import AgentOutcome, AgentRunInput, PlanInput
+    from workflows.contracts import RUN_VERSION, AgentOutcome, AgentRunInput, PlanInput
     from workflows.contracts.runs import TriggeredRunInput
     from workflows.event import within_budget
 
@@ -75,7 +75,8 @@ class TriggeredRunWorkflow:
                               project_id=resolved.project_id,
                               gateway_queue=resolved.gateway_queue,
                               context=within_budget(plan.context.items,
-                                                    target.context_token_budget)),
+                                                    target.context_token_budget),
+                              version=RUN_VERSION),
                 id=run_id,
                 search_attributes=search.run_attributes(
                     event.tenant_id, inp.agent_id, event.kind.value, resolved.project_id,

@@ -29,7 +29,7 @@ from infra.inbox.store import PendingDelivery, claim_pending, mark_relayed
 from infra.listener import Listener
 from infra.temporal import LazyClient
 from workflows import search
-from workflows.contracts import EventInput, EventStatus, Provider
+from workflows.contracts import EVENT_VERSION, EventInput, EventStatus, Provider
 from workflows.event import EventWorkflow
 from workflows.ids import event_workflow_id
 
@@ -129,6 +129,7 @@ class Relay:
                 EventInput(
                     inbox_id=row.id, tenant_id=row.tenant_id,
                     provider=Provider(row.provider), dedup_key=row.dedup_key,
+                    version=EVENT_VERSION,
                 ),
                 id=event_workflow_id(row.tenant_id, row.provider, row.dedup_key),
                 task_queue=self._task_queue,

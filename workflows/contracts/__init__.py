@@ -6,6 +6,9 @@ Nothing in these models may ever hold a secret.
 """
 
 from workflows.contracts.agents import (
+    EVENT_VERSION,
+    RUN_VERSION,
+    SESSION_VERSION,
     AgentOutcome,
     AgentProfile,
     AgentRunInput,
@@ -60,6 +63,9 @@ from workflows.contracts.pipeline import (
 )
 
 __all__ = [
+    "EVENT_VERSION",
+    "RUN_VERSION",
+    "SESSION_VERSION",
     "Actor",
     "AgentOutcome",
     "AgentProfile",

@@ -9,6 +9,16 @@ from pydantic import BaseModel, Field
 from workflows.contracts.conversation import Conversation, ToolLog
 from workflows.contracts.events import StandardEvent
 
+# The versions new runs are started with (workflows/event.py, session.py, agent_run.py say what
+# each brings). A workflow's input carries it: ``VERSION_FIELD``.
+EVENT_VERSION = 1
+SESSION_VERSION = 1
+RUN_VERSION = 1
+VERSION_FIELD = ("Which of the workflow's changes this run takes, set by whoever starts it (0: a"
+                 " run begun before versions, which reads its patch markers instead). It is in"
+                 " the run's first history event, so a replay takes the same branch, with no"
+                 " marker and no TemporalChangeVersion upsert per run (issue #17)")
+
 
 class AgentProfile(BaseModel):
     """Who the agent is, as its prompt may say."""
@@ -79,6 +89,7 @@ class AgentRunInput(BaseModel):
         "The agent's memory for this run (empty: the target's, recalled at planning)"))
     conversation: Conversation | None = Field(default=None, description=(
         "A session's turn: the conversation so far (None: a run outside a session)"))
+    version: int = Field(default=0, description=VERSION_FIELD)
 
 
 class ToolCall(BaseModel):

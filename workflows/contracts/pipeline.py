@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from workflows.contracts.agents import AgentOutcome, AgentTarget, ContextItem
+from workflows.contracts.agents import VERSION_FIELD, AgentOutcome, AgentTarget, ContextItem
 from workflows.contracts.context import ContextBundle
 from workflows.contracts.control import ControlGate
 from workflows.contracts.events import EventKind, EventStatus, Provider, StandardEvent
@@ -17,6 +17,7 @@ class EventInput(BaseModel):
     tenant_id: str
     provider: Provider
     dedup_key: str
+    version: int = Field(default=0, description=VERSION_FIELD)
 
 
 class PrepareInput(BaseModel):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from workflows.contracts.agents import AgentOutcome, AgentTarget, ContextItem
+from workflows.contracts.agents import VERSION_FIELD, AgentOutcome, AgentTarget, ContextItem
 from workflows.contracts.conversation import ConversationTurn
 from workflows.contracts.events import StandardEvent
 
@@ -64,6 +64,7 @@ class SessionInput(BaseModel):
     agent_id: str
     thread: str
     carried: SessionState | None = None
+    version: int = Field(default=0, description=VERSION_FIELD)
 
 
 class SessionState(BaseModel):
