@@ -22,7 +22,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from infra.inbox.store import record_agent_outcome
 from infra.memory import UnknownAgent, add_episodic
 from infra.sessions import store
-from workflows import search
+from workflows import policies, search
 from workflows.contracts.agents import SESSION_VERSION
 from workflows.contracts.sessions import (
     DispatchToSession,
@@ -62,6 +62,7 @@ class SessionActivities:
                                            version=SESSION_VERSION),
             id=workflow_id, task_queue=inp.task_queue, start_signal=MESSAGE_SIGNAL,
             start_signal_args=[sub], id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            priority=policies.SESSION_PRIORITY,
             search_attributes=TypedSearchAttributes([
                 SearchAttributePair(search.TENANT, tenant),
                 SearchAttributePair(search.AGENT, agent),

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable
 
 from temporalio import workflow
-from temporalio.common import TypedSearchAttributes
+from temporalio.common import Priority, TypedSearchAttributes
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -285,7 +285,8 @@ class EventWorkflow:
                           context=within_budget(plan.context.items, target.context_token_budget),
                           version=RUN_VERSION if self._current else 0),
             id=run_id,
-            search_attributes=self._run_attributes(event, target.agent_id, resolved.project_id))
+            search_attributes=self._run_attributes(event, target.agent_id, resolved.project_id),
+            priority=policies.RUN_PRIORITY if self._current else Priority.default)
 
     @staticmethod
     def _run_attributes(event: StandardEvent, agent_id: str, project_id: str | None

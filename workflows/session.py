@@ -19,10 +19,11 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import Priority
 from temporalio.exceptions import ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import search
+    from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
     from workflows.contracts.agents import RUN_VERSION, AgentOutcome, AgentRunInput
     from workflows.contracts.conversation import Conversation, ConversationTurn
@@ -194,7 +195,8 @@ class SessionWorkflow(SessionIntake):
                           context=last.context, conversation=conversation,
                           version=RUN_VERSION if self.current else 0),
             id=run_id, static_summary=f"turn {n} of {self.state.session_id}",
-            search_attributes=attributes)
+            search_attributes=attributes,
+            priority=policies.RUN_PRIORITY if self.current else Priority.default)
         mark = self.arrived
         await workflow.wait_condition(lambda: child.done() or (
             self.state.settings.policy == "interrupt" and self.arrived > mark))
