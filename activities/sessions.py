@@ -7,9 +7,9 @@ and take it, which under a burst (300 new events in flight on the dev server) to
 call and held the pipeline to 3.8 events/s; a signal is durable in the session's history once
 the call returns. What became of the message (the turn's outcome, or a refusal under
 ``reject``) the session writes to the event's row (``record_event_outcome``); an event begun
-before that waits for it by signal "turn_finished". A retried activity sends the same message again:
-SessionWorkflow applies a message once per key (event workflow id and agent), keys it carries
-across continue-as-new.
+before that waits for it by signal "turn_finished". A retried activity sends the same message
+again: SessionWorkflow applies a message once per key (event workflow id and agent), keys it
+carries across continue-as-new.
 """
 
 from __future__ import annotations

@@ -108,6 +108,14 @@ async def load_delivery(pool: asyncpg.Pool, inbox_id: int) -> asyncpg.Record | N
     )
 
 
+# The row's outcomes of other agents, then the new ones (EXCLUDED: the row the insert proposed).
+_MERGED = (
+    "(SELECT COALESCE(jsonb_agg(o), '[]'::jsonb) FROM jsonb_array_elements(events.outcomes) o"
+    " WHERE o->>'agent_id' NOT IN (SELECT x->>'agent_id'"
+    " FROM jsonb_array_elements(EXCLUDED.outcomes) x)) || EXCLUDED.outcomes"
+)
+
+
 async def record_event(
     pool: asyncpg.Pool,
     inbox_id: int,
@@ -133,14 +141,6 @@ async def record_event(
         f" agent_ids = EXCLUDED.agent_ids, outcomes = {_MERGED}, updated_at = now()",
         inbox_id, status.value, kind, reason, event, agent_ids, outcomes,
     )
-
-
-# The row's outcomes of other agents, then the new ones (EXCLUDED: the row the insert proposed).
-_MERGED = (
-    "(SELECT COALESCE(jsonb_agg(o), '[]'::jsonb) FROM jsonb_array_elements(events.outcomes) o"
-    " WHERE o->>'agent_id' NOT IN (SELECT x->>'agent_id'"
-    " FROM jsonb_array_elements(EXCLUDED.outcomes) x)) || EXCLUDED.outcomes"
-)
 
 
 async def record_agent_outcome(pool: asyncpg.Pool, inbox_id: int, outcome: dict[str, Any]
