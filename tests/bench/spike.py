@@ -1,13 +1,14 @@
 """A spike: thousands of signed webhooks at a fixed rate, with the whole pipeline running behind.
 
-The real stack of tests/bench/pipeline.py: a Temporal dev server, the API with its relay and
-the platform worker (``switchboard worker``) each in its own process, and ONE agent worker whose
-think answers at once, in this one (agent ``session_debounce_ms`` 0). ``EVENTS`` (``--events``)
-signed GitHub ``issues.opened`` deliveries, each a new issue, are signed and serialized to raw
-HTTP/1.1 before the clock starts, then sent OPEN-LOOP at ``RATE`` (``--rate``) a second over
-``CONNECTIONS`` keep-alive connections (tests/bench/load.py ``open_loop``): acknowledgement
-latency runs from each request's scheduled time to its response, so a door that falls behind
-shows in it. Printed: the send rate really reached, acknowledgement p50/p99/max, statuses, how
+The real stack of tests/bench/pipeline.py: a Temporal dev server (on a SQLite file, as
+``switchboard up`` runs it), the API with its relay and the platform worker (``switchboard
+worker``) each in its own process, and ONE agent worker whose think answers at once, in this
+one (agent ``session_debounce_ms`` 0). ``EVENTS`` (``--events``) signed GitHub
+``issues.opened`` deliveries, each a new issue, are signed and serialized to raw HTTP/1.1 before
+the clock starts, then sent OPEN-LOOP at ``RATE`` (``--rate``) a second over ``CONNECTIONS``
+keep-alive connections (tests/bench/load.py ``open_loop``): acknowledgement latency runs from
+each request's scheduled time to its response, so a door that falls behind shows in it. Printed:
+the send rate really reached, acknowledgement p50/p99/max, statuses, how
 many answers came later than GitHub's 10 s, and each process' CPU while sending. The sender is
 not the limit: against a server that answers 202 at once it sent 6,000 of these 13.5 KB
 requests at 2,000/s (p99 5 ms behind schedule) with 27% of a core.
@@ -31,6 +32,7 @@ import asyncio
 import dataclasses
 import math
 import os
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -82,11 +84,12 @@ async def bench_spike(db_url: str, events: int = EVENTS, rate: float = RATE) -> 
     """Send ``events`` webhooks at ``rate`` a second; print acknowledgement, memory, admin
     latency, drain time, what was lost or done twice, and the RESULT line."""
     heading(f"Spike: {events} webhooks at {rate:g}/s, open loop, with the pipeline running")
-    env = await temporal()
-    try:
-        await _measure(env.client, db_url, events, rate)
-    finally:
-        await env.shutdown()
+    with tempfile.TemporaryDirectory(prefix="switchboard-spike-") as data:
+        env = await temporal(os.path.join(data, "temporal.db"))
+        try:
+            await _measure(env.client, db_url, events, rate)
+        finally:
+            await env.shutdown()
 
 
 async def _warm_up(stack: Stack, agent: OnceAgent) -> None:

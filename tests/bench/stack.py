@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from infra import codec, database, tracing
-from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
+from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, TEMPORAL_SQLITE_PRAGMAS, temporal_binary
 from infra.settings import GatewaySettings, PayloadSettings, TracingSettings
 from tests.bench.fixtures import NewIssues, create_tenant, server_env, set_debounce
 from tests.bench.serve import Served, served, stop
@@ -36,8 +36,11 @@ from workflows import search
 from workflows.ids import agent_task_queue
 
 
-async def temporal() -> WorkflowEnvironment:
+async def temporal(db_file: str | None = None) -> WorkflowEnvironment:
     """A Temporal dev server from the installed binary, configured as ``switchboard up`` does.
+
+    In memory unless ``db_file`` names a SQLite file, as ``up`` gives it: the spike keeps tens
+    of thousands of workflows, more than the in-memory database stood here (it crashed once).
 
     Its client seals payloads when ``SWITCHBOARD_PAYLOAD_KEYS`` is set and traces when the
     ``OTEL_*`` variables name an exporter, as the API processes the benches start (they inherit
@@ -47,9 +50,13 @@ async def temporal() -> WorkflowEnvironment:
     extra: list[str] = []
     for value in TEMPORAL_DYNAMIC_CONFIG:
         extra += ["--dynamic-config-value", value]
+    if db_file is not None:
+        for pragma in TEMPORAL_SQLITE_PRAGMAS:
+            extra += ["--sqlite-pragma", pragma]
     tracing.configure(TracingSettings(), "switchboard-bench")
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_binary()), dev_server_extra_args=extra,
+        dev_server_database_filename=db_file,
         data_converter=codec.data_converter(PayloadSettings()), search_attributes=search.ALL,
         interceptors=tracing.client_interceptors(),
     )
