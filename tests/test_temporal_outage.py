@@ -12,10 +12,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from infra import temporal
+from infra import readiness, temporal
 from infra.database import create_pool
 from infra.embedded import temporal_binary, temporal_dev_args, wait_for_port
-from infra.settings import Settings
+from infra.settings import Settings, TemporalSettings
 from tests import corpus
 from tests.harness import (
     RecordingAgent,
@@ -31,7 +31,8 @@ from workers.platform import platform_worker
 
 @contextlib.asynccontextmanager
 async def temporal_server(db_file: Path, port: int) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A Temporal dev server persisting to ``db_file`` (so a restart keeps its state)."""
+    """A Temporal dev server persisting to ``db_file`` (so a restart keeps its state), once its
+    frontend reports healthy: it accepts TCP a moment before it serves."""
     args = temporal_dev_args(db_file, ip="127.0.0.1", port=port, ui_port=None)
     proc = await asyncio.create_subprocess_exec(
         str(temporal_binary()), *args, stdout=asyncio.subprocess.DEVNULL,
@@ -39,6 +40,7 @@ async def temporal_server(db_file: Path, port: int) -> AsyncIterator[asyncio.sub
     )
     try:
         await wait_for_port("127.0.0.1", port, within=60)
+        await readiness.wait_for_temporal(TemporalSettings(address=f"127.0.0.1:{port}"), 60)
         yield proc
     finally:
         if proc.returncode is None:
