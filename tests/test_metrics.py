@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
+import asyncpg
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from infra.inbox.store import record_agent_outcome, record_event
 from infra.observability.settings import ObservabilitySettings
 from infra.settings import Settings
 from tests import corpus
@@ -16,6 +19,7 @@ from tests.api.test_replay import ISSUE
 from tests.conftest import TenantFactory
 from tests.harness import api_server
 from tests.test_pipeline import wait_status
+from workflows.contracts.events import EventStatus
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -69,6 +73,35 @@ async def test_metrics_change_as_webhooks_arrive_and_events_are_dispatched(
     p50 = value(after, "switchboard_dispatch_latency_seconds", quantile="0.5")
     assert 0 < p50 < 20, p50
     assert tenant not in (await http.get("/metrics")).text  # no tenant ids in the figures
+
+
+async def test_dispatch_latency_ends_when_the_event_is_dispatched_not_at_its_last_answer(
+        pool: asyncpg.Pool) -> None:
+    """The latency metric reads ``dispatched_at``: an agent's answer written minutes later (a
+    long think) moves the row's ``updated_at``, not when the event was handed to its agents."""
+    tenant = f"lat-{uuid.uuid4().hex[:8]}"
+    await pool.execute("INSERT INTO tenants (id, name) VALUES ($1, $1)", tenant)
+    inbox_id = await pool.fetchval(
+        "INSERT INTO inbox (tenant_id, provider, dedup_key, event_name, body, received_at)"
+        " VALUES ($1, 'github', 'd1', 'issues', '{}', now() - interval '2 seconds')"
+        " RETURNING id", tenant)
+    await record_event(pool, inbox_id, EventStatus.DISPATCHED, kind="new_work_item",
+                       reason=None, event=None, agent_ids=["a", "b"], outcomes=[])
+    first = await pool.fetchrow("SELECT dispatched_at, updated_at FROM events"
+                                " WHERE inbox_id = $1", inbox_id)
+    await asyncio.sleep(0.05)
+    await record_agent_outcome(pool, inbox_id, {"agent_id": "a", "final": "done"})
+    await record_event(pool, inbox_id, EventStatus.DISPATCHED, kind="new_work_item",
+                       reason=None, event=None, agent_ids=["a", "b"],
+                       outcomes=[{"agent_id": "b", "final": "done too"}])
+    row = await pool.fetchrow("SELECT dispatched_at, updated_at, outcomes,"
+                              " extract(epoch FROM dispatched_at - received_at) AS latency"
+                              " FROM events JOIN inbox ON inbox.id = inbox_id"
+                              " WHERE inbox_id = $1", inbox_id)
+    assert row["dispatched_at"] == first["dispatched_at"]
+    assert row["updated_at"] > first["updated_at"]
+    assert len(row["outcomes"]) == 2
+    assert 2 <= row["latency"] < 30
 
 
 async def test_gateway_calls_and_breaker_refusals_are_counted(

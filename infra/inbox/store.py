@@ -130,11 +130,15 @@ async def record_event(
     """Upsert what the pipeline made of an inbox row (idempotent: retries write the same).
 
     ``outcomes`` are merged by agent: one given replaces that agent's, the others stay (a
-    session writes its agent's outcome to the row on its own: ``record_agent_outcome``)."""
+    session writes its agent's outcome to the row on its own: ``record_agent_outcome``).
+    ``dispatched_at`` is set by the first write that says dispatched, and kept."""
     await pool.execute(
-        "INSERT INTO events (inbox_id, tenant_id, status, kind, reason, event, agent_ids, outcomes)"
-        " SELECT id, tenant_id, $2, $3, $4, $5, $6, $7 FROM inbox WHERE id = $1"
+        "INSERT INTO events (inbox_id, tenant_id, status, kind, reason, event, agent_ids, outcomes,"
+        " dispatched_at)"
+        " SELECT id, tenant_id, $2, $3, $4, $5, $6, $7,"
+        " CASE WHEN $2 = 'dispatched' THEN now() END FROM inbox WHERE id = $1"
         " ON CONFLICT (inbox_id) DO UPDATE SET status = EXCLUDED.status,"
+        " dispatched_at = COALESCE(events.dispatched_at, EXCLUDED.dispatched_at),"
         " kind = COALESCE(EXCLUDED.kind, events.kind),"
         " reason = COALESCE(EXCLUDED.reason, events.reason),"
         " event = COALESCE(EXCLUDED.event, events.event),"
@@ -148,8 +152,8 @@ async def record_agent_outcome(pool: asyncpg.Pool, inbox_id: int, outcome: dict[
     """Put one agent's outcome on an event's row (its other agents' stay; idempotent). The row
     is made, as dispatched, if the event's own record of the dispatch has not landed yet."""
     await pool.execute(
-        "INSERT INTO events (inbox_id, tenant_id, status, outcomes)"
-        " SELECT id, tenant_id, 'dispatched', jsonb_build_array($2::jsonb) FROM inbox"
+        "INSERT INTO events (inbox_id, tenant_id, status, outcomes, dispatched_at)"
+        " SELECT id, tenant_id, 'dispatched', jsonb_build_array($2::jsonb), now() FROM inbox"
         " WHERE id = $1"
         f" ON CONFLICT (inbox_id) DO UPDATE SET outcomes = {_MERGED}, updated_at = now()",
         inbox_id, outcome,

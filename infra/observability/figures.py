@@ -32,7 +32,7 @@ STATUSES = ("received", "dispatched", "ignored", "failed")
 _QUERY = f"""
 WITH pending AS (SELECT count(*) AS n, min(received_at) AS oldest
                  FROM inbox WHERE relayed_at IS NULL),
-recent AS (SELECT extract(epoch FROM e.updated_at - i.received_at)::float8 AS s
+recent AS (SELECT extract(epoch FROM e.dispatched_at - i.received_at)::float8 AS s
            FROM (SELECT id, received_at FROM inbox ORDER BY id DESC LIMIT {RECENT}) i
            JOIN events e ON e.inbox_id = i.id WHERE e.status = 'dispatched')
 SELECT (SELECT n FROM pending) AS backlog,
@@ -160,7 +160,7 @@ class PlatformFigures:
     def _latency(row: asyncpg.Record) -> Metric:
         latency = GaugeMetricFamily(
             "switchboard_dispatch_latency_seconds",
-            f"Received -> dispatched (the agent's run started) over the dispatched deliveries "
+            f"Received -> dispatched (handed to its agents) over the dispatched deliveries "
             f"among the newest {RECENT}, by quantile", labels=["quantile"])
         figures = json.loads(row["latency"])
         for quantile, key in (("0.5", "p50"), ("0.9", "p90"), ("0.99", "p99")):
