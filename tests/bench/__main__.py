@@ -1,5 +1,6 @@
 """``python -m tests.bench [--only ingest|latency|governance|sockets|context|gateway|pipeline|
-enrichment|sessions|approvals|runs|scaleout|spike] [--events N] [--seconds S] [--rate R]``:
+enrichment|sessions|approvals|runs|scaleout|spike] [--events N] [--seconds S] [--rate R]
+[--background R]``:
 the figures."""
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def parser() -> argparse.ArgumentParser:
                           f" sent (default {SPIKE_EVENTS})")
     cli.add_argument("--rate", type=float, default=2000.0,
                      help="spike: webhooks sent a second, open loop")
+    cli.add_argument("--background", type=float, default=0.0,
+                     help="latency: other webhooks a second posted while measuring (default 0)")
     cli.add_argument("--seconds", type=float, default=4.0,
                      help="ingest: seconds per timed run (9 rounds x 2 servers)")
     return cli
@@ -69,7 +72,7 @@ async def run(args: argparse.Namespace) -> list[bool]:
                 results.append(await bench_ingest(url, args.seconds))
             if args.only in (None, "latency"):
                 results.append(await bench_latency(await migrated_database(url, "bench_latency"),
-                                                   args.events))
+                                                   args.events, args.background))
             if args.only == "context":  # ~1.5-2 min (embeds 5k texts, builds a 100k index)
                 results.append(await bench_context(await migrated_database(url, "bench_context")))
             if args.only in (None, "governance"):  # figures only: no target to count

@@ -4,11 +4,17 @@ Each event is a new GitHub issue, so its own thread and session. The measured ev
 agent with ``session_debounce_ms`` 0 (set through the admin API): with the default window the
 think waits for the burst to end, which is a setting, not the path's latency; a short pass with
 the default window follows and is printed beside it.
+
+With ``background`` (``--background R``), other new-issue deliveries are posted open loop at R a
+second to the same agent the whole time the events are measured, as a busy tenant's traffic is
+(issue #17: received -> think p99 at 10 events/s of background load); printed beside the
+figures: the background rate reached and how many of its events had thought by the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,6 +33,7 @@ TARGET_P99 = 0.100
 WARMUP_EVENTS = 10
 DEBOUNCED_EVENTS = 10  # the pass with the agent's default debounce (about 2 s each)
 THINK_WITHIN = 30.0
+THINK_WITHIN_LOADED = 600.0  # with background load a backlog may build up; report it, not fail
 
 
 @dataclass
@@ -65,7 +72,7 @@ class TimedAgent:
         return ThinkOutput(final=f"benchmark agent {self.agent_id} saw {inp.event.title!r}")
 
 
-async def _one(stack: Stack, agent: TimedAgent) -> Sample:
+async def _one(stack: Stack, agent: TimedAgent, within: float = THINK_WITHIN) -> Sample:
     delivery = str(uuid.uuid4())
     headers, body = stack.issues.signed(delivery)  # signed before the clock starts
     thought = agent.expect(
@@ -76,24 +83,70 @@ async def _one(stack: Stack, agent: TimedAgent) -> Sample:
     if r.status_code != 202:
         raise RuntimeError(f"webhook answered {r.status_code}: {r.text}")
     try:
-        think, think_wall = await asyncio.wait_for(thought, THINK_WITHIN)
+        think, think_wall = await asyncio.wait_for(thought, within)
     except TimeoutError:
-        raise RuntimeError(f"no think started {THINK_WITHIN:g} s after delivery {delivery}:"
+        raise RuntimeError(f"no think started {within:g} s after delivery {delivery}:"
                            f" is the stack dispatching? ({r.text})") from None
     return Sample(delivery, sent, acked, think, acked_wall, think_wall)
 
 
-async def bench_latency(db_url: str, events: int) -> bool:
-    """Send ``events`` webhooks one after another; print received-to-think percentiles."""
-    heading("Latency: webhook received -> agent think activity started")
+async def bench_latency(db_url: str, events: int, background: float = 0.0) -> bool:
+    """Send ``events`` webhooks one after another, with ``background`` other deliveries a second
+    posted meanwhile; print received-to-think percentiles."""
+    load = f", {background:g} events/s of background load" if background else ""
+    heading(f"Latency: webhook received -> agent think activity started{load}")
     env = await temporal()
     try:
-        return await _measure(env.client, db_url, events)
+        return await _measure(env.client, db_url, events, background)
     finally:
         await env.shutdown()
 
 
-async def _measure(client: Client, db_url: str, events: int) -> bool:
+class Background:
+    """New-issue deliveries posted open loop at ``rate`` a second until stopped; the run ids of
+    those answered 202, to count how many the agent has thought."""
+
+    def __init__(self, stack: Stack, agent: TimedAgent, rate: float) -> None:
+        self.stack, self.agent, self.rate = stack, agent, rate
+        self.runs: list[str] = []
+        self.sent = 0
+        self.seconds = 0.0
+        self._stop = asyncio.Event()
+
+    async def run(self) -> None:
+        """Post until ``stop``; each POST is its own task, so a slow answer delays no other."""
+        posts: set[asyncio.Task[None]] = set()
+        started = time.perf_counter()
+        while not self._stop.is_set():
+            task = asyncio.create_task(self._post(str(uuid.uuid4())))
+            posts.add(task)
+            task.add_done_callback(posts.discard)
+            self.sent += 1
+            delay = started + self.sent / self.rate - time.perf_counter()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), max(delay, 0))
+        self.seconds = time.perf_counter() - started
+        await asyncio.gather(*posts)
+
+    async def _post(self, delivery: str) -> None:
+        headers, body = self.stack.issues.signed(delivery)
+        r = await self.stack.http.post(self.stack.path, content=body, headers=headers)
+        if r.status_code == 202:
+            run = run_workflow_id(event_workflow_id(self.stack.tenant, "github", delivery),
+                                  self.agent.agent_id)
+            self.agent.expect(run)
+            self.runs.append(run)
+
+    def stop(self) -> None:
+        """Stop posting (``run`` returns once the posts in flight are answered)."""
+        self._stop.set()
+
+    def thought(self) -> int:
+        """How many of the background events' thinks have started."""
+        return sum(self.agent.expect(run).done() for run in self.runs)
+
+
+async def _measure(client: Client, db_url: str, events: int, background: float) -> bool:
     agent = TimedAgent(bench_agent_id())
     async with dispatching_stack(client, db_url, agent.agent_id, agent.think) as stack:
         default_ms = await stack.debounce(0)
@@ -103,7 +156,18 @@ async def _measure(client: Client, db_url: str, events: int) -> bool:
               f" (default {default_ms}); t0 just before the POST", flush=True)
         for _ in range(WARMUP_EVENTS):
             await _one(stack, agent)
-        samples = [await _one(stack, agent) for _ in range(events)]
+        if background:
+            load = Background(stack, agent, background)
+            sending = asyncio.create_task(load.run())
+            samples = [await _one(stack, agent, THINK_WITHIN_LOADED) for _ in range(events)]
+            load.stop()
+            await sending
+            print(f"  background: {load.sent} deliveries in {load.seconds:.1f} s"
+                  f" ({load.sent / load.seconds:.1f}/s, asked {background:g}/s), same agent;"
+                  f" {load.thought()} of the {len(load.runs)} accepted had thought when the"
+                  f" last measured event had", flush=True)
+        else:
+            samples = [await _one(stack, agent) for _ in range(events)]
         paths = [await history.critical_path(client, event_id,
                                              run_workflow_id(event_id, agent.agent_id))
                  for event_id in (event_workflow_id(stack.tenant, "github", s.delivery)
