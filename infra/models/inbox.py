@@ -43,3 +43,4 @@ class EventRow(SQLModel, table=True):
     agent_ids: list[str] = Field(default_factory=list, sa_type=ARRAY(Text))
     outcomes: list[Any] = Field(default_factory=list, sa_type=JSONB)
     updated_at: datetime = Field(default_factory=now, sa_type=TIMESTAMPTZ)
+    dispatched_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
