@@ -40,6 +40,18 @@ def temporal_binary() -> Path:
     return Path(found)
 
 
+def temporal_tuning_args(*, pragmas: bool) -> list[str]:
+    """``temporal server start-dev`` arguments every dev server here runs with: the dynamic
+    config, after the SQLite pragmas when ``pragmas`` (a server on a database file)."""
+    args: list[str] = []
+    if pragmas:
+        for pragma in TEMPORAL_SQLITE_PRAGMAS:
+            args += ["--sqlite-pragma", pragma]
+    for value in TEMPORAL_DYNAMIC_CONFIG:
+        args += ["--dynamic-config-value", value]
+    return args
+
+
 def temporal_dev_args(
     db_file: Path | None, *, ip: str, port: int, ui_port: int | None, log_level: str = "warn",
     codec_endpoint: str | None = None,
@@ -48,10 +60,7 @@ def temporal_dev_args(
     args = ["server", "start-dev", "--ip", ip, "--port", str(port), "--log-level", log_level]
     if db_file is not None:
         args += ["--db-filename", str(db_file)]
-    for pragma in TEMPORAL_SQLITE_PRAGMAS:
-        args += ["--sqlite-pragma", pragma]
-    for value in TEMPORAL_DYNAMIC_CONFIG:
-        args += ["--dynamic-config-value", value]
+    args += temporal_tuning_args(pragmas=True)
     for key in search.ALL:
         args += ["--search-attribute", f"{key.name}={_SEARCH_TYPES[key.indexed_value_type]}"]
     if ui_port is None:

