@@ -8,10 +8,10 @@ one (agent ``session_debounce_ms`` 0). ``EVENTS`` (``--events``) signed GitHub
 the clock starts, then sent OPEN-LOOP at ``RATE`` (``--rate``) a second over ``CONNECTIONS``
 keep-alive connections (tests/bench/load.py ``open_loop``): acknowledgement latency runs from
 each request's scheduled time to its response, so a door that falls behind shows in it. Printed:
-the send rate really reached, acknowledgement p50/p99/max, statuses, how
-many answers came later than GitHub's 10 s, and each process' CPU while sending. The sender is
-not the limit: against a server that answers 202 at once it sent 6,000 of these 13.5 KB
-requests at 2,000/s (p99 5 ms behind schedule) with 27% of a core.
+the send rate really reached, acknowledgement p50/p99/max, statuses, how many answers came later
+than GitHub's 10 s, and each process' CPU while sending. The sender is not the limit: against a
+server that answers 202 at once it sent 6,000 of these 13.5 KB requests at 2,000/s (p99 5 ms
+behind schedule) with 27% of a core.
 
 While sending and while the backlog drains, every 0.5 s: the API process' resident memory, and
 the latency of an admin read that touches the database (``GET /admin/tenants/{t}/events``).
