@@ -30,6 +30,7 @@ from workflows.contracts.sessions import (
     OutcomeRecord,
     SessionInput,
     SessionRecord,
+    SessionStep,
     SubmitResult,
     TurnRecord,
 )
@@ -89,6 +90,17 @@ class SessionActivities:
     async def record_event_outcome(self, rec: OutcomeRecord) -> None:
         """Put a turn's outcome on its event's row (the agent's entry; idempotent)."""
         await record_agent_outcome(self.pool, rec.event_id, rec.outcome.model_dump(mode="json"))
+
+    @activity.defn
+    async def record_session_step(self, step: SessionStep) -> None:
+        """Bring the session's row to the workflow's state and, in the same transaction, write
+        a turn's row and put its outcome on its events' rows."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.record_session(conn, step.session)
+            if step.turn is not None:
+                await store.record_turn(conn, step.session.session_id, step.turn)
+            for rec in step.outcomes:
+                await record_agent_outcome(conn, rec.event_id, rec.outcome.model_dump(mode="json"))
 
     @activity.defn
     async def write_episode(self, inp: EpisodeInput) -> None:

@@ -26,19 +26,33 @@ from workflows.contracts.sessions import DispatchToSession, SessionSubmit
 from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow
 
-HISTORIES = sorted((Path(__file__).parent / "fixtures" / "histories").glob("session_update_*.json"))
+HISTORY_DIR = Path(__file__).parent / "fixtures" / "histories"
+HISTORIES = sorted(HISTORY_DIR.glob("session_update_*.json"))
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_sessions_fed_by_update_still_replay(path: Path, temporal_client: Client) -> None:
     """Recorded with 3c614b4's SessionWorkflow (update "submit"): two turns under enqueue, an
     interrupted think, a refusal under reject, an idle close with its episode."""
+    await replay(path, temporal_client)
+
+
+async def test_sessions_of_version_1_still_replay(temporal_client: Client) -> None:
+    """Recorded with df7b488's SessionWorkflow (SESSION_VERSION 1, a row write per step): a
+    turn, two messages queued during it and answered in a second turn (one told on its event's
+    row, one by signal), then a close with its episode. Version 2 writes a turn's rows in one
+    local activity; a running version-1 session must still replay its own five."""
+    await replay(HISTORY_DIR / "session_signal_v1.json", temporal_client)
+
+
+async def replay(path: Path, client: Client) -> None:
+    """Replay a recorded SessionWorkflow history (its id rebuilt from its input)."""
     recorded = WorkflowHistory.from_json("", await asyncio.to_thread(path.read_text))
     started = recorded.events[0].workflow_execution_started_event_attributes
     inp = json.loads(started.input.payloads[0].data)
     history = WorkflowHistory(session_workflow_id(inp["tenant_id"], inp["agent_id"],
                                                   inp["thread"]), recorded.events)
-    replayer = Replayer(workflows=[SessionWorkflow], data_converter=temporal_client.data_converter)
+    replayer = Replayer(workflows=[SessionWorkflow], data_converter=client.data_converter)
     await replayer.replay_workflow(history)
 
 

@@ -16,6 +16,7 @@ submit) is applied once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 
 from temporalio import workflow
@@ -28,9 +29,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts.agents import RUN_VERSION, AgentOutcome, AgentRunInput
     from workflows.contracts.conversation import Conversation, ConversationTurn
     from workflows.contracts.sessions import (
+        OutcomeRecord,
         SessionInput,
         SessionRecord,
         SessionState,
+        SessionStep,
         SessionSubmit,
         TurnFinished,
     )
@@ -45,7 +48,14 @@ with workflow.unsafe.imports_passed_through():
         turn_event,
     )
     from workflows.session_intake import SessionIntake
-    from workflows.session_steps import record_session, record_turn, tell, write_episode
+    from workflows.session_steps import (
+        outcome_row,
+        record_session,
+        record_step,
+        record_turn,
+        tell,
+        write_episode,
+    )
 
 EPISODES_PATCH = "session-episodes"  # an episodic summary every N turns, not only at close
 # a turn's run carries the attributes of a direct run, and its session's id
@@ -56,6 +66,9 @@ TURN_ATTRIBUTES_PATCH = "session-turn-attributes"
 # (submit_to_session's, SESSION_VERSION; a continued run keeps its version) take all this
 # without one; this marker stands for it in runs begun between the two (issue #17).
 CURRENT_PATCH = "session-2026-12"
+# Version 2 (SESSION_VERSION): a turn writes the session's row with its turn's row in one local
+# activity at its start, and at its end the turn's row, its events' outcomes and the session's
+# next status in another (one transaction each): two where there were five (issue #17).
 CONTINUE_EVERY = 50  # turns per run before continuing as new
 
 
@@ -75,6 +88,7 @@ class SessionWorkflow(SessionIntake):
         self.turns_this_run = 0
         self.late: list[SessionSubmit] = []  # messages that came while closing
         self.current = False
+        self.merged = False  # version 2: a turn's rows in one write at its start and its end
         self.unlabelled = False  # the session id is still to be set with the first status
 
     def _patched(self, patch: str) -> bool:
@@ -85,6 +99,7 @@ class SessionWorkflow(SessionIntake):
     async def run(self, inp: SessionInput) -> str:
         """Wait for messages, answer them turn by turn, close when idle or asked."""
         self.current = self.unlabelled = inp.version >= 1 or workflow.patched(CURRENT_PATCH)
+        self.merged = inp.version >= 2
         if not self.current:
             workflow.upsert_search_attributes([search.SESSION.value_set(self.state.session_id)])
         workflow.set_current_details(f"{inp.agent_id} on {inp.thread}")
@@ -150,7 +165,9 @@ class SessionWorkflow(SessionIntake):
             attempt += 1
             messages = [message_of(s, workflow.now().isoformat()) for s in batch]
             turn = ConversationTurn(turn=n, messages=messages, status="running")
-            if self.current:  # the session's row first: a run that began with messages waiting
+            if self.merged:
+                await self._status("running", turn=turn)
+            elif self.current:  # the session's row first: a run that began with messages waiting
                 await self._status("running")  # has not written it yet (turns reference it)
                 await self._record_turn(turn)
             else:
@@ -165,12 +182,17 @@ class SessionWorkflow(SessionIntake):
         done = turn.model_copy(update={
             "answer": answer_of(outcome), "tool_calls": outcome.tool_log,
             "status": "done" if outcome.status == "answered" else "failed"})
-        await self._record_turn(done)
+        if not self.merged:
+            await self._record_turn(done)
         budget = batch[-1].target.context_token_budget
         state.summary, state.recent = fold(state.summary, [*state.recent, done], budget)
         told = TurnFinished(outcome=outcome.model_copy(update={"tool_log": []}),
                             session_id=state.session_id, turn=n)
-        await asyncio.gather(*(tell(s, told) for s in batch))
+        if self.merged:  # the turn's row, its events' outcomes and what the session does next
+            rows = [row for s in batch if (row := outcome_row(s, told)) is not None]
+            await self._status(self._after_turn(), turn=done, outcomes=rows)
+        untold = [s for s in batch if not self.merged or outcome_row(s, told) is None]
+        await asyncio.gather(*(tell(s, told) for s in untold))
         every = state.settings.summary_every
         if every and n - state.episodes_upto >= every and self._patched(EPISODES_PATCH):
             await write_episode(self.inp, state.session_id, episode_part(
@@ -240,9 +262,18 @@ class SessionWorkflow(SessionIntake):
     status = ""
     recorded: tuple[str, int] = ("", 0)
 
-    async def _status(self, status: str) -> None:
+    def _after_turn(self) -> str:
+        """The status a finished turn leaves: running on to the messages queued meanwhile,
+        else paused or waiting (as the loop shows it next)."""
+        if self.state.pending and not self.state.paused:
+            return "running"
+        return "paused" if self.state.paused else "waiting"
+
+    async def _status(self, status: str, *, turn: ConversationTurn | None = None,
+                      outcomes: Sequence[OutcomeRecord] = ()) -> None:
         """Show ``status`` (search attribute, row); the row is written when it or the turn
-        count changed."""
+        count changed, or when a turn's row and its events' outcomes go with it (version 2:
+        one local activity, one transaction)."""
         if status != self.status:
             self.status = status
             updates = [search.STATUS.value_set(status)]
@@ -250,14 +281,18 @@ class SessionWorkflow(SessionIntake):
                 self.unlabelled = False
                 updates.append(search.SESSION.value_set(self.state.session_id))
             workflow.upsert_search_attributes(updates)
-        if self.recorded == (status, self.state.turns):
+        if self.recorded == (status, self.state.turns) and turn is None and not outcomes:
             return
         self.recorded = (status, self.state.turns)
-        await record_session(SessionRecord(
+        rec = SessionRecord(
             session_id=self.state.session_id, tenant_id=self.inp.tenant_id,
             agent_id=self.inp.agent_id, thread=self.inp.thread,
             workflow_id=workflow.info().workflow_id, status=status,  # type: ignore[arg-type]
-            turns=self.state.turns, summary=self.state.summary))
+            turns=self.state.turns, summary=self.state.summary)
+        if turn is None and not outcomes:
+            await record_session(rec)
+            return
+        await record_step(SessionStep(session=rec, turn=turn, outcomes=list(outcomes)))
 
     async def _record_turn(self, turn: ConversationTurn) -> None:
         await record_turn(self.state.session_id, turn)

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         OutcomeRecord,
         SessionInput,
         SessionRecord,
+        SessionStep,
         SessionSubmit,
         TurnFinished,
         TurnRecord,
@@ -47,14 +48,30 @@ async def record_turn(session_id: str, turn: ConversationTurn) -> None:
         start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
 
 
-async def tell(sub: SessionSubmit, told: TurnFinished) -> None:
-    """Give a message's event its agent's outcome: on the event's row (a local activity) when
-    its EventWorkflow did not wait for it, else by signal to that workflow (nothing if it is
-    gone). Which one is in the submit, so a history replays the same way."""
+async def record_step(step: SessionStep) -> None:
+    """Write the session's row, a turn's and its events' outcomes in one transaction (a local
+    activity; sessions of SESSION_VERSION 2)."""
+    await workflow.execute_local_activity_method(
+        SessionActivities.record_session_step, step,
+        start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
+
+
+def outcome_row(sub: SessionSubmit, told: TurnFinished) -> OutcomeRecord | None:
+    """Where a message's event takes its agent's outcome: its row, when its EventWorkflow did
+    not wait for it (None: by signal to that workflow). Which one is in the submit, so a
+    history replays the same way."""
     if sub.outcome_to_row and sub.event_id is not None:
+        return OutcomeRecord(event_id=sub.event_id, outcome=told.outcome)
+    return None
+
+
+async def tell(sub: SessionSubmit, told: TurnFinished) -> None:
+    """Give a message's event its agent's outcome: on the event's row (a local activity), or
+    by signal to its EventWorkflow (nothing if it is gone); see ``outcome_row``."""
+    row = outcome_row(sub, told)
+    if row is not None:
         await workflow.execute_local_activity_method(
-            SessionActivities.record_event_outcome,
-            OutcomeRecord(event_id=sub.event_id, outcome=told.outcome),
+            SessionActivities.record_event_outcome, row,
             start_to_close_timeout=policies.DB_STEP_TIMEOUT, retry_policy=policies.DB_STEP)
         return
     try:

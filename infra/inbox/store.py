@@ -147,8 +147,8 @@ async def record_event(
     )
 
 
-async def record_agent_outcome(pool: asyncpg.Pool, inbox_id: int, outcome: dict[str, Any]
-                               ) -> None:
+async def record_agent_outcome(pool: asyncpg.Pool | asyncpg.Connection, inbox_id: int,
+                               outcome: dict[str, Any]) -> None:
     """Put one agent's outcome on an event's row (its other agents' stay; idempotent). The row
     is made, as dispatched, if the event's own record of the dispatch has not landed yet."""
     await pool.execute(

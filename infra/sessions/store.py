@@ -13,7 +13,7 @@ from workflows.contracts.conversation import ConversationTurn
 from workflows.contracts.sessions import SessionRecord, SessionSettings
 
 
-async def record_session(pool: asyncpg.Pool, rec: SessionRecord) -> None:
+async def record_session(pool: asyncpg.Pool | asyncpg.Connection, rec: SessionRecord) -> None:
     """Create the session's row or bring it to ``rec`` (closed_at set once, when closed)."""
     await pool.execute(
         """INSERT INTO sessions (id, tenant_id, agent_id, thread, workflow_id, status, turns,
@@ -26,7 +26,8 @@ async def record_session(pool: asyncpg.Pool, rec: SessionRecord) -> None:
         rec.turns, rec.summary)
 
 
-async def record_turn(pool: asyncpg.Pool, session_id: str, turn: ConversationTurn) -> None:
+async def record_turn(pool: asyncpg.Pool | asyncpg.Connection, session_id: str,
+                      turn: ConversationTurn) -> None:
     """Create or update one turn's row (finished_at set when it is no longer running)."""
     # Python values: the pool's jsonb codec encodes them (a json.dumps'd text became a jsonb
     # string, which the API could not read as a list).

@@ -12,7 +12,7 @@ from workflows.contracts.events import StandardEvent
 # The versions new runs are started with (workflows/event.py, session.py, agent_run.py say what
 # each brings). A workflow's input carries it: ``VERSION_FIELD``.
 EVENT_VERSION = 1
-SESSION_VERSION = 1
+SESSION_VERSION = 2
 RUN_VERSION = 1
 VERSION_FIELD = ("Which of the workflow's changes this run takes, set by whoever starts it (0: a"
                  " run begun before versions, which reads its patch markers instead). It is in"

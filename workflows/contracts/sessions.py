@@ -127,6 +127,16 @@ class TurnRecord(BaseModel):
     turn: ConversationTurn
 
 
+class SessionStep(BaseModel):
+    """Input of the record_session_step local activity (sessions of SESSION_VERSION 2): the
+    session's row with, in the same transaction, a turn's row and the outcomes of the turn's
+    events, one write where a turn took two at its start and three at its end."""
+
+    session: SessionRecord
+    turn: ConversationTurn | None = None
+    outcomes: list[OutcomeRecord] = Field(default_factory=list)
+
+
 class EpisodeInput(BaseModel):
     """Input of the write_episode activity: a closed session's summary for the agent's memory."""
 
