@@ -1,5 +1,5 @@
 """``python -m tests.bench [--only ingest|latency|governance|sockets|context|gateway|pipeline|
-enrichment|sessions|approvals|runs|scaleout|spike] [--events N] [--seconds S] [--rate R]
+enrichment|sessions|approvals|runs|scaleout|spike|steps] [--events N] [--seconds S] [--rate R]
 [--background R]``:
 the figures."""
 
@@ -28,6 +28,7 @@ from tests.bench.sessions import bench_sessions
 from tests.bench.sockets import bench_sockets
 from tests.bench.spike import EVENTS as SPIKE_EVENTS
 from tests.bench.spike import bench_spike
+from tests.bench.steps import bench_steps
 from tests.harness import migrated_database, start_postgres
 
 
@@ -36,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     cli.add_argument("--only", choices=("ingest", "latency", "governance", "sockets", "context",
                                           "gateway", "pipeline", "enrichment", "sessions",
-                                          "approvals", "runs", "scaleout", "spike"),
+                                          "approvals", "runs", "scaleout", "spike", "steps"),
                      help="run one benchmark")
     cli.add_argument("--events", type=int, default=None,
                      help=f"latency, pipeline: events measured (default 200); spike: webhooks"
@@ -95,6 +96,8 @@ async def run(args: argparse.Namespace) -> list[bool]:
             if args.only == "spike":  # figures only; 20,000 events drain for a long while
                 await bench_spike(await migrated_database(url, "bench_spike"),
                                   args.events, args.rate)
+            if args.only == "steps":  # figures only; what one Temporal step costs (#17)
+                await bench_steps()
             if args.only == "scaleout":  # figures only; 2 x 2 on 2 cores (issue #17, item 4)
                 await bench_scaleout(await migrated_database(url, "bench_scaleout"), args.events)
         finally:

@@ -1,0 +1,116 @@
+"""What one Temporal step costs here, in CPU of the Python worker and of the server (issue #17).
+
+The pipeline bench says what an event holds (workflows, workflow tasks, local activities,
+upserts); this one prices each kind of step, so a change can be weighed before it is made. Small
+workflows, each adding one kind of step to the bare one (start, one workflow task, complete),
+are driven by a few concurrent starters through the bench's Temporal dev server to a worker in
+this process, unsandboxed as the platform runs its workflows. Each shape runs twice, alternating;
+a step's price is its shape's CPU per workflow minus the bare one's, divided by the steps added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from tests.bench.costs import CpuMeter, temporal_pid
+from tests.bench.stack import temporal
+from tests.bench.stats import heading
+from tests.harness import running
+from workflows import search
+
+WORKFLOWS = 300  # per shape and round
+CONCURRENCY = 8
+STEPS = 3  # steps of its kind each shape adds
+OWN = "Python worker + client"
+SERVER = "Temporal server"
+
+
+@activity.defn(name="bench_step")
+async def step(n: int) -> int:
+    """Answer at once."""
+    return n
+
+
+@workflow.defn(name="BenchStepsWorkflow", sandboxed=False)
+class StepsWorkflow:
+    """The bare workflow plus ``STEPS`` steps of one kind."""
+
+    @workflow.run
+    async def run(self, shape: str) -> str:
+        """Take the steps ``shape`` names, then complete."""
+        for i in range(STEPS if shape != "bare" else 0):
+            if shape in ("local activity", "upsert"):
+                if shape == "upsert":
+                    workflow.upsert_search_attributes([search.STATUS.value_set(f"step {i}")])
+                await workflow.execute_local_activity(
+                    step, i, start_to_close_timeout=timedelta(seconds=30))
+            elif shape == "activity":
+                await workflow.execute_activity(
+                    step, i, start_to_close_timeout=timedelta(seconds=30))
+            elif shape == "child workflow":
+                await workflow.execute_child_workflow(StepsWorkflow.run, "bare")
+        return shape
+
+
+# shape -> (what one step of it is, the shape whose cost it adds to)
+SHAPES = {
+    "bare": ("a workflow: start, one workflow task, complete", None),
+    "local activity": ("a local activity (a marker)", "bare"),
+    "upsert": ("a search-attribute upsert", "local activity"),
+    "activity": ("an activity task and the workflow task after it", "bare"),
+    "child workflow": ("a child workflow (a bare one, and two workflow tasks of the parent)",
+                       "bare"),
+}
+
+
+async def bench_steps() -> None:
+    """Print each step's CPU in the Python worker and the server."""
+    heading("Steps: what one Temporal step costs (CPU ms, worker in this process)")
+    async with await temporal() as env:
+        cpu = CpuMeter({OWN: os.getpid(), SERVER: temporal_pid()}, own=OWN)
+        queue = f"bench-steps-{uuid.uuid4().hex[:8]}"
+        async with running(Worker(env.client, task_queue=queue, workflows=[StepsWorkflow],
+                                  activities=[step], workflow_runner=UnsandboxedWorkflowRunner())):
+            await _drive(env.client, queue, "bare", 30)  # warm-up
+            runs: dict[str, list[dict[str, float]]] = {shape: [] for shape in SHAPES}
+            for _ in range(2):
+                for shape in SHAPES:
+                    cpu.start()
+                    per_s = await _drive(env.client, queue, shape, WORKFLOWS)
+                    used = cpu.stop()
+                    runs[shape].append({name: used[name] / WORKFLOWS * 1000 for name in used}
+                                       | {"per_s": per_s})
+    print(f"  {WORKFLOWS} workflows per shape and round, {CONCURRENCY} concurrent starters,"
+          f" 2 rounds; each shape adds {STEPS} steps of its kind")
+    print(f"  {'one step':68} {'worker ms':>9} {'server ms':>9}")
+    for shape, (what, base) in SHAPES.items():
+        mean = {name: sum(r[name] for r in runs[shape]) / 2 for name in (OWN, SERVER)}
+        if base is None:
+            rate = sum(r["per_s"] for r in runs[shape]) / 2
+            print(f"  {what:68} {mean[OWN]:9.2f} {mean[SERVER]:9.2f}  ({rate:.0f} workflows/s)")
+            continue
+        under = {name: sum(r[name] for r in runs[base]) / 2 for name in (OWN, SERVER)}
+        added = {name: (mean[name] - under[name]) / STEPS for name in (OWN, SERVER)}
+        print(f"  {what:68} {added[OWN]:9.2f} {added[SERVER]:9.2f}")
+
+
+async def _drive(client: Client, queue: str, shape: str, count: int) -> float:
+    """Run ``count`` workflows of ``shape`` to completion; workflows a second."""
+    pending = iter(range(count))
+
+    async def starter() -> None:
+        for _ in pending:
+            await client.execute_workflow(StepsWorkflow.run, shape, task_queue=queue,
+                                          id=f"{queue}/{uuid.uuid4().hex}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(starter() for _ in range(CONCURRENCY)))
+    return count / (time.perf_counter() - started)
