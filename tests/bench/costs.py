@@ -12,7 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
-COUNTS = ("history events", "workflow tasks", "activity tasks", "local activities",
+COUNTS = ("history events", "history kB", "workflow tasks", "activity tasks", "local activities",
           "search-attribute upserts", "starts with search attributes", "workflows")
 _GATE = 16
 
@@ -23,6 +23,7 @@ def count(events: Sequence[HistoryEvent]) -> Counter[str]:
     started = events[0].workflow_execution_started_event_attributes
     return Counter({
         "history events": len(events),
+        "history kB": sum(e.ByteSize() for e in events) / 1000,  # payloads as stored
         "workflow tasks": kinds[EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED],
         "activity tasks": kinds[EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED],
         "local activities": kinds[EventType.EVENT_TYPE_MARKER_RECORDED],
