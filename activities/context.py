@@ -10,6 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from infra.context import KnowledgeStore, Summarizer, ThreadToSummarize, summarize_thread
+from infra.context.embedders import SharedEmbeddings
 from infra.context.thread_model import ThreadKey
 from infra.gateway.base import GatewayError
 from infra.gateway.readme import ReadmeReader
@@ -83,15 +84,17 @@ class ContextActivities:
             [h.external_id for h in hints])
         return project
 
-    async def gather(self, event: StandardEvent, token_budget: int) -> ContextBundle:
+    async def gather(self, event: StandardEvent, token_budget: int,
+                     shared: SharedEmbeddings | None = None) -> ContextBundle:
         """The event's own thread first, then the project README and the most relevant threads
-        and summaries (read by the prepare_event activity)."""
+        and summaries (read by the prepare_event activity, which shares the embedding of the
+        event's text with the agents' memory recalls: ``shared``)."""
         text = "\n".join(t for t in (event.title, event.text) if t)
         thread = thread_of(event)
         if (not text and thread is None) or token_budget <= 0:
             return ContextBundle()
         items = await self._store.context_for(event.tenant_id, await self._project(event), text,
-                                              token_budget, thread=thread)
+                                              token_budget, thread=thread, shared=shared)
         return ContextBundle(items=items)
 
     @activity.defn(name="remember_event")

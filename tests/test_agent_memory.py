@@ -17,12 +17,15 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
+from activities.context import ContextActivities
+from activities.events import EventActivities
 from activities.gateway import GatewayActivities
-from infra.context import OnnxMiniLMEmbedder
+from infra.context import KnowledgeStore, OnnxMiniLMEmbedder, build_summarizer
+from infra.directory.resolver import Resolver
 from infra.gateway.registry import builtin_intents
 from infra.gateway.service import Gateway
 from infra.memory import add_episodic, recall, set_core
-from infra.settings import Settings
+from infra.settings import ContextSettings, Settings
 from infra.vault import build_secret_store
 from tests.admin import grant
 from tests.api.test_users import _as
@@ -33,7 +36,17 @@ from tests.test_pipeline import wait_status
 from workers.agent import agent_worker
 from workers.runtime import ScriptedLLM
 from workers.runtime.agent import AgentRuntime
-from workflows.contracts import GatewayCall, ThinkInput, ThinkOutput, ToolCall
+from workflows.contracts import (
+    Actor,
+    EventKind,
+    GatewayCall,
+    PlanInput,
+    Provider,
+    StandardEvent,
+    ThinkInput,
+    ThinkOutput,
+    ToolCall,
+)
 from workflows.names import THINK_ACTIVITY
 
 LOGIN = "Last session: fixed the Safari login timeout by setting Secure on the session cookie."
@@ -281,3 +294,46 @@ async def test_the_agent_remembers_and_its_next_think_and_prompt_carry_the_memor
     assert "Core facts:\n- deploy_day: Thursday" in system
     assert f"From earlier sessions:\n- {LOGIN}" in system
     assert system.index("Core facts") < system.index("From earlier sessions")
+
+
+class CountingEmbedder:
+    """The ONNX embedder, noting every text it is asked to embed."""
+
+    def __init__(self, inner: OnnxMiniLMEmbedder) -> None:
+        self.inner = inner
+        self.texts: list[str] = []
+        self.dimension, self.model = inner.dimension, inner.model
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """Note, then embed."""
+        self.texts.extend(texts)
+        return await self.inner.embed(texts)
+
+
+async def test_an_events_text_is_embedded_once_for_its_context_and_every_agents_memory(
+    make_tenant: TenantFactory, pool: asyncpg.Pool, minilm: OnnxMiniLMEmbedder,
+) -> None:
+    """Two agents whose sessions left episodes, and a tenant with documents: the dispatch plan
+    searches the context and recalls both agents' episodes by one embedding of the event's
+    text (it took three: one each, computed at the same time)."""
+    tenant = await make_tenant(agents=("coder", "reviewer"), default_agents=("coder", "reviewer"))
+    for agent in ("coder", "reviewer"):
+        await add_episodic(pool, tenant, agent, LOGIN, f"{agent}-1", embedder=minilm)
+    counting = CountingEmbedder(minilm)
+    store = KnowledgeStore(pool, counting, ContextSettings())
+    await store.add_document(tenant, None, "document", "runbook", "Login runbook", None,
+                             "When Safari logins time out, check the session cookie flags.")
+    counting.texts.clear()
+    context = ContextActivities(pool, store, build_summarizer(ContextSettings(), counting))
+    events = EventActivities(pool, Resolver(pool, builtin_intents(), "gateway"), context)
+    text = "The Safari login times out again, can you look?"
+    event = StandardEvent(tenant_id=tenant, provider=Provider.GITHUB, source_event="issues.opened",
+                          kind=EventKind.NEW_WORK_ITEM, title="Safari login", text=text,
+                          actor=Actor(id="octocat"))
+
+    plan = await events.plan_event(PlanInput(event=event, context_tokens=2000))
+
+    assert sorted(a.agent_id for a in plan.resolved.agents) == ["coder", "reviewer"]
+    assert all([m.text for m in a.memory] == [LOGIN] for a in plan.resolved.agents)
+    assert [i.title for i in plan.context.items] == ["Login runbook"]
+    assert counting.texts == [f"Safari login\n{text}"]

@@ -11,6 +11,8 @@ event loop. The store's column is vector(384): see migration 0006 for another di
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from infra.context.minilm import OnnxMiniLMEmbedder
@@ -20,7 +22,8 @@ if TYPE_CHECKING:
 
     from infra.settings import ContextSettings
 
-__all__ = ["Embedder", "OnnxMiniLMEmbedder", "OpenAIEmbedder", "build_embedder"]
+__all__ = ["Embedder", "OnnxMiniLMEmbedder", "OpenAIEmbedder", "SharedEmbeddings",
+           "build_embedder"]
 
 
 @runtime_checkable
@@ -40,6 +43,26 @@ class Embedder(Protocol):
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """One unit vector per text, in order."""
         ...
+
+
+class SharedEmbeddings:
+    """Vectors for one job, each text embedded once: one event's dispatch plan asks for the
+    vector of the event's text for its context search and again for each agent's memory
+    recall, at the same time; they share one embedding (a text asked for while its embedding
+    is under way waits for that one)."""
+
+    def __init__(self, embed: Callable[[list[str]], Awaitable[list[list[float]]]]) -> None:
+        self._embed = embed
+        self._asked: dict[str, tuple[asyncio.Future[list[list[float]]], int]] = {}
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """One unit vector per text, in order (the texts not asked for yet in one batch)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._asked]
+        if missing:
+            batch = asyncio.ensure_future(self._embed(missing))
+            self._asked.update((text, (batch, i)) for i, text in enumerate(missing))
+        return [(await asyncio.shield(batch))[i]
+                for batch, i in (self._asked[t] for t in texts)]
 
 
 class OpenAIEmbedder:

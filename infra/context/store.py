@@ -13,7 +13,7 @@ import asyncpg
 from infra.context.bundle import best_per_document, fit_to_budget, thread_item
 from infra.context.chunking import Chunker
 from infra.context.documents import DocumentInput, DocumentWriter
-from infra.context.embedders import Embedder
+from infra.context.embedders import Embedder, SharedEmbeddings
 from infra.context.search import Hit, Method, SearchTuning, TenantSearch
 from infra.context.thread_model import Message, ThreadKey, ThreadToSummarize
 from infra.context.threads import Threads
@@ -135,11 +135,13 @@ class KnowledgeStore:
 
     async def context_for(self, tenant_id: str, project_id: str | None, query: str,
                           token_budget: int, threads: int = 5,
-                          thread: ThreadKey | None = None) -> list[ContextItem]:
+                          thread: ThreadKey | None = None,
+                          shared: SharedEmbeddings | None = None) -> list[ContextItem]:
         """The bundle for a dispatch: the event's own ``thread`` first, by reference (at most
         half the budget), then the project README's most relevant part (at most half of what is
         left), then the ``threads`` most relevant threads, summaries and tasks of the tenant
-        (never the own thread again), cut to ``token_budget`` tokens in all."""
+        (never the own thread again), cut to ``token_budget`` tokens in all. ``shared`` embeds
+        the query when the same job embeds it elsewhere too (an event's memory recalls)."""
         first: list[ContextItem] = []
         own = await self._threads.document(tenant_id, thread) if thread is not None else None
         if own is not None and thread is not None:
@@ -149,7 +151,7 @@ class KnowledgeStore:
         if not query or not await self._pool.fetchval(  # nothing remembered: skip the embedding
                 "SELECT EXISTS (SELECT 1 FROM context_chunks WHERE tenant_id = $1)", tenant_id):
             return first
-        vector = await self.embed_query(query)
+        vector = (await shared.embed([query]))[0] if shared else await self.embed_query(query)
         readme: list[Hit] = []
         if project_id is not None:
             readme = await self.nearest(tenant_id, vector, 1, project_id=project_id,
