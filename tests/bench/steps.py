@@ -46,7 +46,7 @@ class StepsWorkflow:
     @workflow.run
     async def run(self, shape: str) -> str:
         """Take the steps ``shape`` names, then complete."""
-        for i in range(STEPS if shape != "bare" else 0):
+        for i in range(SHAPES[shape][2]):
             if shape in ("local activity", "upsert"):
                 if shape == "upsert":
                     workflow.upsert_search_attributes([search.STATUS.value_set(f"step {i}")])
@@ -60,14 +60,16 @@ class StepsWorkflow:
         return shape
 
 
-# shape -> (what one step of it is, the shape whose cost it adds to)
-SHAPES = {
-    "bare": ("a workflow: start, one workflow task, complete", None),
-    "local activity": ("a local activity (a marker)", "bare"),
-    "upsert": ("a search-attribute upsert", "local activity"),
-    "activity": ("an activity task and the workflow task after it", "bare"),
+# shape -> (what one step of it is, the shape whose cost it adds to, steps of it per workflow)
+SHAPES: dict[str, tuple[str, str | None, int]] = {
+    "bare": ("a workflow: start, one workflow task, complete", None, 0),
+    "local activity": ("a local activity (a marker)", "bare", STEPS),
+    "upsert": ("a search-attribute upsert", "local activity", STEPS),
+    "activity": ("an activity task and the workflow task after it", "bare", STEPS),
     "child workflow": ("a child workflow (a bare one, and two workflow tasks of the parent)",
-                       "bare"),
+                       "bare", STEPS),
+    "eager": ("the bare workflow started eagerly (first task in the start's answer)",
+              "bare", 1),
 }
 
 
@@ -84,32 +86,39 @@ async def bench_steps() -> None:
             for _ in range(2):
                 for shape in SHAPES:
                     cpu.start()
-                    per_s = await _drive(env.client, queue, shape, WORKFLOWS)
+                    eager = shape == "eager"  # the bare workflow, started eagerly
+                    per_s = await _drive(env.client, queue, "bare" if eager else shape,
+                                         WORKFLOWS, eager=eager)
                     used = cpu.stop()
                     runs[shape].append({name: used[name] / WORKFLOWS * 1000 for name in used}
                                        | {"per_s": per_s})
     print(f"  {WORKFLOWS} workflows per shape and round, {CONCURRENCY} concurrent starters,"
-          f" 2 rounds; each shape adds {STEPS} steps of its kind")
+          f" 2 rounds; each shape adds {STEPS} steps of its kind (eager: the bare one, started"
+          " eagerly, so a negative figure is what it saves)")
     print(f"  {'one step':68} {'worker ms':>9} {'server ms':>9}")
-    for shape, (what, base) in SHAPES.items():
+    for shape, (what, base, steps) in SHAPES.items():
         mean = {name: sum(r[name] for r in runs[shape]) / 2 for name in (OWN, SERVER)}
         if base is None:
             rate = sum(r["per_s"] for r in runs[shape]) / 2
             print(f"  {what:68} {mean[OWN]:9.2f} {mean[SERVER]:9.2f}  ({rate:.0f} workflows/s)")
             continue
         under = {name: sum(r[name] for r in runs[base]) / 2 for name in (OWN, SERVER)}
-        added = {name: (mean[name] - under[name]) / STEPS for name in (OWN, SERVER)}
+        added = {name: (mean[name] - under[name]) / steps for name in (OWN, SERVER)}
         print(f"  {what:68} {added[OWN]:9.2f} {added[SERVER]:9.2f}")
 
 
-async def _drive(client: Client, queue: str, shape: str, count: int) -> float:
-    """Run ``count`` workflows of ``shape`` to completion; workflows a second."""
+async def _drive(client: Client, queue: str, shape: str, count: int, *, eager: bool = False
+                 ) -> float:
+    """Run ``count`` workflows of ``shape`` to completion; workflows a second. ``eager``: each
+    start asks for eager start (this worker shares the client, so the server may answer the
+    start with the first workflow task instead of queueing it)."""
     pending = iter(range(count))
 
     async def starter() -> None:
         for _ in pending:
             await client.execute_workflow(StepsWorkflow.run, shape, task_queue=queue,
-                                          id=f"{queue}/{uuid.uuid4().hex}")
+                                          id=f"{queue}/{uuid.uuid4().hex}",
+                                          request_eager_start=eager)
 
     started = time.perf_counter()
     await asyncio.gather(*(starter() for _ in range(CONCURRENCY)))
