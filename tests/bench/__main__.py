@@ -1,6 +1,6 @@
 """``python -m tests.bench [--only ingest|latency|governance|sockets|context|gateway|pipeline|
 enrichment|sessions|approvals|runs|scaleout|spike|steps] [--events N] [--seconds S] [--rate R]
-[--background R]``:
+[--background R] [--remote-embeddings]``:
 the figures."""
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
                      help="spike: webhooks sent a second, open loop")
     cli.add_argument("--background", type=float, default=0.0,
                      help="latency: other webhooks a second posted while measuring (default 0)")
+    cli.add_argument("--remote-embeddings", action="store_true",
+                     help="pipeline: embed through an OpenAI-compatible fake in the bench process"
+                          " instead of the ONNX model in the platform worker")
     cli.add_argument("--seconds", type=float, default=4.0,
                      help="ingest: seconds per timed run (9 rounds x 2 servers)")
     return cli
@@ -84,7 +87,7 @@ async def run(args: argparse.Namespace) -> list[bool]:
                 await bench_gateway(await migrated_database(url, "bench_gateway"))
             if args.only in (None, "pipeline"):  # figures only
                 await bench_pipeline(await migrated_database(url, "bench_pipeline"),
-                                     args.events)
+                                     args.events, remote_embeddings=args.remote_embeddings)
             if args.only in (None, "enrichment"):  # figures only
                 await bench_enrichment(await migrated_database(url, "bench_enrichment"))
             if args.only in (None, "sessions"):  # figures only

@@ -16,6 +16,11 @@ the same run, the no-op ceiling (tests/bench/ceiling.py): the cheapest workflow 
 schedules one activity and completes, driven at the same concurrency through the same server.
 The last line: ``RESULT pipeline events_per_s=<x> ceiling_per_s=<y> ratio=<x/y>``.
 
+``--remote-embeddings``: the stack embeds through an OpenAI-compatible endpoint served from
+this process (tests/fakes/openai_embeddings.py, hashed vectors), as a deployment with OpenAI
+embeddings does, instead of running the ONNX model in the platform worker: what the platform
+costs with the model's work off the machine (the fake's own CPU counts in this process's row).
+
 Figures only; nothing here is a target or an assertion.
 """
 
@@ -23,10 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import math
 import os
+import random
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,6 +49,7 @@ from tests.bench.ceiling import ceiling
 from tests.bench.costs import CpuMeter, cost_table, event_costs, postmaster_pid, temporal_pid
 from tests.bench.stack import Stack, bench_agent_id, dispatching_stack, temporal
 from tests.bench.stats import heading, ms, percentile
+from tests.fakes.openai_embeddings import FakeEmbeddings
 from workflows.contracts import ThinkInput, ThinkOutput, Usage
 from workflows.ids import event_workflow_id, run_workflow_id
 from workflows.names import THINK_ACTIVITY
@@ -92,15 +101,40 @@ def _line(name: str, values: list[float]) -> str:
             f"  p99 {ms(percentile(values, 99))}  max {ms(max(values))}")
 
 
-async def bench_pipeline(db_url: str, events: int = EVENTS) -> None:
+async def bench_pipeline(db_url: str, events: int = EVENTS, *,
+                         remote_embeddings: bool = False) -> None:
     """Post ``events`` webhooks a few at a time; print events/s, the think dispatch latency,
     what an event costs, the no-op ceiling and the RESULT line."""
     heading("Pipeline: events/s, webhook -> think completed, one agent worker")
     env = await temporal()
     try:
-        await _measure(env.client, db_url, events)
+        with embedder_env(remote_embeddings) as settings:
+            await _measure(env.client, db_url, events, settings)
     finally:
         await env.shutdown()
+
+
+@contextlib.contextmanager
+def embedder_env(remote: bool) -> Iterator[dict[str, str]]:
+    """The stack's embedder settings: none (the default, ONNX in the platform worker) or, when
+    ``remote``, an OpenAI-compatible endpoint served from this process."""
+    if not remote:
+        yield {}
+        return
+    with FakeEmbeddings(hashed_vector) as fake:
+        print(f"  embeddings: remote, an OpenAI-compatible fake at {fake.base_url}", flush=True)
+        yield {"SWITCHBOARD_CONTEXT_EMBEDDER": "openai",
+               "SWITCHBOARD_CONTEXT_OPENAI_BASE_URL": fake.base_url,
+               "SWITCHBOARD_CONTEXT_OPENAI_API_KEY": "bench-embeddings",
+               "SWITCHBOARD_CONTEXT_OPENAI_DIMENSIONS": "384"}
+
+
+def hashed_vector(text: str, dims: int) -> list[float]:
+    """A unit vector drawn from the text's hash: the same text, the same vector."""
+    rng = random.Random(hashlib.sha256(text.encode()).digest())
+    vector = [rng.gauss(0.0, 1.0) for _ in range(dims)]
+    norm = math.sqrt(sum(x * x for x in vector))
+    return [x / norm for x in vector]
 
 
 async def _post_all(stack: Stack, requests: list[tuple[dict[str, str], bytes]]) -> float:
@@ -159,19 +193,20 @@ class Measured:
 
 
 @contextlib.asynccontextmanager
-async def measured(client: Client, db_url: str, count: int, *, apis: int = 1, workers: int = 1
-                   ) -> AsyncIterator[Measured]:
+async def measured(client: Client, db_url: str, count: int, *, apis: int = 1, workers: int = 1,
+                   env: dict[str, str] | None = None) -> AsyncIterator[Measured]:
     """A fresh stack (``apis`` API processes with their relays, ``workers`` platform worker
     processes, one bench agent worker here), warmed up and then driven with ``count`` events;
     yields the figures with the stack still up. CPU names: "API" and "platform worker", or
     "API <i>" and "platform worker <i>" when there are several; OWN; "Temporal server";
-    "PostgreSQL"."""
+    "PostgreSQL". ``env``: more environment for the API and worker processes."""
     agent = CountingAgent(bench_agent_id())
     pool = await database.create_pool(db_url, min_size=1, max_size=1)
     backend = int(await pool.fetchval("SELECT pg_backend_pid()"))
     try:
         async with dispatching_stack(client, db_url, agent.agent_id, agent.think,
-                                     worker_process=True, apis=apis, workers=workers,
+                                     api_env=env, worker_process=True, apis=apis,
+                                     workers=workers,
                                      limits=httpx.Limits(max_connections=CONCURRENCY)) as stack:
             default_ms = await stack.debounce(0)
             shape = ("API (relay on) and platform worker (switchboard worker) each"
@@ -205,8 +240,8 @@ def _busy() -> float:
     return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
 
 
-async def _measure(client: Client, db_url: str, count: int) -> None:
-    async with measured(client, db_url, count) as run:
+async def _measure(client: Client, db_url: str, count: int, env: dict[str, str]) -> None:
+    async with measured(client, db_url, count, env=env) as run:
         stack, agent, cpu, used = run.stack, run.agent, run.cpu, run.used
         started, started_wall, acked = run.started, run.started_wall, run.acked
         events = [event_workflow_id(stack.tenant, "github", d) for d in run.deliveries]

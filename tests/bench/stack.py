@@ -90,8 +90,8 @@ async def dispatching_stack(client: Client, db_url: str, agent_id: str,
                             worker_process: bool = False, apis: int = 1, workers: int = 1,
                             **http_options: Any) -> AsyncIterator[Stack]:
     """The stack, with ``think`` as agent ``agent_id``'s think activity on its own queue
-    (``api_env``: more environment for the API process; ``worker_process``: the platform
-    worker runs as ``switchboard worker`` in its own process instead of in this one).
+    (``api_env``: more environment for the API and worker processes; ``worker_process``: the
+    platform worker runs as ``switchboard worker`` in its own process instead of in this one).
 
     ``apis`` API processes (each with its relay, started one after the other so that one
     applies the migrations) and ``workers`` platform worker processes (``worker_process``
