@@ -4,8 +4,9 @@ The pipeline bench says what an event holds (workflows, workflow tasks, local ac
 upserts); this one prices each kind of step, so a change can be weighed before it is made. Small
 workflows, each adding one kind of step to the bare one (start, one workflow task, complete),
 are driven by a few concurrent starters through the bench's Temporal dev server to a worker in
-this process, unsandboxed as the platform runs its workflows. Each shape runs twice, alternating;
-a step's price is its shape's CPU per workflow minus the bare one's, divided by the steps added.
+this process, unsandboxed as the platform runs its workflows; one more shape is the bare
+workflow started eagerly. Each shape runs twice, alternating; a step's price is its shape's CPU
+per workflow minus that of the shape it builds on (``SHAPES``), divided by the steps added.
 """
 
 from __future__ import annotations
