@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.governance import GovernanceActivities
     from workflows import policies, search
     from workflows.contracts import (
+        RUN_VERSION,
         AgentOutcome,
         AgentProfile,
         AgentRunInput,
@@ -25,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         ToolResult,
         UsageRecord,
     )
+    from workflows.contracts.agents import require_known
     from workflows.contracts.approvals import ApprovalDecision
     from workflows.contracts.conversation import ToolLog
     from workflows.ids import agent_task_queue
@@ -68,6 +70,7 @@ class AgentRunWorkflow:
     @workflow.run
     async def run(self, inp: AgentRunInput) -> AgentOutcome:
         """Loop until the agent gives a final answer."""
+        require_known(inp.version, RUN_VERSION, "AgentRunWorkflow")
         target = inp.target
         profile = AgentProfile(agent_id=target.agent_id, name=target.name or target.agent_id,
                                role=target.role)

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
     from workflows.contracts import (
+        EVENT_VERSION,
         RUN_VERSION,
         AgentOutcome,
         AgentRunInput,
@@ -40,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         RecordOutcomeInput,
         StandardEvent,
     )
+    from workflows.contracts.agents import require_known
     from workflows.contracts.mirror import MirrorInput
     from workflows.contracts.sessions import (
         DispatchToSession,
@@ -88,6 +90,7 @@ class EventWorkflow:
     @workflow.run
     async def run(self, inp: EventInput) -> EventResult:
         """Process one inbox row."""
+        require_known(inp.version, EVENT_VERSION, "EventWorkflow")
         # Histories begun before enrichment replay the old commands: no enrich, plan or early
         # remember (README, "Enrichment").
         self._current = inp.version >= 1 or workflow.patched(CURRENT_PATCH)

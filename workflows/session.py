@@ -26,7 +26,13 @@ from temporalio.exceptions import ChildWorkflowError, FailureError
 with workflow.unsafe.imports_passed_through():
     from workflows import policies, search
     from workflows.agent_run import AgentRunWorkflow
-    from workflows.contracts.agents import RUN_VERSION, AgentOutcome, AgentRunInput
+    from workflows.contracts.agents import (
+        RUN_VERSION,
+        SESSION_VERSION,
+        AgentOutcome,
+        AgentRunInput,
+        require_known,
+    )
     from workflows.contracts.conversation import Conversation, ConversationTurn
     from workflows.contracts.sessions import (
         OutcomeRecord,
@@ -98,6 +104,7 @@ class SessionWorkflow(SessionIntake):
     @workflow.run
     async def run(self, inp: SessionInput) -> str:
         """Wait for messages, answer them turn by turn, close when idle or asked."""
+        require_known(inp.version, SESSION_VERSION, "SessionWorkflow")
         self.current = self.unlabelled = inp.version >= 1 or workflow.patched(CURRENT_PATCH)
         self.merged = inp.version >= 2
         if not self.current:

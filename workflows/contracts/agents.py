@@ -20,6 +20,21 @@ VERSION_FIELD = ("Which of the workflow's changes this run takes, set by whoever
                  " marker and no TemporalChangeVersion upsert per run (issue #17)")
 
 
+class NewerVersion(RuntimeError):
+    """A workflow's input names a version newer than this worker's code (a rolling deploy: a
+    new process started it, an old one took its task). Raised in the workflow, it fails the
+    workflow task, not the workflow: the task is retried until a worker that knows the version
+    takes it, instead of an old worker writing the old steps into a new run's history, which
+    the new code could then not replay."""
+
+
+def require_known(version: int, newest: int, workflow_name: str) -> None:
+    """Raise NewerVersion when ``version`` is newer than ``newest``, this code's."""
+    if version > newest:
+        raise NewerVersion(f"{workflow_name} input version {version} is newer than this"
+                           f" worker's {newest}: a worker with newer code must take this task")
+
+
 class AgentProfile(BaseModel):
     """Who the agent is, as its prompt may say."""
 
