@@ -195,10 +195,12 @@ class SessionWorkflow(SessionIntake):
         state.summary, state.recent = fold(state.summary, [*state.recent, done], budget)
         told = TurnFinished(outcome=outcome.model_copy(update={"tool_log": []}),
                             session_id=state.session_id, turn=n)
+        untold = batch
         if self.merged:  # the turn's row, its events' outcomes and what the session does next
-            rows = [row for s in batch if (row := outcome_row(s, told)) is not None]
-            await self._status(self._after_turn(), turn=done, outcomes=rows)
-        untold = [s for s in batch if not self.merged or outcome_row(s, told) is None]
+            rows = [(s, outcome_row(s, told)) for s in batch]
+            await self._status(self._after_turn(), turn=done,
+                               outcomes=[row for _, row in rows if row is not None])
+            untold = [s for s, row in rows if row is None]  # told by signal
         await asyncio.gather(*(tell(s, told) for s in untold))
         every = state.settings.summary_every
         if every and n - state.episodes_upto >= every and self._patched(EPISODES_PATCH):
