@@ -30,6 +30,7 @@ from infra.vault import build_secret_store
 from tests.admin import grant
 from tests.api.test_users import _as
 from tests.conftest import TenantFactory
+from tests.context.conftest import CountingEmbedder
 from tests.harness import running
 from tests.test_context_pipeline import slack_message
 from tests.test_pipeline import wait_status
@@ -294,20 +295,6 @@ async def test_the_agent_remembers_and_its_next_think_and_prompt_carry_the_memor
     assert "Core facts:\n- deploy_day: Thursday" in system
     assert f"From earlier sessions:\n- {LOGIN}" in system
     assert system.index("Core facts") < system.index("From earlier sessions")
-
-
-class CountingEmbedder:
-    """The ONNX embedder, noting every text it is asked to embed."""
-
-    def __init__(self, inner: OnnxMiniLMEmbedder) -> None:
-        self.inner = inner
-        self.texts: list[str] = []
-        self.dimension, self.model = inner.dimension, inner.model
-
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        """Note, then embed."""
-        self.texts.extend(texts)
-        return await self.inner.embed(texts)
 
 
 async def test_an_events_text_is_embedded_once_for_its_context_and_every_agents_memory(
