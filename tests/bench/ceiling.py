@@ -11,7 +11,9 @@ import asyncio
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowHandle
@@ -47,13 +49,20 @@ class Noop:
 
 @workflow.defn(name="BenchNoopWorkflow", sandboxed=False)
 class NoopWorkflow:
-    """Start, one activity, complete."""
+    """Start, one activity on the agent's queue (its own, as a think's is), complete."""
 
     @workflow.run
     async def run(self, n: int) -> int:
         """Schedule the one activity and return its answer."""
         return int(await workflow.execute_activity(
-            "bench_noop", n, start_to_close_timeout=timedelta(seconds=30)))
+            "bench_noop", n, task_queue=agent_queue(workflow.info().task_queue),
+            start_to_close_timeout=timedelta(seconds=30)))
+
+
+def agent_queue(queue: str) -> str:
+    """The queue the activity of a bench workflow on ``queue`` runs on: another worker's, as an
+    agent's think is never on the platform's queue (so no eager activity start either)."""
+    return f"{queue}-agent"
 
 
 async def ceiling(client: Client, count: int, concurrency: int, cpu: CpuMeter
@@ -63,29 +72,35 @@ async def ceiling(client: Client, count: int, concurrency: int, cpu: CpuMeter
     CPU ``cpu`` saw over that run; what one such workflow's history holds."""
     queue = f"bench-noop-{uuid.uuid4().hex[:8]}"
     answers = Noop()
-    async with running(Worker(client, task_queue=queue, workflows=[NoopWorkflow],
-                              activities=[answers.noop])):
-        await _drive(client, queue, answers, min(count, 10), concurrency)  # warm-up
+
+    def start(n: int) -> Awaitable[WorkflowHandle[Any, Any]]:
+        return client.start_workflow(NoopWorkflow.run, n, id=f"{queue}/{uuid.uuid4().hex}",
+                                     task_queue=queue)
+
+    async with (running(Worker(client, task_queue=queue, workflows=[NoopWorkflow])),
+                running(Worker(client, task_queue=agent_queue(queue), activities=[answers.noop]))):
+        await drive(answers, range(min(count, 10)), concurrency, start)  # warm-up
         cpu.start()
-        elapsed, handles = await _drive(client, queue, answers, count, concurrency)
+        elapsed, handles = await drive(answers, range(count), concurrency, start)
         used = cpu.stop()
         await asyncio.gather(*(h.result() for h in handles))
     one = count_history((await handles[0].fetch_history()).events)
     return count / elapsed, used, one
 
 
-async def _drive(client: Client, queue: str, answers: Noop, count: int, concurrency: int
-                 ) -> tuple[float, list[WorkflowHandle[NoopWorkflow, int]]]:
-    """Start ``count`` workflows with ``concurrency`` starters; seconds until the last activity
-    answered (then, off the clock, wait for every workflow to complete)."""
-    answers.expect(count)
-    pending = iter(range(count))
-    handles: list[WorkflowHandle[NoopWorkflow, int]] = []
+async def drive(answers: Noop, numbers: range, concurrency: int,
+                start: Callable[[int], Awaitable[WorkflowHandle[Any, Any]]]
+                ) -> tuple[float, list[WorkflowHandle[Any, Any]]]:
+    """Start a workflow for each of ``numbers`` with ``concurrency`` starters, each awaiting
+    its start; seconds until the last activity answered (then, off the clock, wait for every
+    workflow to complete)."""
+    answers.expect(len(numbers))
+    pending = iter(numbers)
+    handles: list[WorkflowHandle[Any, Any]] = []
 
     async def starter() -> None:
         for n in pending:
-            handles.append(await client.start_workflow(
-                NoopWorkflow.run, n, id=f"{queue}/{uuid.uuid4().hex}", task_queue=queue))
+            handles.append(await start(n))
 
     started = time.perf_counter()
     await asyncio.gather(*(starter() for _ in range(concurrency)))

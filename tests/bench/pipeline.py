@@ -47,6 +47,7 @@ from temporalio.client import Client
 from infra import database
 from tests.bench.ceiling import ceiling
 from tests.bench.costs import CpuMeter, cost_table, event_costs, postmaster_pid, temporal_pid
+from tests.bench.skeleton import skeleton
 from tests.bench.stack import Stack, bench_agent_id, dispatching_stack, temporal
 from tests.bench.stats import heading, ms, percentile
 from tests.fakes.openai_embeddings import FakeEmbeddings
@@ -254,6 +255,10 @@ async def _measure(client: Client, db_url: str, count: int, env: dict[str, str])
         print(f"  no-op ceiling: {count} BenchNoopWorkflow (start, one activity, complete), same"
               f" server and client, {CONCURRENCY} concurrent starters ...", flush=True)
         ceiling_per_s, noop_cpu, noop = await ceiling(client, count, CONCURRENCY, cpu)
+        print(f"  the design's floor: {count} events through the skeleton (EventWorkflow,"
+              " session, run: the same steps, empty), same server and client ...", flush=True)
+        floor_per_s, floor_cpu, floor = await skeleton(client, count, CONCURRENCY, cpu,
+                                                       stack.tenant)
 
     elapsed = run.elapsed
     print(f"  first POST -> last 202:                     {acked - started:7.2f} s"
@@ -276,6 +281,11 @@ async def _measure(client: Client, db_url: str, count: int, env: dict[str, str])
     print(f"  no-op ceiling: {ceiling_per_s:.1f} workflows/s; one holds "
           + ", ".join(f"{v:g} {k}" for k, v in noop.items() if v) + "; CPU ms per workflow: "
           + ", ".join(f"{k} {v / count * 1000:.1f}" for k, v in noop_cpu.items()))
+    print(f"  the design's floor: {floor_per_s:.1f} events/s, {floor_per_s / ceiling_per_s:.2f}"
+          " of the ceiling: the most the pipeline can reach whatever its steps do; one event"
+          " holds " + ", ".join(f"{v:g} {k}" for k, v in floor.items() if v)
+          + "; CPU ms per event: "
+          + ", ".join(f"{k} {v / count * 1000:.1f}" for k, v in floor_cpu.items()))
     print("  think/1 dispatch (ActivityTaskScheduled -> started):")
     print(_line("  activity.info(), server clock, all runs", list(agent.dispatch.values())))
     print(_line("  scheduled -> running in the agent worker", list(agent.received.values())))

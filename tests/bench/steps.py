@@ -15,13 +15,16 @@ import asyncio
 import os
 import time
 import uuid
+from collections import Counter
 from datetime import timedelta
 
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from tests.bench.ceiling import ceiling
 from tests.bench.costs import CpuMeter, temporal_pid
+from tests.bench.skeleton import DESIGNS, skeleton
 from tests.bench.stack import temporal
 from tests.bench.stats import heading
 from tests.harness import running
@@ -32,6 +35,7 @@ CONCURRENCY = 8
 STEPS = 3  # steps of its kind each shape adds
 OWN = "Python worker + client"
 SERVER = "Temporal server"
+CEILING = "no-op ceiling: start, one activity, complete"
 
 
 @activity.defn(name="bench_step")
@@ -106,6 +110,35 @@ async def bench_steps() -> None:
         under = {name: sum(r[name] for r in runs[base]) / 2 for name in (OWN, SERVER)}
         added = {name: (mean[name] - under[name]) / steps for name in (OWN, SERVER)}
         print(f"  {what:68} {added[OWN]:9.2f} {added[SERVER]:9.2f}")
+    await bench_designs()
+
+
+async def bench_designs() -> None:
+    """Print what an event costs laid out each way (tests/bench/skeleton.py: the pipeline's
+    steps, empty), beside the no-op ceiling driven the same way in the same server."""
+    heading("Designs: an event's steps laid out over workflows, empty (CPU ms per event)")
+    async with await temporal() as env:
+        cpu = CpuMeter({OWN: os.getpid(), SERVER: temporal_pid()}, own=OWN)
+        figures: dict[str, list[tuple[float, dict[str, float]]]] = {}
+        held: dict[str, Counter[str]] = {}
+        for _ in range(2):
+            per_s, used, held[CEILING] = await ceiling(env.client, WORKFLOWS, CONCURRENCY, cpu)
+            figures.setdefault(CEILING, []).append((per_s, used))
+            for design in DESIGNS:
+                per_s, used, held[design.name] = await skeleton(
+                    env.client, WORKFLOWS, CONCURRENCY, cpu, "bench", design)
+                figures.setdefault(design.name, []).append((per_s, used))
+    print(f"  {WORKFLOWS} events per design and round, {CONCURRENCY} concurrent starters, 2"
+          " rounds; workers in this process; every step empty (no database, no embedding)")
+    print(f"  {'design':58} {'events/s':>8} {'ratio':>6} {'worker':>7} {'server':>7}"
+          f" {'workflows':>9} {'tasks':>5} {'history':>7}")
+    top = sum(r for r, _ in figures[CEILING]) / 2
+    for name, rounds in figures.items():
+        rate = sum(r for r, _ in rounds) / 2
+        mean = {k: sum(u[k] for _, u in rounds) / 2 / WORKFLOWS * 1000 for k in (OWN, SERVER)}
+        one = held[name]
+        print(f"  {name:58} {rate:8.1f} {rate / top:6.2f} {mean[OWN]:7.1f} {mean[SERVER]:7.1f}"
+              f" {one['workflows']:9g} {one['workflow tasks']:5g} {one['history events']:7g}")
 
 
 async def _drive(client: Client, queue: str, shape: str, count: int, *, eager: bool = False
