@@ -33,6 +33,21 @@ def count(events: Sequence[HistoryEvent]) -> Counter[str]:
     })
 
 
+async def at_rest(client: Client, workflow_ids: Sequence[str], within: float = 30.0) -> None:
+    """Wait until none of these workflows has a workflow task, activity or child in flight, so
+    that its history holds every step it has taken so far (a local activity's marker is written
+    when its workflow task completes)."""
+    async with asyncio.timeout(within):
+        for workflow_id in workflow_ids:
+            handle = client.get_workflow_handle(workflow_id)
+            while True:
+                found = (await handle.describe()).raw_description
+                if not (found.HasField("pending_workflow_task") or found.pending_activities
+                        or found.pending_children):
+                    break
+                await asyncio.sleep(0.05)
+
+
 def outline(events: Sequence[HistoryEvent]) -> str:
     """A history in short: its event types in order (local activities named by marker)."""
     short = {"WORKFLOW_TASK_": "WFT", "ACTIVITY_TASK_": "AT", "WORKFLOW_EXECUTION_": "WE",

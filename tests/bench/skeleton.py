@@ -33,7 +33,7 @@ from temporalio.common import (
 from temporalio.worker import Worker
 
 from tests.bench.ceiling import Noop, agent_queue, drive
-from tests.bench.costs import CpuMeter
+from tests.bench.costs import CpuMeter, at_rest
 from tests.bench.costs import count as count_history
 from tests.harness import running
 from workflows import policies, search
@@ -205,10 +205,12 @@ async def skeleton(client: Client, count: int, concurrency: int, cpu: CpuMeter, 
         elapsed, handles = await drive(answers, range(warmup, warmup + count), concurrency, start)
         used = cpu.stop()
         await asyncio.gather(*(h.result() for h in handles))
+        event = f"{queue}/event/{warmup}"
+        above = f"{queue}/session/{warmup}" if design.session else event
+        held = sorted({event, above, *([f"{above}/run"] if design.child else [])})
+        await at_rest(client, held)  # the session's last task runs after the think answered
     one: Counter[str] = Counter()
-    event = f"{queue}/event/{warmup}"
-    above = f"{queue}/session/{warmup}" if design.session else event
-    for workflow_id in {event, above, *([f"{above}/run"] if design.child else [])}:
+    for workflow_id in held:
         one += count_history((await client.get_workflow_handle(workflow_id)
                               .fetch_history()).events)
     return count / elapsed, used, one
