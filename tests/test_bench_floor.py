@@ -18,6 +18,7 @@ from tests.bench.skeleton import skeleton
 from tests.conftest import TenantFactory
 from tests.harness import RecordingAgent, running
 from tests.test_pipeline import wait_status
+from tests.test_sessions import make_agent
 from workers.agent import agent_worker
 from workflows.ids import run_workflow_id, session_workflow_id, thread_key
 
@@ -28,11 +29,8 @@ async def test_the_floor_takes_the_steps_a_new_issue_takes(
     http: httpx.AsyncClient, admin: dict[str, str], make_tenant: TenantFactory,
     temporal_client: Client,
 ) -> None:
-    agent_id = f"floor-{uuid.uuid4().hex[:6]}"
-    tenant = await make_tenant(agents=(agent_id,), default_agents=(agent_id,))
-    r = await http.patch(f"/admin/tenants/{tenant}/agents/{agent_id}", headers=admin,
-                         json={"session_debounce_ms": 0})  # as the pipeline bench runs it
-    assert r.status_code == 200, r.text
+    # the agent as the pipeline bench's: every event to it, no debounce window
+    tenant, agent_id = await make_agent(http, admin, make_tenant, session_debounce_ms=0)
     agent = RecordingAgent(agent_id)
     async with running(agent_worker(temporal_client, tenant, agent_id, agent.think)):
         headers, body = NewIssues().signed(str(uuid.uuid4()))
