@@ -99,7 +99,7 @@ async def run(args: argparse.Namespace) -> list[bool]:
             if args.only == "spike":  # figures only; 20,000 events drain for a long while
                 await bench_spike(await migrated_database(url, "bench_spike"),
                                   args.events, args.rate)
-            if args.only == "steps":  # figures only; what one Temporal step costs (#17)
+            if args.only == "steps":  # figures only; what a Temporal step, and a layout, costs
                 await bench_steps()
             if args.only == "scaleout":  # figures only; 2 x 2 on 2 cores (issue #17, item 4)
                 await bench_scaleout(await migrated_database(url, "bench_scaleout"), args.events)

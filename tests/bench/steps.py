@@ -7,6 +7,9 @@ are driven by a few concurrent starters through the bench's Temporal dev server 
 this process, unsandboxed as the platform runs its workflows; one more shape is the bare
 workflow started eagerly. Each shape runs twice, alternating; a step's price is its shape's CPU
 per workflow minus that of the shape it builds on (``SHAPES``), divided by the steps added.
+
+Then whole layouts (``bench_designs``): an event's steps, empty, laid out as today and three other
+ways (tests/bench/skeleton.py), beside the no-op ceiling, all in one dev server started for them.
 """
 
 from __future__ import annotations
