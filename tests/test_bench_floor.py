@@ -4,7 +4,6 @@ takes: its figure says what today's layout allows only while that holds (README,
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections import Counter
@@ -12,7 +11,7 @@ from collections import Counter
 import httpx
 from temporalio.client import Client
 
-from tests.bench.costs import CpuMeter, at_rest, event_costs
+from tests.bench.costs import CpuMeter, event_costs
 from tests.bench.fixtures import NewIssues
 from tests.bench.skeleton import skeleton
 from tests.conftest import TenantFactory
@@ -20,7 +19,7 @@ from tests.harness import RecordingAgent, running
 from tests.test_pipeline import wait_status
 from tests.test_sessions import make_agent
 from workers.agent import agent_worker
-from workflows.ids import run_workflow_id, session_workflow_id, thread_key
+from workflows.ids import run_workflow_id
 
 SIZE = "history kB"  # the skeleton's steps are empty: only their size differs
 
@@ -39,12 +38,8 @@ async def test_the_floor_takes_the_steps_a_new_issue_takes(
         await agent.wait_for(1)
         await wait_status(http, admin, tenant, r.json()["inbox_id"], {"dispatched"}, 1)
     event_id = r.json()["workflow_id"]
-    run_id = run_workflow_id(event_id, agent_id)
-    issue = json.loads(body)
-    session_id = session_workflow_id(tenant, agent_id, thread_key(
-        "github", issue["repository"]["full_name"], str(issue["issue"]["number"])))
-    await at_rest(temporal_client, [event_id, session_id, run_id])
-    per_type, _ = await event_costs(temporal_client, [event_id], [run_id])
+    per_type, _ = await event_costs(temporal_client, [event_id],
+                                    [run_workflow_id(event_id, agent_id)])
     real = sum(per_type.values(), Counter())
 
     cpu = CpuMeter({"test": os.getpid()}, own="test")

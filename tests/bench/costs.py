@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import psutil
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 COUNTS = ("history events", "history kB", "workflow tasks", "activity tasks", "local activities",
           "search-attribute upserts", "starts with search attributes", "workflows")
@@ -33,19 +34,18 @@ def count(events: Sequence[HistoryEvent]) -> Counter[str]:
     })
 
 
-async def at_rest(client: Client, workflow_ids: Sequence[str], within: float = 30.0) -> None:
-    """Wait until none of these workflows has a workflow task, activity or child in flight, so
-    that its history holds every step it has taken so far (a local activity's marker is written
-    when its workflow task completes)."""
+async def settled_history(handle: WorkflowHandle[Any, Any], within: float = 30.0
+                          ) -> Sequence[HistoryEvent]:
+    """The workflow's history once it has no workflow task, activity or child in flight, so
+    that it holds every step taken so far (a local activity's marker is written when its
+    workflow task completes, and a session's last task runs after its run answered)."""
     async with asyncio.timeout(within):
-        for workflow_id in workflow_ids:
-            handle = client.get_workflow_handle(workflow_id)
-            while True:
-                found = (await handle.describe()).raw_description
-                if not (found.HasField("pending_workflow_task") or found.pending_activities
-                        or found.pending_children):
-                    break
-                await asyncio.sleep(0.05)
+        while True:
+            found = (await handle.describe()).raw_description
+            if not (found.HasField("pending_workflow_task") or found.pending_activities
+                    or found.pending_children):
+                return (await handle.fetch_history()).events
+            await asyncio.sleep(0.05)
 
 
 def outline(events: Sequence[HistoryEvent]) -> str:
@@ -69,7 +69,8 @@ async def event_costs(client: Client, event_ids: Sequence[str], run_ids: Sequenc
 
     From each event the walk follows child workflows (its mirror, a run it starts itself) and
     the run's parent (its SessionWorkflow); a workflow reached as a parent counts for its share,
-    1 / the children it started. A session still open is counted as far as its history goes.
+    1 / the children it started. A session still open is counted as far as its history goes, once
+nothing is in flight in it.
     """
     gate = asyncio.Semaphore(_GATE)
     per_type: dict[str, Counter[str]] = defaultdict(Counter)
@@ -81,8 +82,8 @@ async def event_costs(client: Client, event_ids: Sequence[str], run_ids: Sequenc
             return
         seen.add(workflow_id)
         async with gate:
-            handle = client.get_workflow_handle(workflow_id, run_id=run_id or None)
-            events = (await handle.fetch_history()).events
+            events = await settled_history(
+                client.get_workflow_handle(workflow_id, run_id=run_id or None))
         started = events[0].workflow_execution_started_event_attributes
         children = [e.child_workflow_execution_started_event_attributes.workflow_execution
                     for e in events if e.event_type

@@ -33,7 +33,7 @@ from temporalio.common import (
 from temporalio.worker import Worker
 
 from tests.bench.ceiling import Noop, agent_queue, drive
-from tests.bench.costs import CpuMeter, at_rest
+from tests.bench.costs import CpuMeter, settled_history
 from tests.bench.costs import count as count_history
 from tests.harness import running
 from workflows import policies, search
@@ -69,8 +69,7 @@ class Job:
     queue: str
     tenant: str
     n: int
-    session: bool
-    child: bool
+    design: Design
 
 
 class Steps:
@@ -115,10 +114,10 @@ class SkeletonEvent:
         session, the run (or its think) in between."""
         remembered = _local("skeleton_step", job.n)
         await _local("skeleton_step", job.n)  # prepare
-        if job.session:
+        if job.design.session:
             await _local("skeleton_submit", job)
         workflow.upsert_search_attributes([search.STATUS.value_set("dispatched")])
-        if not job.session:
+        if not job.design.session:
             await _think(job)
         await _local("skeleton_step", job.n)  # record the outcome
         await remembered
@@ -153,11 +152,12 @@ class SkeletonSession:
 
 async def _think(job: Job) -> None:
     """The think: a child run, or inline here (its usage and status with it)."""
-    if job.child:
+    if job.design.child:
         await workflow.execute_child_workflow(
             SkeletonRun.run, job, id=f"{workflow.info().workflow_id}/run",
-            search_attributes=search.run_attributes(job.tenant, "skeleton", "new_work_item",
-                                                    None, f"ses_{job.n}"),
+            search_attributes=search.run_attributes(  # a session's turn names its session
+                job.tenant, "skeleton", "new_work_item", None,
+                f"ses_{job.n}" if job.design.session else None),
             priority=policies.RUN_PRIORITY)
     else:
         await SkeletonRun.think(job)
@@ -192,7 +192,7 @@ async def skeleton(client: Client, count: int, concurrency: int, cpu: CpuMeter, 
 
     def start(n: int) -> Awaitable[WorkflowHandle[Any, Any]]:  # as the relay starts an event
         return client.start_workflow(
-            SkeletonEvent.run, Job(queue, tenant, n, design.session, design.child),
+            SkeletonEvent.run, Job(queue, tenant, n, design),
             id=f"{queue}/event/{n}", task_queue=queue, search_attributes=attributes)
 
     warmup = min(count, 10)
@@ -207,10 +207,7 @@ async def skeleton(client: Client, count: int, concurrency: int, cpu: CpuMeter, 
         await asyncio.gather(*(h.result() for h in handles))
         event = f"{queue}/event/{warmup}"
         above = f"{queue}/session/{warmup}" if design.session else event
-        held = sorted({event, above, *([f"{above}/run"] if design.child else [])})
-        await at_rest(client, held)  # the session's last task runs after the think answered
-    one: Counter[str] = Counter()
-    for workflow_id in held:
-        one += count_history((await client.get_workflow_handle(workflow_id)
-                              .fetch_history()).events)
+        one: Counter[str] = Counter()
+        for workflow_id in {event, above, *([f"{above}/run"] if design.child else [])}:
+            one += count_history(await settled_history(client.get_workflow_handle(workflow_id)))
     return count / elapsed, used, one
